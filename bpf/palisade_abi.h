@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Palisade datapath ABI: every map key and value shared between the BPF programs and user space.
+ * Only fixed-width fields with stated byte order. The TypeScript mirror (node-agent/datapath/abi.ts) is checked
+ * against this object's BTF at load time; change both together and bump PALISADE_ABI_VERSION.
+ */
+#ifndef PALISADE_ABI_H
+#define PALISADE_ABI_H
+
+#include <linux/types.h>
+
+#define PALISADE_ABI_VERSION 1
+
+/* Two complete policy generations live side by side; the control map picks one. */
+#define PALISADE_GENERATIONS 2
+
+#define PALISADE_DIR_INGRESS 0 /* traffic into the endpoint (TC egress of the host-side veth) */
+#define PALISADE_DIR_EGRESS 1  /* traffic out of the endpoint (TC ingress of the host-side veth) */
+
+/* Cilium's drop reasons, so verdict events read like Hubble's. */
+#define PALISADE_DROP_POLICY_DENIED 133 /* no allow entry matched */
+#define PALISADE_DROP_POLICY_DENY 181   /* an explicit deny entry matched */
+
+/* Verdicts in events and counters. */
+#define PALISADE_VERDICT_FORWARDED 0
+#define PALISADE_VERDICT_DROPPED 1
+#define PALISADE_VERDICT_PROXY 2 /* an L7 rule governs this flow: hand to the L7 proxy */
+#define PALISADE_VERDICT_REPLY 3 /* passed as part of a tracked connection */
+
+/* policy_value.flags */
+#define PALISADE_POLICY_DENY (1 << 0)
+#define PALISADE_POLICY_PROXY (1 << 1)
+
+/* ───────── control: one entry, read once per packet ───────── */
+struct palisade_control {
+	__u32 active_gen; /* 0 or 1 */
+	__u32 flags;      /* reserved, 0 */
+	__u64 serial;     /* bundle serial of the active generation, for status */
+};
+
+/* ───────── ipcache: LPM trie, address → identity, per generation ─────────
+ * prefixlen counts bits of everything after it: gen (8) + family (8) + pad (16) = 32 fixed bits, then the
+ * address bits (IPv4: first 4 bytes of addr, up to 32; IPv6: up to 128). */
+struct ipcache_key {
+	__u32 prefixlen; /* host order, as BPF_MAP_TYPE_LPM_TRIE wants */
+	__u8 gen;
+	__u8 family; /* 4 or 6 */
+	__u16 pad;   /* 0 */
+	__u8 addr[16]; /* network order; IPv4 in the first 4 bytes, rest 0 */
+};
+
+struct ipcache_value {
+	__u32 identity; /* host order */
+	__u32 flags;    /* reserved, 0 */
+};
+
+/* ───────── local endpoints: hash, address → endpoint (not per generation) ───────── */
+struct endpoint_key {
+	__u8 family; /* 4 or 6 */
+	__u8 pad[3];
+	__u8 addr[16]; /* network order */
+};
+
+struct endpoint_value {
+	__u16 endpoint_id; /* host order, 1..65535 */
+	__u16 pad;
+	__u32 ifindex; /* host-side interface, informational */
+};
+
+/* ───────── policy: LPM trie, per generation, endpoint and direction ─────────
+ * Fixed part (always exact): gen, direction, endpoint_id, identity = 64 bits. Then protocol (8 bits) and, when the
+ * protocol is exact, pad (8 bits, always 0) and dport (up to 16 bits as a prefix: ranges are split into
+ * power-of-two blocks). A protocol wildcard has prefixlen 64 (port fully wildcarded). identity 0 = any identity,
+ * looked up second. ICMP entries use protocol 1/58 and put the ICMP type in the high byte of dport (prefix 8). */
+struct policy_key {
+	__u32 prefixlen; /* host order: 64, 72, or 80 + port bits (0..16) */
+	__u8 gen;
+	__u8 direction;     /* PALISADE_DIR_* */
+	__be16 endpoint_id; /* network order so that the LPM bit order is the field order */
+	__be32 identity;    /* network order; 0 = any */
+	__u8 protocol;      /* IANA number */
+	__u8 pad;           /* 0 */
+	__be16 dport;       /* network order */
+};
+
+struct policy_value {
+	__u8 flags; /* PALISADE_POLICY_* */
+	__u8 pad;
+	__u16 proxy_port; /* reserved for an L7 proxy, 0 */
+	__u32 rule_id;    /* index into the bundle's rule table, for attribution; host order */
+};
+
+/* ───────── connection tracking: LRU hash of the connection's forward tuple ───────── */
+struct ct_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__be16 sport; /* ICMP: echo id */
+	__be16 dport; /* ICMP: 0 */
+	__u8 protocol;
+	__u8 family;
+	__u16 pad;
+};
+
+struct ct_value {
+	__u64 created_ns;
+	__u64 packets;
+	__u32 rule_id;
+	__u8 gen;       /* generation that allowed it */
+	__u8 verdict;   /* PALISADE_VERDICT_FORWARDED or _PROXY */
+	__u16 pad;
+};
+
+/* ───────── counters: per-CPU hash, per endpoint, direction, verdict and generation ───────── */
+struct counter_key {
+	__u16 endpoint_id; /* host order */
+	__u8 direction;
+	__u8 verdict; /* PALISADE_VERDICT_* */
+	__u8 gen;
+	__u8 pad[3];
+};
+
+struct counter_value {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* ───────── verdict events on the ring buffer: what a Hubble flow needs ───────── */
+struct verdict_event {
+	__u64 ts_ns;        /* bpf_ktime_get_ns */
+	__u32 src_identity; /* host order */
+	__u32 dst_identity;
+	__u32 rule_id;
+	__u16 endpoint_id;
+	__u16 drop_reason; /* 0, PALISADE_DROP_POLICY_DENIED or PALISADE_DROP_POLICY_DENY */
+	__u8 family;
+	__u8 direction;
+	__u8 verdict;
+	__u8 protocol;
+	__u8 gen;
+	__u8 icmp_type;
+	__u8 icmp_code;
+	__u8 pad;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__be16 sport;
+	__be16 dport;
+	__u32 pkt_len;
+};
+
+#endif /* PALISADE_ABI_H */

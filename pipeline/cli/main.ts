@@ -1,0 +1,80 @@
+/**
+ * The `palisade` command line. Each command lives in its own module under ./commands and is imported only
+ * when it runs, so start-up stays close to a bare `node` start.
+ */
+import { PalisadeError, UsageError, InputError, formatPos } from '../core/errors.js';
+
+/** A command module: parses its own argv, returns the process exit code. */
+export interface CommandModule {
+  run(argv: string[]): Promise<number>;
+}
+
+const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  validate: { summary: 'check policy files and report errors with file:line:col', load: () => import('./commands/validate.js') },
+  simulate: { summary: 'judge recorded Hubble flows under a policy set', load: () => import('./commands/simulate.js') },
+  diff: { summary: 'show which recorded flows a change between two Git refs newly blocks or allows', load: () => import('./commands/diff.js') },
+  keygen: { summary: 'create an ECDSA P-256 signing key pair', load: () => import('./commands/keygen.js') },
+  compile: { summary: 'compile policies into one (signed) bundle file', load: () => import('./commands/compile.js') },
+  verify: { summary: 'verify a bundle against a trust root', load: () => import('./commands/verify.js') },
+  publish: { summary: 'compile, sign and publish a bundle to a store', load: () => import('./commands/publish.js') },
+  serve: { summary: 'serve a bundle store over HTTP', load: () => import('./commands/serve.js') },
+  demo: { summary: 'the quickstart: validate and simulate the embedded template repository', load: () => import('./commands/demo.js') },
+};
+
+const VERSION = '0.1.0';
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: palisade <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n  --version  print the version\n  --help     this text\n`;
+}
+
+/** Runs the CLI; resolves to the exit code. Never throws. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`palisade ${VERSION}\n`);
+    return 0;
+  }
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`palisade: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const mod = await command.load();
+    return await mod.run(rest);
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+/** Prints an error as one or two lines for a person; exit 2 for usage and I/O, 1 otherwise. */
+export function reportError(err: unknown): number {
+  if (err instanceof UsageError) {
+    process.stderr.write(`palisade: ${err.message}\n`);
+    return 2;
+  }
+  if (err instanceof InputError) {
+    const where = formatPos(err.pos);
+    process.stderr.write(`${where ? where + ': ' : ''}error: ${err.message} [${err.code}]\n`);
+    return err.code.startsWith('io') ? 2 : 1;
+  }
+  if (err instanceof PalisadeError) {
+    process.stderr.write(`palisade: ${err.message} [${err.code}]\n`);
+    return 1;
+  }
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string' && typeof e.syscall === 'string') {
+    process.stderr.write(`palisade: ${e.message}\n`);
+    return 2;
+  }
+  // An unexpected bug: still no stack trace for the user unless asked for.
+  process.stderr.write(`palisade: internal error: ${e?.message ?? String(err)}\n`);
+  if (process.env.PALISADE_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
+  return 70;
+}

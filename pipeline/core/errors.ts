@@ -1,0 +1,52 @@
+/**
+ * The one error hierarchy of Palisade. Callers branch on `code`, never on message text.
+ * Messages are written for a person; they never contain secrets or tokens.
+ */
+
+/** A source position, 1-based line and column. */
+export interface SourcePos {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+}
+
+/** Base of every error Palisade raises on purpose. `code` is stable API. */
+export class PalisadeError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Input that cannot be used as given (a file, a flag, a document). `pos` points at it when known. */
+export class InputError extends PalisadeError {
+  readonly pos: SourcePos | undefined;
+  constructor(code: string, message: string, pos?: SourcePos, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.pos = pos;
+  }
+}
+
+/** Wrong command-line usage: exit code 2. */
+export class UsageError extends PalisadeError {
+  constructor(message: string) {
+    super('usage', message);
+  }
+}
+
+/** A feature this machine lacks (root, BPF, bpffs...). */
+export class NotSupportedError extends PalisadeError {
+  readonly feature: string;
+  constructor(feature: string, message: string, options?: { cause?: unknown }) {
+    super('not-supported', message, options);
+    this.feature = feature;
+  }
+}
+
+/** `file:line:col` for messages; just `file` when the position is unknown. */
+export function formatPos(pos: SourcePos | undefined): string {
+  if (!pos) return '';
+  return pos.line > 0 ? `${pos.file}:${pos.line}:${pos.col}` : pos.file;
+}
