@@ -9,16 +9,17 @@ export interface CommandModule {
   run(argv: string[]): Promise<number>;
 }
 
-const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
-  validate: { summary: 'check policy files and report errors with file:line:col', load: () => import('./commands/validate.js') },
-  simulate: { summary: 'judge recorded Hubble flows under a policy set', load: () => import('./commands/simulate.js') },
-  diff: { summary: 'show which recorded flows a change between two Git refs newly blocks or allows', load: () => import('./commands/diff.js') },
-  keygen: { summary: 'create an ECDSA P-256 signing key pair', load: () => import('./commands/keygen.js') },
-  compile: { summary: 'compile policies into one (signed) bundle file', load: () => import('./commands/compile.js') },
-  verify: { summary: 'verify a bundle against a trust root', load: () => import('./commands/verify.js') },
-  publish: { summary: 'compile, sign and publish a bundle to a store', load: () => import('./commands/publish.js') },
-  serve: { summary: 'serve a bundle store over HTTP', load: () => import('./commands/serve.js') },
-  demo: { summary: 'the quickstart: validate and simulate the embedded template repository', load: () => import('./commands/demo.js') },
+// Module paths are resolved at run time so that only the command that runs is loaded.
+const commands: Record<string, { summary: string; module: string }> = {
+  validate: { summary: 'check policy files and report errors with file:line:col', module: './commands/validate.js' },
+  simulate: { summary: 'judge recorded Hubble flows under a policy set', module: './commands/simulate.js' },
+  diff: { summary: 'show which recorded flows a change between two Git refs newly blocks or allows', module: './commands/diff.js' },
+  keygen: { summary: 'create an ECDSA P-256 signing key pair', module: './commands/keygen.js' },
+  compile: { summary: 'compile policies into one (signed) bundle file', module: './commands/compile.js' },
+  verify: { summary: 'verify a bundle against a trust root', module: './commands/verify.js' },
+  publish: { summary: 'compile, sign and publish a bundle to a store', module: './commands/publish.js' },
+  serve: { summary: 'serve a bundle store over HTTP', module: './commands/serve.js' },
+  demo: { summary: 'the quickstart: validate and simulate the embedded template repository', module: './commands/demo.js' },
 };
 
 const VERSION = '0.1.0';
@@ -46,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const mod = await command.load();
+    const mod = (await import(new URL(command.module, import.meta.url).href)) as CommandModule;
     return await mod.run(rest);
   } catch (err) {
     return reportError(err);
