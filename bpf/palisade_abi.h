@@ -68,6 +68,14 @@ struct endpoint_value {
 };
 
 /* ───────── policy: LPM trie, per generation, endpoint and direction ─────────
+ * Lookup per packet (the BPF program and the TypeScript mirror in the compiler implement exactly this):
+ *   r1 = lookup(identity = peer identity), r2 = lookup(identity = 0)
+ *   if either is a DENY entry            → drop, PALISADE_DROP_POLICY_DENY (rule_id of that entry)
+ *   else if either matched               → allow; the winner is the longer prefixlen, ties → r1;
+ *                                          PROXY flag on the winner → verdict PROXY
+ *   else                                 → drop, PALISADE_DROP_POLICY_DENIED
+ * The compiler guarantees that no allow entry lies inside a deny entry of the same identity (it would hide it).
+ * A direction without default-deny gets an allow entry for identity 0 with prefixlen 64.
  * Fixed part (always exact): gen, direction, endpoint_id, identity = 64 bits. Then protocol (8 bits) and, when the
  * protocol is exact, pad (8 bits, always 0) and dport (up to 16 bits as a prefix: ranges are split into
  * power-of-two blocks). A protocol wildcard has prefixlen 64 (port fully wildcarded). identity 0 = any identity,
@@ -84,8 +92,8 @@ struct policy_key {
 };
 
 struct policy_value {
-	__u8 flags; /* PALISADE_POLICY_* */
-	__u8 pad;
+	__u8 flags;      /* PALISADE_POLICY_* */
+	__u8 prefixlen;  /* copy of the key's prefixlen: the LPM lookup does not return it, the tie-break needs it */
 	__u16 proxy_port; /* reserved for an L7 proxy, 0 */
 	__u32 rule_id;    /* index into the bundle's rule table, for attribution; host order */
 };
