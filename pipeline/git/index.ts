@@ -1,0 +1,11 @@
+/**
+ * Git access for the pipeline: open a repository and read the policy files of any commit without a checkout, as the
+ * `{path, text}` list the policy loader takes. Paths stay relative to the repository root, so diagnostics and rule
+ * references point at files a reviewer can open.
+ */
+export { openRepository } from './repository.js';
+export type { GitRepository } from './repository.js';
+export { readPolicyTree, DEFAULT_TREE_LIMITS, POLICY_FILE_EXTENSIONS } from './read-policy-tree.js';
+export type { TreeFile, PolicyTreeSnapshot, TreeReadLimits, ReadPolicyTreeOptions } from './read-policy-tree.js';
+export { GitReadError } from './errors.js';
+export type { GitReadErrorCode } from './errors.js';
