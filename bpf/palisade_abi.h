@@ -27,6 +27,21 @@
 #define PALISADE_VERDICT_PROXY 2 /* an L7 rule governs this flow: hand to the L7 proxy */
 #define PALISADE_VERDICT_REPLY 3 /* passed as part of a tracked connection */
 
+/* palisade_control.flags (additive to ABI 1: 0 keeps the original behaviour) */
+#define PALISADE_CONTROL_EVENTS_OFF (1 << 0) /* no ring-buffer verdict events; counters still count */
+
+/* Reserved identities the datapath itself uses. */
+#define PALISADE_IDENTITY_ANY 0   /* policy_key.identity wildcard */
+#define PALISADE_IDENTITY_WORLD 2 /* a peer address with no ipcache entry */
+
+/* Map capacities (max_entries); the compiler's map-pressure check and the agent read them from here. */
+#define PALISADE_IPCACHE_MAX_ENTRIES 1048576 /* both generations together */
+#define PALISADE_POLICY_MAX_ENTRIES 262144   /* both generations and every endpoint together */
+#define PALISADE_ENDPOINTS_MAX_ENTRIES 65536
+#define PALISADE_CT_MAX_ENTRIES 262144
+#define PALISADE_COUNTERS_MAX_ENTRIES 65536
+#define PALISADE_EVENTS_RING_BYTES (16 * 1024 * 1024)
+
 /* policy_value.flags */
 #define PALISADE_POLICY_DENY (1 << 0)
 #define PALISADE_POLICY_PROXY (1 << 1)
@@ -79,7 +94,18 @@ struct endpoint_value {
  * Fixed part (always exact): gen, direction, endpoint_id, identity = 64 bits. Then protocol (8 bits) and, when the
  * protocol is exact, pad (8 bits, always 0) and dport (up to 16 bits as a prefix: ranges are split into
  * power-of-two blocks). A protocol wildcard has prefixlen 64 (port fully wildcarded). identity 0 = any identity,
- * looked up second. ICMP entries use protocol 1/58 and put the ICMP type in the high byte of dport (prefix 8). */
+ * looked up second. ICMP entries use protocol 1/58 and put the ICMP type in the high byte of dport (prefix 8).
+ * The packet's lookup key: prefixlen 96, its protocol, and dport = the TCP/UDP/SCTP destination port, for ICMP/ICMPv6
+ * (type << 8) (code ignored), for any other protocol, a non-first IPv4 fragment or a truncated L4 header 0.
+ * Datapath facts around the lookup (the TypeScript mirror must reproduce them):
+ *   - the control entry is read once per packet; every lookup of that packet uses its active_gen;
+ *   - the endpoint is the packet's local address (source for egress, destination for ingress) in the endpoints map;
+ *     a packet of an address that is no local endpoint passes unjudged (no counter, no event), as does non-IP;
+ *   - ICMPv6 neighbour discovery (types 133..137) always passes unjudged;
+ *   - the peer identity is the ipcache entry of the peer address in that generation, PALISADE_IDENTITY_WORLD if none;
+ *   - a packet whose reversed tuple is in conntrack passes as PALISADE_VERDICT_REPLY without a policy lookup;
+ *     every other packet is judged by policy (established connections included), and an allowed TCP/UDP/SCTP packet
+ *     or ICMP echo request records its forward tuple in conntrack. */
 struct policy_key {
 	__u32 prefixlen; /* host order: 64, 72, or 80 + port bits (0..16) */
 	__u8 gen;

@@ -1,0 +1,155 @@
+/**
+ * The datapath manager's public shapes: what `openDatapath` returns and what its methods take and give back.
+ * Everything here is plain data except `LoadedDatapath`, the live handle on loaded programs and maps.
+ */
+import type { IpcacheEntry, PolicyDirection, PolicyEntry } from '../../pipeline/core/compile/entries.js';
+
+/** One of the two policy generations that live side by side in the maps. */
+export type Generation = 0 | 1;
+
+/** Direction as seen from the endpoint: `ingress` = into the pod, `egress` = out of the pod. */
+export type Direction = PolicyDirection;
+
+/** Verdict names, in the order of the PALISADE_VERDICT_* constants (0..3). */
+export type VerdictName = 'forwarded' | 'dropped' | 'proxy' | 'reply';
+
+/** Why a packet was dropped (PALISADE_DROP_*), or null when it passed. */
+export type DropReason = null | 'POLICY_DENIED' | 'POLICY_DENY';
+
+/** A complete generation: every ipcache and policy entry it holds. */
+export interface GenerationTables {
+  readonly ipcache: readonly IpcacheEntry[];
+  readonly policy: readonly PolicyEntry[];
+}
+
+/** A local endpoint: its address (one row per address; IPv4 and IPv6 of the same pod share the id). */
+export interface EndpointEntry {
+  /** IPv4 or IPv6 address text (no prefix). */
+  readonly address: string;
+  /** 1..65535, the id the policy entries use. */
+  readonly endpointId: number;
+  /** Host-side interface index, informational (0 when unknown). */
+  readonly ifindex?: number;
+}
+
+/** What `stageGeneration` did. Durations in milliseconds. */
+export interface StageReport {
+  readonly gen: Generation;
+  /** Entries of this generation removed before writing (left from an earlier staging). */
+  readonly cleared: number;
+  readonly ipcacheEntries: number;
+  readonly policyEntries: number;
+  /** Whether the map writes went through BPF_MAP_UPDATE_BATCH (false: one syscall per entry). */
+  readonly ipcacheBatched: boolean;
+  readonly policyBatched: boolean;
+  readonly clearMs: number;
+  readonly writeMs: number;
+}
+
+/** The control map's content. */
+export interface ControlState {
+  readonly activeGen: Generation;
+  /** Bundle serial of the active generation (0 when never set). */
+  readonly serial: bigint;
+  /** True when verdict events are suppressed (PALISADE_CONTROL_EVENTS_OFF). */
+  readonly eventsOff: boolean;
+}
+
+/** BPF_PROG_TEST_RUN result. `durationNs` is the kernel's average per repetition, in nanoseconds. */
+export interface TestRunResult {
+  /** The classifier's return code: 0 = TC_ACT_OK (pass), 2 = TC_ACT_SHOT (drop). */
+  readonly retval: number;
+  readonly durationNs: number;
+}
+
+/** One packet through the classifier, with the verdict event it produced (undefined for unmanaged traffic). */
+export interface Classification extends TestRunResult {
+  readonly event: VerdictEvent | undefined;
+}
+
+/** A decoded `struct verdict_event`. Addresses as text, ports host order. */
+export interface VerdictEvent {
+  /** bpf_ktime_get_ns at the verdict, nanoseconds since boot. */
+  readonly tsNs: bigint;
+  readonly srcIdentity: number;
+  readonly dstIdentity: number;
+  readonly ruleId: number;
+  readonly endpointId: number;
+  readonly dropReason: DropReason;
+  readonly family: 4 | 6;
+  readonly direction: Direction;
+  readonly verdict: VerdictName;
+  readonly protocol: number;
+  readonly gen: Generation;
+  readonly icmpType: number;
+  readonly icmpCode: number;
+  readonly saddr: string;
+  readonly daddr: string;
+  /** TCP/UDP/SCTP source port; ICMP echo: the echo id. */
+  readonly sport: number;
+  /** TCP/UDP/SCTP destination port; ICMP: 0. */
+  readonly dport: number;
+  /** skb length in bytes. */
+  readonly pktLen: number;
+}
+
+/** One counter row, summed over CPUs. */
+export interface CounterRow {
+  readonly endpointId: number;
+  readonly direction: Direction;
+  readonly verdict: VerdictName;
+  readonly gen: Generation;
+  readonly packets: number;
+  readonly bytes: number;
+}
+
+/** Options of `openDatapath`. */
+export interface OpenDatapathOptions {
+  /** The built BPF object (bpf/build/palisade.bpf.o). */
+  readonly objectPath: string;
+  /**
+   * bpffs directory for the maps' pins (e.g. /sys/fs/bpf/palisade). Maps already pinned there are reused (an agent
+   * restart keeps enforcing); `close()` removes only the pins this handle created.
+   */
+  readonly pinDir: string;
+}
+
+/** The live datapath: loaded programs and (pinned) maps. Every method throws LibbpfError on a kernel failure. */
+export interface LoadedDatapath {
+  /**
+   * Replace generation `gen` with `tables`: clear what it held, then write all entries.
+   * @throws DatapathError `stage-active` when `gen` is the active generation (stage the other one, then switch).
+   * @throws DatapathError `bad-entry` on an entry that cannot be encoded (nothing written then).
+   */
+  stageGeneration(gen: Generation, tables: GenerationTables): StageReport;
+  /** The generation packets are judged by now. */
+  activeGeneration(): Generation;
+  /** The full control map entry. */
+  control(): ControlState;
+  /** Make `gen` active: one write of the control map. `serial` defaults to the current one. */
+  switchTo(gen: Generation, serial?: bigint): void;
+  /** Turn ring-buffer verdict events on or off (counters always count). Keeps gen and serial. */
+  setEventsEnabled(enabled: boolean): void;
+  /** Replace the set of local endpoints (not per generation). */
+  setEndpoints(endpoints: readonly EndpointEntry[]): void;
+  /** Attach both classifiers to the host-side interface `ifname` (clsact: ingress = from the pod, egress = to it). */
+  attach(ifname: string): void;
+  /** Remove this handle's filters from `ifname` and the clsact qdisc if this handle created it. */
+  detach(ifname: string): void;
+  /** BPF_PROG_TEST_RUN of one program on `packet` (Ethernet frame), `repeat` times (default 1). */
+  testRun(direction: Direction, packet: Uint8Array, repeat?: number): TestRunResult;
+  /** Run `packet` once and return its verdict event (events must be enabled; pending events are drained first). */
+  classify(direction: Direction, packet: Uint8Array): Classification;
+  /** All counter rows, summed over CPUs, sorted by endpoint, direction, gen, verdict. */
+  readCounters(): CounterRow[];
+  /** Remove every counter row. */
+  resetCounters(): void;
+  /** Remove every conntrack entry (tests and the kernel engine start each flow fresh). */
+  resetConntrack(): void;
+  /** Call `cb` for every verdict event, delivered by `pollEvents` or by a background poll every ~10 ms. Returns an unsubscribe. */
+  onEvent(cb: (event: VerdictEvent) => void): () => void;
+  /** Consume pending events now (waits up to `timeoutMs`, default 0); returns how many were delivered. */
+  pollEvents(timeoutMs?: number): number;
+  /** Detach from every interface this handle attached, unpin the pins it created, free everything. Idempotent. */
+  close(): void;
+}
