@@ -1,0 +1,161 @@
+/**
+ * The HTTP client store: talks to `palisade serve` with Node's fetch. Every body is read with a byte bound, every
+ * request has a timeout, and the token only ever goes into the Authorization header.
+ */
+import { StoreError } from './errors.js';
+import { checkFetched, checkPublishable, digestHex, parseDescriptor, toDescriptor } from './digest.js';
+import { readBodyBounded } from './bounded-read.js';
+import { fetchWithTimeout } from './fetch-with-timeout.js';
+import { API_PREFIX, EXPECT_LATEST_HEADER, SERIAL_HEADER, latestEtag } from './http-protocol.js';
+import { DEFAULT_MAX_BUNDLE_BYTES } from './types.js';
+import type { BundleDescriptor, BundleStore, GetOptions, PublishableBundle, PublishOptions, WatchOptions } from './types.js';
+
+/** Options of {@link HttpBundleStore}. */
+export interface HttpStoreOptions {
+  /** Bearer token for uploads. */
+  readonly token?: string | undefined;
+  /** Timeout of one request (not of a long poll's wait), in milliseconds (default 30 s). */
+  readonly timeoutMs?: number;
+  /** How long each long poll of `watch` asks the server to wait, in seconds (default 30). */
+  readonly waitSeconds?: number;
+  /** Largest bundle accepted on publish, in bytes. */
+  readonly maxBundleBytes?: number;
+  /** The fetch to use (tests pass their own). */
+  readonly fetch?: typeof fetch;
+}
+
+// Descriptor and list answers are small; anything bigger is not a Palisade server talking.
+const MAX_JSON_BYTES = 4 * 1024 * 1024;
+
+/** A bundle store behind `palisade serve`, addressed by its base URL (`http(s)://host[:port][/prefix]`). */
+export class HttpBundleStore implements BundleStore {
+  readonly location: string;
+  readonly #base: string;
+  readonly #options: HttpStoreOptions;
+  readonly #fetch: typeof fetch;
+
+  constructor(baseUrl: string, options: HttpStoreOptions = {}) {
+    const u = new URL(baseUrl);
+    if (u.username || u.password) throw new StoreError('store-bad-url', 'put the store token in --token-file or PALISADE_STORE_TOKEN, not in the URL');
+    this.#base = u.href.replace(/\/+$/, '');
+    this.location = this.#base;
+    this.#options = options;
+    this.#fetch = options.fetch ?? fetch;
+  }
+
+  /** @inheritdoc */
+  async publish(bundle: PublishableBundle, options: PublishOptions = {}): Promise<BundleDescriptor> {
+    checkPublishable(bundle.serial, bundle.bytes, this.#options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES);
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/octet-stream',
+      [SERIAL_HEADER]: String(bundle.serial),
+    };
+    if (this.#options.token !== undefined) headers.Authorization = `Bearer ${this.#options.token}`;
+    if (options.expectLatestSerial !== undefined) headers[EXPECT_LATEST_HEADER] = String(options.expectLatestSerial);
+    const res = await this.#request(API_PREFIX, { method: 'PUT', headers, body: bundle.bytes }, options.signal);
+    const body = await this.#json(res, `PUT ${API_PREFIX}`);
+    if (res.status === 201) return toDescriptor(body, `${this.location}: upload answer`, 'store-protocol');
+    const info = body as { error?: unknown; message?: unknown; current?: unknown };
+    const message = `${this.location}: upload refused (${res.status}): ${typeof info.message === 'string' ? info.message : 'no reason given'}`;
+    if (res.status === 409) {
+      const current = info.current === undefined ? undefined : toDescriptor(info.current, `${this.location}: conflict answer`, 'store-protocol');
+      throw new StoreError('store-conflict', message, current ? { current } : {});
+    }
+    if (res.status === 401 || res.status === 403) throw new StoreError('store-unauthorized', message);
+    if (res.status === 413) throw new StoreError('store-too-large', message);
+    throw new StoreError(res.status === 400 ? 'store-bad-input' : 'store-protocol', message);
+  }
+
+  /** @inheritdoc */
+  async latest(options: { signal?: AbortSignal } = {}): Promise<BundleDescriptor | undefined> {
+    return (await this.#latest(undefined, undefined, options.signal)).descriptor;
+  }
+
+  /** @inheritdoc */
+  async get(digest: string, options: GetOptions = {}): Promise<Uint8Array> {
+    const max = options.maxBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+    // Never read more than the descriptor announced (plus nothing): endless data stops at that byte.
+    const bound = Math.min(max, options.expectedSize ?? max);
+    const res = await this.#request(`${API_PREFIX}/sha256:${digestHex(digest)}`, {}, options.signal);
+    if (res.status === 404) {
+      await res.body?.cancel();
+      throw new StoreError('store-not-found', `${this.location}: no bundle ${digest}`);
+    }
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw new StoreError('store-protocol', `${this.location}: GET ${digest} answered ${res.status}`);
+    }
+    const declared = Number(res.headers.get('content-length') ?? NaN);
+    if (declared > bound) {
+      await res.body?.cancel();
+      throw new StoreError('store-too-large', `${this.location}: ${digest} is ${declared} bytes, more than the ${bound} allowed`);
+    }
+    const bytes = await readBodyBounded(res.body, bound, `${this.location}: ${digest}`, options.expectedSize);
+    checkFetched(this.location, digest, bytes, options.expectedSize);
+    return bytes;
+  }
+
+  /** @inheritdoc Uses long polls (`?wait=`), so a change arrives as soon as the server sees it. */
+  async *watch(sinceSerial: number, options: WatchOptions): AsyncGenerator<BundleDescriptor> {
+    let etag: string | undefined;
+    let seen = sinceSerial;
+    const wait = this.#options.waitSeconds ?? 30;
+    while (!options.signal.aborted) {
+      let answer: { descriptor: BundleDescriptor | undefined; etag: string | undefined };
+      try {
+        answer = await this.#latest(wait, etag, options.signal);
+      } catch (err) {
+        if (options.signal.aborted) return;
+        throw err;
+      }
+      etag = answer.etag ?? etag;
+      const d = answer.descriptor;
+      if (d && d.serial > seen) {
+        seen = d.serial;
+        yield d;
+      }
+    }
+  }
+
+  /** @inheritdoc */
+  async list(options: { signal?: AbortSignal } = {}): Promise<BundleDescriptor[]> {
+    const res = await this.#request(API_PREFIX, {}, options.signal);
+    const body = (await this.#json(res, `GET ${API_PREFIX}`)) as { bundles?: unknown };
+    if (res.status !== 200 || !Array.isArray(body.bundles)) throw new StoreError('store-protocol', `${this.location}: list answered ${res.status}`);
+    return body.bundles.map((b, i) => toDescriptor(b, `${this.location}: list entry ${i}`, 'store-protocol'));
+  }
+
+  /** GET latest, as a long poll when `waitSeconds` is set; a 304 keeps the caller's descriptor (undefined here). */
+  async #latest(waitSeconds: number | undefined, etag: string | undefined, signal: AbortSignal | undefined):
+    Promise<{ descriptor: BundleDescriptor | undefined; etag: string | undefined }> {
+    const path = `${API_PREFIX}/latest${waitSeconds === undefined ? '' : `?wait=${waitSeconds}s`}`;
+    const headers: Record<string, string> = etag ? { 'If-None-Match': etag } : {};
+    const res = await this.#request(path, { headers }, signal, (waitSeconds ?? 0) * 1000);
+    if (res.status === 304) {
+      await res.body?.cancel();
+      return { descriptor: undefined, etag };
+    }
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return { descriptor: undefined, etag: latestEtag(undefined) };
+    }
+    const text = new TextDecoder().decode(await readBodyBounded(res.body, MAX_JSON_BYTES, `${this.location}${path}`));
+    if (res.status !== 200) throw new StoreError('store-protocol', `${this.location}: GET latest answered ${res.status}`);
+    return { descriptor: parseDescriptor(text, `${this.location}: latest`, 'store-protocol'), etag: res.headers.get('etag') ?? undefined };
+  }
+
+  async #json(res: Response, what: string): Promise<unknown> {
+    const text = new TextDecoder().decode(await readBodyBounded(res.body, MAX_JSON_BYTES, `${this.location}: ${what}`));
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new StoreError('store-protocol', `${this.location}: ${what} answered ${res.status} with a body that is not JSON`);
+    }
+  }
+
+  /** One request with a timeout of `timeoutMs` plus `extraMs` (a long poll's wait). */
+  #request(path: string, init: RequestInit, signal: AbortSignal | undefined, extraMs = 0): Promise<Response> {
+    return fetchWithTimeout(`${this.#base}${path}`, init,
+      { fetch: this.#fetch, timeoutMs: (this.#options.timeoutMs ?? 30_000) + extraMs, location: this.location, signal });
+  }
+}

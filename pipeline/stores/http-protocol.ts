@@ -1,0 +1,35 @@
+/**
+ * The wire contract of the Palisade HTTP store, shared by the server and the client store.
+ *
+ *   GET  /v1/bundles/latest[?wait=30s]  descriptor JSON; ETag; If-None-Match → 304; with `wait`, a long poll
+ *   GET  /v1/bundles/sha256:<hex>       the bundle file; ETag = the digest
+ *   GET  /v1/bundles                    every published descriptor, oldest first
+ *   GET  /v1/events                     server-sent events: `event: latest` with the descriptor on every change
+ *   PUT|POST /v1/bundles                upload (Authorization: Bearer <token>); 201 + descriptor, 409 on a CAS conflict
+ */
+import type { BundleDescriptor } from './types.js';
+
+/** Path prefix of every route. */
+export const API_PREFIX = '/v1/bundles';
+/** Request header: the serial the uploader built on (CAS guard; optional). */
+export const EXPECT_LATEST_HEADER = 'palisade-expect-latest-serial';
+/** Request header: the serial the uploader claims; the server checks it against the bundle's manifest. */
+export const SERIAL_HEADER = 'palisade-serial';
+/** Longest long poll a server grants, in milliseconds. */
+export const MAX_WAIT_MS = 60_000;
+
+/** The ETag of a latest descriptor (or of the empty store). */
+export function latestEtag(d: BundleDescriptor | undefined): string {
+  return d ? `"${d.serial}-${d.digest.slice(7, 23)}"` : '"empty"';
+}
+
+/**
+ * Parses a `wait` query value: `30s`, `1500ms` or plain seconds. Returns milliseconds capped at
+ * {@link MAX_WAIT_MS}, or `undefined` when malformed.
+ */
+export function parseWait(value: string): number | undefined {
+  const m = /^(\d{1,6})(ms|s)?$/.exec(value);
+  if (!m) return undefined;
+  const ms = m[2] === 'ms' ? Number(m[1]) : Number(m[1]) * 1000;
+  return Math.min(ms, MAX_WAIT_MS);
+}

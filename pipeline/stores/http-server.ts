@@ -1,0 +1,227 @@
+/**
+ * The HTTP face of a bundle store (`palisade serve`): reads from a cached latest pointer, long polls and server-sent
+ * events for changes, and authenticated, size-bounded uploads that publish through the store's own CAS.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { StoreError } from './errors.js';
+import { isDigest, isSerial } from './digest.js';
+import { bearerMatches } from './http-auth.js';
+import { readRequestBounded } from './bounded-read.js';
+import { LatestFeed } from './latest-feed.js';
+import { API_PREFIX, EXPECT_LATEST_HEADER, SERIAL_HEADER, latestEtag, parseWait } from './http-protocol.js';
+import { DEFAULT_MAX_BUNDLE_BYTES } from './types.js';
+import type { BundleDescriptor, BundleStore } from './types.js';
+
+/** Options of {@link startStoreServer}. */
+export interface StoreServerOptions {
+  readonly store: BundleStore;
+  /** Reads the serial from an uploaded bundle's manifest. @throws for a bundle that is not one. */
+  readonly readSerial: (bytes: Uint8Array) => number;
+  /** The upload bearer token; without one, uploads are refused. */
+  readonly token?: string | undefined;
+  /** Largest upload accepted, in bytes. */
+  readonly maxUploadBytes?: number;
+  /** How often the server re-reads the store's latest pointer, in milliseconds (default 250). */
+  readonly pollMs?: number;
+  /** Most concurrent event-stream clients (default 1024). */
+  readonly maxEventClients?: number;
+  /** One line per upload, refusal or failure; never carries a token. */
+  readonly log?: (line: string) => void;
+}
+
+/** A running store server. */
+export interface RunningStoreServer {
+  /** Base URL, e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  readonly server: Server;
+  /** Stops accepting, answers waiting long polls, ends event streams, lets uploads finish (up to `graceMs`). */
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts serving `store` on host:port (port 0 picks a free one).
+ * @throws the listen error (EADDRINUSE, EACCES) or the store's first read error.
+ */
+export async function startStoreServer(options: StoreServerOptions, host: string, port: number): Promise<RunningStoreServer> {
+  const log = options.log ?? (() => undefined);
+  const feed = new LatestFeed(() => options.store.latest(), options.pollMs ?? 250,
+    (err) => log(`store read failed: ${(err as Error).message}`));
+  await feed.start();
+  const events = new Set<ServerResponse>();
+  const closing = new AbortController();
+  const handler = new StoreHandler(options, feed, events, closing.signal, log);
+  const server = createServer((req, res) => {
+    handler.handle(req, res).catch((err: unknown) => {
+      log(`${req.method} ${req.url}: ${(err as Error).message}`);
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal', message: 'internal error' });
+      else res.destroy();
+    });
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 60_000;
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${hostPart}:${addr.port}`,
+    server,
+    async close(graceMs = 10_000): Promise<void> {
+      closing.abort();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      feed.stop();
+      for (const res of events) res.end();
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}
+
+class StoreHandler {
+  constructor(
+    private readonly options: StoreServerOptions,
+    private readonly feed: LatestFeed,
+    private readonly events: Set<ServerResponse>,
+    private readonly closing: AbortSignal,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://store');
+    const path = decodeURIComponent(url.pathname);
+    const method = req.method ?? 'GET';
+    const read = method === 'GET' || method === 'HEAD';
+    if (path === `${API_PREFIX}/latest` && read) return this.latest(req, res, url);
+    if (path === API_PREFIX && (method === 'PUT' || method === 'POST')) return this.upload(req, res);
+    if (path === API_PREFIX && read) return sendJson(res, 200, { bundles: await this.options.store.list() });
+    if (path.startsWith(`${API_PREFIX}/`) && read) return this.blob(req, res, path.slice(API_PREFIX.length + 1));
+    if (path === '/v1/events' && method === 'GET') return this.eventStream(res);
+    const known = path === API_PREFIX || path.startsWith(`${API_PREFIX}/`) || path === '/v1/events';
+    return sendJson(res, known ? 405 : 404, { error: known ? 'method-not-allowed' : 'not-found', message: `${method} ${path}` });
+  }
+
+  private async latest(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const inm = req.headers['if-none-match'];
+    const waitParam = url.searchParams.get('wait');
+    let current = this.feed.current;
+    if (waitParam !== null) {
+      const waitMs = parseWait(waitParam);
+      if (waitMs === undefined) return sendJson(res, 400, { error: 'bad-request', message: 'wait must look like 30s or 1500ms' });
+      // Wait while the client already has what we would send, or the store is still empty.
+      const unchanged = (d: BundleDescriptor | undefined): boolean => d === undefined || latestEtag(d) === inm;
+      const gone = new AbortController();
+      const onClose = (): void => gone.abort();
+      res.on('close', onClose);
+      current = await this.feed.waitForChange(unchanged, waitMs, AbortSignal.any([gone.signal, this.closing]));
+      res.off('close', onClose);
+      if (res.destroyed) return;
+    }
+    if (!current) return sendJson(res, 404, { error: 'empty', message: 'no bundle published yet' });
+    const etag = latestEtag(current);
+    res.setHeader('ETag', etag);
+    res.setHeader('Cache-Control', 'no-cache');
+    if (inm === etag) return void res.writeHead(304).end();
+    sendJson(res, 200, current, req.method === 'HEAD');
+  }
+
+  private async blob(req: IncomingMessage, res: ServerResponse, digest: string): Promise<void> {
+    if (!isDigest(digest)) return sendJson(res, 404, { error: 'not-found', message: 'expected /v1/bundles/sha256:<hex>' });
+    const etag = `"${digest}"`;
+    if (req.headers['if-none-match'] === etag) return void res.writeHead(304, { ETag: etag }).end();
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.options.store.get(digest);
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'store-not-found') return sendJson(res, 404, { error: 'not-found', message: `no bundle ${digest}` });
+      throw err;
+    }
+    res.writeHead(200, {
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': bytes.byteLength,
+      ETag: etag,
+      'Cache-Control': 'public, max-age=31536000, immutable',
+    });
+    res.end(req.method === 'HEAD' ? undefined : bytes);
+  }
+
+  private async upload(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const token = this.options.token;
+    const refuse = (status: number, error: string, message: string): void => {
+      this.log(`${req.method} ${API_PREFIX} ${status} ${error}`);
+      // The body was not read: close the connection rather than drain an untrusted upload.
+      res.setHeader('Connection', 'close');
+      sendJson(res, status, { error, message });
+    };
+    if (token === undefined) return refuse(403, 'uploads-disabled', 'this server has no upload token configured');
+    if (!bearerMatches(req.headers.authorization, token)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="palisade"');
+      return refuse(401, 'unauthorized', 'missing or wrong bearer token');
+    }
+    const max = this.options.maxUploadBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (declared > max) return refuse(413, 'too-large', `upload limit is ${max} bytes`);
+    const bytes = await readRequestBounded(req, max);
+    if (!bytes) return refuse(413, 'too-large', `upload limit is ${max} bytes`);
+
+    let serial: number;
+    try {
+      serial = this.options.readSerial(bytes);
+    } catch (err) {
+      return refuse(400, 'bad-bundle', (err as Error).message);
+    }
+    const claimed = req.headers[SERIAL_HEADER];
+    if (claimed !== undefined && Number(claimed) !== serial) {
+      return refuse(400, 'serial-mismatch', `header says serial ${String(claimed)}, the bundle says ${serial}`);
+    }
+    const expectRaw = req.headers[EXPECT_LATEST_HEADER];
+    const expect = expectRaw === undefined ? undefined : Number(expectRaw);
+    if (expect !== undefined && !(expect === 0 || isSerial(expect))) return refuse(400, 'bad-request', `bad ${EXPECT_LATEST_HEADER}`);
+    try {
+      const d = await this.options.store.publish({ serial, bytes }, expect === undefined ? {} : { expectLatestSerial: expect });
+      await this.feed.refresh();
+      this.log(`${req.method} ${API_PREFIX} 201 serial=${d.serial} ${d.digest}`);
+      sendJson(res, 201, d);
+    } catch (err) {
+      if (!(err instanceof StoreError)) throw err;
+      const status = err.code === 'store-conflict' ? 409 : err.code === 'store-too-large' ? 413 : 400;
+      this.log(`${req.method} ${API_PREFIX} ${status} ${err.code}`);
+      sendJson(res, status, { error: err.code, message: err.message, ...(err.current ? { current: err.current } : {}) });
+    }
+  }
+
+  private eventStream(res: ServerResponse): void {
+    if (this.events.size >= (this.options.maxEventClients ?? 1024)) {
+      return sendJson(res, 503, { error: 'busy', message: 'too many event-stream clients' });
+    }
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+    const send = (d: BundleDescriptor | undefined): void => {
+      if (d) res.write(`event: latest\nid: ${d.serial}\ndata: ${JSON.stringify(d)}\n\n`);
+    };
+    send(this.feed.current);
+    const unsubscribe = this.feed.subscribe(send);
+    // A comment line every 15 s keeps proxies from timing the stream out.
+    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+    this.events.add(res);
+    res.on('close', () => {
+      clearInterval(ping);
+      unsubscribe();
+      this.events.delete(res);
+    });
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headOnly = false): void {
+  const text = JSON.stringify(body) + '\n';
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(headOnly ? undefined : text);
+}

@@ -1,0 +1,24 @@
+/**
+ * Bundle stores: where signed bundles are published and fetched. One interface ({@link BundleStore}: publish with
+ * compare-and-swap on the serial, latest, get by digest with a size bound, watch, list) and three implementations
+ * chosen by URL ({@link openStore}): the filesystem store (the embedded default), the HTTP client of
+ * `palisade serve` (whose server is here too), and an OCI registry repository.
+ */
+export type { BundleDescriptor, BundleStore, GetOptions, PublishableBundle, PublishOptions, WatchOptions } from './types.js';
+export { DEFAULT_MAX_BUNDLE_BYTES } from './types.js';
+export { StoreError, serialConflict } from './errors.js';
+export type { StoreErrorCode } from './errors.js';
+export { sha256Digest, isDigest, parseDescriptor } from './digest.js';
+export { FsBundleStore } from './fs-store.js';
+export type { FsStoreOptions } from './fs-store.js';
+export { HttpBundleStore } from './http-client-store.js';
+export type { HttpStoreOptions } from './http-client-store.js';
+export { OciBundleStore, PALISADE_ARTIFACT_TYPE, OCI_EMPTY_DESCRIPTOR } from './oci-store.js';
+export type { OciStoreOptions } from './oci-store.js';
+export { startStoreServer } from './http-server.js';
+export type { RunningStoreServer, StoreServerOptions } from './http-server.js';
+export { openStore } from './open-store.js';
+export type { OpenStoreOptions } from './open-store.js';
+export { loadStoreToken, bearerMatches } from './http-auth.js';
+export { FS_PUBLISH_STEPS, faultPoint } from './fault.js';
+export { pollLatest } from './watch.js';

@@ -1,0 +1,66 @@
+/**
+ * Chooses a store implementation from a store URL: a directory path or `file://…` → filesystem store;
+ * `http(s)://…` → HTTP client store (`palisade serve`); `oci://host[:port]/repo` → OCI registry store.
+ */
+import { fileURLToPath } from 'node:url';
+import { StoreError } from './errors.js';
+import { FsBundleStore } from './fs-store.js';
+import { HttpBundleStore } from './http-client-store.js';
+import { OciBundleStore } from './oci-store.js';
+import type { BundleStore } from './types.js';
+
+/** Options of {@link openStore}. */
+export interface OpenStoreOptions {
+  /** Bearer token for HTTP uploads or the registry. */
+  readonly token?: string | undefined;
+  /**
+   * Talk plain HTTP to an `oci://` registry. Default: only for loopback hosts (localhost, 127.0.0.0/8, ::1), HTTPS
+   * for every other host.
+   */
+  readonly ociPlainHttp?: boolean;
+  /** Largest bundle accepted, in bytes. */
+  readonly maxBundleBytes?: number;
+}
+
+/**
+ * Opens the store a URL names. Nothing is contacted or created yet.
+ * @throws StoreError `store-bad-url` for an unknown scheme or a malformed URL.
+ */
+export function openStore(url: string, options: OpenStoreOptions = {}): BundleStore {
+  const limits = options.maxBundleBytes === undefined ? {} : { maxBundleBytes: options.maxBundleBytes };
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === undefined) {
+    if (url.trim() === '') throw new StoreError('store-bad-url', 'empty store URL');
+    return new FsBundleStore(url, limits);
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new StoreError('store-bad-url', `malformed store URL: ${redact(url)}`);
+  }
+  switch (scheme) {
+    case 'file':
+      return new FsBundleStore(fileURLToPath(parsed), limits);
+    case 'http':
+    case 'https':
+      return new HttpBundleStore(url, { token: options.token, ...limits });
+    case 'oci': {
+      const repository = parsed.pathname.replace(/^\/+|\/+$/g, '');
+      if (!parsed.host || !repository) throw new StoreError('store-bad-url', `expected oci://host[:port]/repository, got ${redact(url)}`);
+      const plain = options.ociPlainHttp ?? isLoopback(parsed.hostname);
+      return new OciBundleStore(`${plain ? 'http' : 'https'}://${parsed.host}`, repository, { token: options.token, ...limits });
+    }
+    default:
+      throw new StoreError('store-bad-url', `unknown store URL scheme '${scheme}://' (use a directory, file://, http(s):// or oci://)`);
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '[::1]' || host === '::1';
+}
+
+/** A URL for messages, without user information. */
+function redact(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, '//***@');
+}
