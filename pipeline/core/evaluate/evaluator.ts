@@ -1,0 +1,264 @@
+/**
+ * The reference evaluator: the one written-down form of Palisade's verdict semantics (SEMANTICS.md). The tables and
+ * kernel engines must agree with it on every flow.
+ *
+ * Order of decisions for a flow opening a connection:
+ *   1. the source's egress, when the source is a managed pod; then
+ *   2. the destination's ingress, when the destination is a managed pod.
+ * In each direction: a matching deny rule drops (POLICY_DENY) — deny beats allow in any policy kind; otherwise a
+ * direction that is not default-deny allows; otherwise some allow rule must match (else POLICY_DENIED). A pod
+ * talking to its own IP, and the local host reaching a local pod (ingress), are exempt from default-deny, but an
+ * explicit deny still drops them: Palisade lets an author deny them on purpose. When an allow rule that matches at
+ * L3/L4 carries L7 rules, the flow is handed to the proxy (`l7: 'proxy'`) and the L7 rules decide requests the flow
+ * carries (HTTP, DNS); a plain L3/L4 allow of the same flow in that direction allows every request.
+ */
+import type { Direction, IcmpMatch } from '../model/types.js';
+import type { Flow, FlowEndpoint, RuleRef, Verdict } from '../flow/types.js';
+import { compileModel, type CompiledL7, type CompiledPeer, type CompiledPortRule, type CompiledRule } from './compile-model.js';
+import { normaliseDnsName, type DnsCache } from './dns-cache.js';
+import { httpRequestParts, type HttpRequestParts } from './http-match.js';
+import { IdentityCache, type Identity } from './identity-cache.js';
+import { parseIp, rangeContains, type IpValue } from './ip-address.js';
+import { reverseFlow } from './reverse-flow.js';
+import { sortRuleRefs } from './rule-ref-order.js';
+import type { Evaluator, EvaluatorOptions } from './types.js';
+import type { PolicyModel } from '../model/types.js';
+
+/** What one direction decided. */
+interface DirectionOutcome {
+  readonly decision: 'allow' | 'denied' | 'deny';
+  readonly allowedBy: readonly RuleRef[];
+  readonly deniedBy: readonly RuleRef[];
+  readonly proxy: boolean;
+}
+
+const ALLOW_UNENFORCED: DirectionOutcome = { decision: 'allow', allowedBy: [], deniedBy: [], proxy: false };
+const NO_REFS: readonly RuleRef[] = Object.freeze([]);
+
+/** Per-flow lazily computed facts shared by every rule check. */
+class FlowFacts {
+  private peerIpValue: IpValue | null | undefined;
+  private http: HttpRequestParts | undefined;
+  constructor(
+    readonly flow: Flow,
+    readonly peer: FlowEndpoint,
+    readonly peerIdentity: Identity,
+    readonly dns: DnsCache,
+    private readonly ipCache: Map<string, IpValue | null>,
+  ) {}
+
+  peerIp(): IpValue | null {
+    if (this.peerIpValue !== undefined) return this.peerIpValue;
+    const text = this.peer.ip;
+    let v = this.ipCache.get(text);
+    if (v === undefined) {
+      v = text === '' ? null : parseIp(text);
+      if (this.ipCache.size > 200_000) this.ipCache.clear();
+      this.ipCache.set(text, v);
+    }
+    this.peerIpValue = v;
+    return v;
+  }
+
+  httpParts(): HttpRequestParts | undefined {
+    if (this.http === undefined && this.flow.http) this.http = httpRequestParts(this.flow.http);
+    return this.http;
+  }
+}
+
+function peerMatches(p: CompiledPeer, facts: FlowFacts, direction: Direction): boolean {
+  const peer = facts.peer;
+  switch (p.kind) {
+    case 'endpoints':
+      // Pod selectors pick pods; reserved identities only when the selector names a reserved: label.
+      if (peer.kind !== 'pod' && !p.reservedOk) return false;
+      return facts.peerIdentity.selectedBy(p.selector);
+    case 'entities': {
+      const ip = facts.peerIp();
+      const family = ip === null ? 0 : ip.family;
+      for (const t of p.tests) if (t(peer.kind, family)) return true;
+      return false;
+    }
+    case 'cidr': {
+      if (p.range === null) return false;
+      if (!p.matchesPods && peer.kind !== 'world') return false;
+      const ip = facts.peerIp();
+      if (ip === null || !rangeContains(p.range, ip)) return false;
+      for (const e of p.except) if (rangeContains(e, ip)) return false;
+      return true;
+    }
+    case 'fqdn': {
+      // Learned addresses become world (CIDR) identities, like Cilium's; egress only.
+      if (direction !== 'egress' || peer.kind !== 'world' || peer.ip === '') return false;
+      for (const name of facts.dns.namesFor(peer.ip)) if (p.match(name)) return true;
+      return false;
+    }
+    case 'nodes':
+      if (peer.kind !== 'host' && peer.kind !== 'remote-node') return false;
+      return facts.peerIdentity.selectedBy(p.selector);
+    case 'service':
+      for (const t of p.targets) {
+        if (peer.ip !== '' && t.clusterIPs.has(peer.ip)) return true;
+        if (peer.kind !== 'pod' || t.podSelector === null || facts.peerIdentity.namespace !== t.namespace) continue;
+        let all = true;
+        for (const [key, value] of t.podSelector) {
+          if (!(facts.peerIdentity.labels.get(key) ?? []).some((l) => l.value === value && (l.source === 'k8s' || l.source === 'any'))) {
+            all = false;
+            break;
+          }
+        }
+        if (all) return true;
+      }
+      return false;
+    case 'nothing':
+      return false;
+  }
+}
+
+function portRuleMatches(pr: CompiledPortRule, flow: Flow): boolean {
+  // An entry without ports (only L7) covers every port of every transport protocol.
+  if (pr.ranges.length === 0) return true;
+  const port = flow.dstPort ?? 0;
+  for (const r of pr.ranges) {
+    if (r.protocol !== flow.protocol) continue;
+    if (r.name !== undefined) {
+      // Named ports resolve on the destination pod: name and protocol must both match.
+      const named = flow.dst.namedPorts?.find((np) => np.name === r.name && np.protocol === r.protocol);
+      if (named !== undefined && named.port === port) return true;
+      continue;
+    }
+    if (port >= r.from && port <= r.to) return true;
+  }
+  return false;
+}
+
+function icmpMatches(icmps: readonly IcmpMatch[], flow: Flow): boolean {
+  const family = flow.protocol === 'ICMPv4' ? 4 : 6;
+  const type = flow.icmpType ?? 0;
+  for (const m of icmps) if (m.family === family && m.type === type) return true;
+  return false;
+}
+
+/** L3/L4 match of one rule: null, or whether a plain port entry matched and which L7 entries matched. */
+function matchL3L4(rule: CompiledRule, facts: FlowFacts, direction: Direction): { plain: boolean; l7: CompiledL7[] } | null {
+  if (rule.peers !== null) {
+    let any = false;
+    for (const p of rule.peers) {
+      if (peerMatches(p, facts, direction)) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return null;
+  }
+  const flow = facts.flow;
+  if (rule.ports === null && rule.icmps === null) return PLAIN;
+  if (flow.protocol === 'ICMPv4' || flow.protocol === 'ICMPv6') {
+    return rule.icmps !== null && icmpMatches(rule.icmps, flow) ? PLAIN : null;
+  }
+  if (rule.ports === null) return null;
+  let plain = false;
+  let l7: CompiledL7[] | null = null;
+  for (const pr of rule.ports) {
+    if (!portRuleMatches(pr, flow)) continue;
+    if (pr.l7 === null) plain = true;
+    else (l7 ??= []).push(pr.l7);
+  }
+  if (!plain && l7 === null) return null;
+  return { plain, l7: l7 ?? [] };
+}
+const PLAIN = { plain: true, l7: [] as CompiledL7[] };
+
+/** Does an L7 entry allow the request the flow carries? Flows without a request pass (the proxy sees none). */
+function l7Allows(l7: CompiledL7, facts: FlowFacts): boolean {
+  const flow = facts.flow;
+  if (flow.http) {
+    if (l7.http === null) return l7.dns === null;
+    const parts = facts.httpParts()!;
+    return l7.http.some((m) => m(parts));
+  }
+  if (flow.dns && flow.dns.query !== '') {
+    if (l7.dns === null) return l7.http === null;
+    const name = normaliseDnsName(flow.dns.query);
+    return l7.dns.some((m) => m(name));
+  }
+  return true;
+}
+
+function judgeDirection(identity: Identity, direction: Direction, facts: FlowFacts, exempt: boolean): DirectionOutcome {
+  const policy = identity.policy(direction);
+  let deniedBy: RuleRef[] | null = null;
+  for (const rule of policy.deny) {
+    if (matchL3L4(rule, facts, direction) !== null) (deniedBy ??= []).push(rule.ref);
+  }
+  if (deniedBy !== null) return { decision: 'deny', allowedBy: NO_REFS, deniedBy: sortRuleRefs(deniedBy), proxy: false };
+  if (exempt || !policy.enforced) return ALLOW_UNENFORCED;
+  const allowedBy: RuleRef[] = [];
+  let proxy = false;
+  for (const rule of policy.allow) {
+    const m = matchL3L4(rule, facts, direction);
+    if (m === null) continue;
+    if (m.plain) {
+      allowedBy.push(rule.ref);
+      if (m.l7.length > 0) proxy = true;
+      continue;
+    }
+    proxy = true;
+    if (m.l7.some((l7) => l7Allows(l7, facts))) allowedBy.push(rule.ref);
+  }
+  if (allowedBy.length === 0) return { decision: 'denied', allowedBy: NO_REFS, deniedBy: NO_REFS, proxy };
+  return { decision: 'allow', allowedBy: sortRuleRefs(allowedBy), deniedBy: NO_REFS, proxy };
+}
+
+/**
+ * Precompiles a policy model into an evaluator.
+ * @param model the policy model (from the loader)
+ * @param options services for `toServices`, cache bounds
+ * @returns an evaluator whose `judge` is pure given (flow, DNS cache contents)
+ */
+export function createEvaluator(model: PolicyModel, options: EvaluatorOptions = {}): Evaluator {
+  const compiled = compileModel(model, options.services ?? []);
+  const identities = new IdentityCache(compiled, options.maxCachedIdentities ?? 100_000);
+  const ipCache = new Map<string, IpValue | null>();
+
+  const judgeOpening = (flow: Flow, dns: DnsCache, index: number): Verdict => {
+    const srcIdentity = identities.of(flow.src);
+    const dstIdentity = identities.of(flow.dst);
+    const self = flow.src.ip !== '' && flow.src.ip === flow.dst.ip;
+    let allowedBy: readonly RuleRef[] = NO_REFS;
+    let proxy = false;
+    if (flow.src.kind === 'pod') {
+      const out = judgeDirection(srcIdentity, 'egress', new FlowFacts(flow, flow.dst, dstIdentity, dns, ipCache), self);
+      proxy = out.proxy;
+      if (out.decision !== 'allow') return dropped(index, out, 'egress', NO_REFS, proxy);
+      allowedBy = out.allowedBy;
+    }
+    if (flow.dst.kind === 'pod') {
+      const exempt = self || flow.src.kind === 'host';
+      const out = judgeDirection(dstIdentity, 'ingress', new FlowFacts(flow, flow.src, srcIdentity, dns, ipCache), exempt);
+      proxy ||= out.proxy;
+      if (out.decision !== 'allow') return dropped(index, out, 'ingress', allowedBy, proxy);
+      if (out.allowedBy.length > 0) allowedBy = allowedBy.length > 0 ? sortRuleRefs([...allowedBy, ...out.allowedBy]) : out.allowedBy;
+    }
+    const verdict: Verdict = { index, verdict: 'FORWARDED', drop_reason: null, dropped_at: null, allowed_by: allowedBy, denied_by: NO_REFS };
+    return proxy ? { ...verdict, l7: 'proxy' } : verdict;
+  };
+
+  return {
+    judge(flow: Flow, dns: DnsCache): Verdict {
+      return judgeOpening(flow.isReply ? reverseFlow(flow) : flow, dns, flow.index);
+    },
+  };
+}
+
+function dropped(index: number, out: DirectionOutcome, at: 'egress' | 'ingress', allowedBy: readonly RuleRef[], proxy: boolean): Verdict {
+  const verdict: Verdict = {
+    index,
+    verdict: 'DROPPED',
+    drop_reason: out.decision === 'deny' ? 'POLICY_DENY' : 'POLICY_DENIED',
+    dropped_at: at,
+    allowed_by: allowedBy,
+    denied_by: out.deniedBy,
+  };
+  return proxy ? { ...verdict, l7: 'proxy' } : verdict;
+}

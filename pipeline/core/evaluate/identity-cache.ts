@@ -1,0 +1,111 @@
+/**
+ * Endpoint identities as the evaluator sees them: a kind plus a label set. Flows repeat the same few thousand
+ * identities, so each identity caches its selector answers and its resolved per-direction policy.
+ */
+import type { Direction, Label } from '../model/types.js';
+import type { EndpointKind, FlowEndpoint } from '../flow/types.js';
+import type { CompiledModel, CompiledRule, CompiledSpec } from './compile-model.js';
+import { NAMESPACE_LABEL_KEY } from './compile-model.js';
+import { indexLabels, type LabelIndex } from './label-index.js';
+
+/** The rules that apply to one endpoint identity in one direction. */
+export interface DirectionPolicy {
+  /** Default-deny is active: traffic needs an allow rule. */
+  readonly enforced: boolean;
+  readonly allow: readonly CompiledRule[];
+  readonly deny: readonly CompiledRule[];
+}
+
+/** One identity with its caches. */
+export class Identity {
+  readonly kind: EndpointKind;
+  readonly labels: LabelIndex;
+  readonly namespace: string | undefined;
+  /** Per selector id: 0 unknown, 1 no, 2 yes. */
+  private readonly matches: Uint8Array;
+  private egressPolicy: DirectionPolicy | undefined;
+  private ingressPolicy: DirectionPolicy | undefined;
+
+  constructor(
+    private readonly model: CompiledModel,
+    kind: EndpointKind,
+    labels: readonly Label[],
+  ) {
+    this.kind = kind;
+    this.labels = indexLabels(labels);
+    this.namespace = labels.find((l) => l.key === NAMESPACE_LABEL_KEY && (l.source === 'k8s' || l.source === 'any'))?.value;
+    this.matches = new Uint8Array(model.selectors.length);
+  }
+
+  /** Does selector `id` select this identity's labels? (Cached.) */
+  selectedBy(id: number): boolean {
+    let v = this.matches[id];
+    if (v === 0 || v === undefined) {
+      v = this.model.selectors[id]!(this.labels) ? 2 : 1;
+      this.matches[id] = v;
+    }
+    return v === 2;
+  }
+
+  /** The policy of this identity in a direction (pods only; callers check the kind). */
+  policy(direction: Direction): DirectionPolicy {
+    if (direction === 'egress') return (this.egressPolicy ??= this.resolve('egress'));
+    return (this.ingressPolicy ??= this.resolve('ingress'));
+  }
+
+  private resolve(direction: Direction): DirectionPolicy {
+    let enforced = false;
+    const allow: CompiledRule[] = [];
+    const deny: CompiledRule[] = [];
+    const take = (spec: CompiledSpec): void => {
+      if (!this.selectedBy(spec.subject)) return;
+      if (spec.defaultDeny[direction]) enforced = true;
+      const d = spec[direction];
+      for (const r of d.allow) allow.push(r);
+      for (const r of d.deny) deny.push(r);
+    };
+    if (this.namespace !== undefined) for (const spec of this.model.specsByNamespace.get(this.namespace) ?? []) take(spec);
+    for (const spec of this.model.unscopedSpecs) take(spec);
+    return { enforced, allow, deny };
+  }
+}
+
+function identityKey(kind: EndpointKind, labels: readonly Label[]): string {
+  const parts = labels.map((l) => `${l.source}:${l.key}=${l.value}`);
+  parts.sort();
+  return `${kind}\n${parts.join('\n')}`;
+}
+
+/**
+ * Identities by (kind, label set). Lookups first try the label array object itself (flow readers share one array
+ * per distinct label set), then the label text.
+ */
+export class IdentityCache {
+  private byArray = new WeakMap<readonly Label[], Identity>();
+  private byKey = new Map<string, Identity>();
+
+  constructor(
+    private readonly model: CompiledModel,
+    private readonly maxEntries: number,
+  ) {}
+
+  /** The identity of an endpoint (created on first sight). */
+  of(endpoint: FlowEndpoint): Identity {
+    const labels = endpoint.labels;
+    const cached = this.byArray.get(labels);
+    if (cached !== undefined && cached.kind === endpoint.kind) return cached;
+    const key = identityKey(endpoint.kind, labels);
+    let identity = this.byKey.get(key);
+    if (identity === undefined) {
+      if (this.byKey.size >= this.maxEntries) {
+        // Bounded memory: start over; identities are rebuilt lazily from the compiled model.
+        this.byKey = new Map();
+        this.byArray = new WeakMap();
+      }
+      identity = new Identity(this.model, endpoint.kind, labels);
+      this.byKey.set(key, identity);
+    }
+    this.byArray.set(labels, identity);
+    return identity;
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * The reference evaluator: Palisade's verdict semantics written once. `createEvaluator` precompiles a policy model
+ * (selectors numbered and cached per identity, regexes compiled, prefixes as integer ranges) and judges normalised
+ * flows one at a time, explaining each verdict with the rules that decided it. `DnsCache` holds the DNS answers a
+ * recording has shown so far, which `toFQDNs` peers match against. Pure: no I/O.
+ */
+export { createEvaluator } from './evaluator.js';
+export type { Evaluator, EvaluatorOptions, ServiceInfo } from './types.js';
+export { DnsCache, normaliseDnsName } from './dns-cache.js';
+export { compileNameMatcher, type NameMatcher } from './fqdn-match.js';
+export { compileHttpRule, httpRequestParts, type HttpMatcher, type HttpRequestParts } from './http-match.js';
+export { canonicalIp, formatIp, parseCidr, parseIp, rangeContains, type IpRange, type IpValue } from './ip-address.js';
+export { compileSelector, indexLabels, type CompiledSelector, type LabelIndex } from './label-index.js';
+export { reverseFlow } from './reverse-flow.js';
+export { compareRuleRefs, sortRuleRefs } from './rule-ref-order.js';
