@@ -3,16 +3,16 @@
  * endpoint identity caches one answer per selector), regexes compiled once, prefixes parsed into integer ranges, and
  * specs indexed by the namespace their subject is confined to. Nothing here looks at flows.
  */
-import type { Direction, Entity, IcmpMatch, L4Protocol, PolicyModel, PolicyRule, PolicySpec, Peer, PortRule } from '../model/types.js';
+import type { Direction, Entity, IcmpMatch, L4Protocol, PolicyModel, PolicyRule, PolicySpec, Peer, PortRule, Selector } from '../model/types.js';
 import type { EndpointKind, RuleRef } from '../flow/types.js';
 import { ruleRef } from '../flow/types.js';
 import { compileNameMatcher, type NameMatcher } from './fqdn-match.js';
 import { compileHttpRule, type HttpMatcher } from './http-match.js';
 import { parseCidr, type IpRange } from './ip-address.js';
-import { compileSelector, indexLabels, selectorKey, selectorNamesReserved, type CompiledSelector } from './label-index.js';
+import { matchesSelector } from '../model/selector-match.js';
+import { NAMESPACE_KEY } from '../model/labels.js';
 import type { ServiceInfo } from './types.js';
 
-export const NAMESPACE_LABEL_KEY = 'io.kubernetes.pod.namespace';
 
 /** Which endpoint kinds an entity stands for (`world*` also look at the address family). */
 export type EntityTest = (kind: EndpointKind, family: 4 | 6 | 0) => boolean;
@@ -82,7 +82,8 @@ export interface CompiledSpec {
 }
 
 export interface CompiledModel {
-  readonly selectors: readonly CompiledSelector[];
+  /** Distinct selectors by id; identities cache one answer per id. */
+  readonly selectors: readonly Selector[];
   /** Endpoint-subject specs whose subject requires a namespace, by namespace. */
   readonly specsByNamespace: ReadonlyMap<string, readonly CompiledSpec[]>;
   /** Endpoint-subject specs whose subject may select any namespace. */
@@ -91,19 +92,19 @@ export interface CompiledModel {
 
 function namespacesOfSubject(spec: PolicySpec): readonly string[] | null {
   for (const r of spec.subject.requirements) {
-    if (r.key === NAMESPACE_LABEL_KEY && r.operator === 'In' && (r.source === 'k8s' || r.source === 'any')) return r.values;
+    if (r.key === NAMESPACE_KEY && r.operator === 'In' && (r.source === 'k8s' || r.source === 'any')) return r.values;
   }
   return null;
 }
 
 function serviceTargets(peer: Extract<Peer, { kind: 'service' }>, services: readonly ServiceInfo[]): ServiceTarget[] {
-  const bySelector = peer.selector ? compileSelector(peer.selector) : null;
+  const bySelector = peer.selector;
   const targets: ServiceTarget[] = [];
   for (const svc of services) {
     if (peer.namespace !== undefined && svc.namespace !== peer.namespace) continue;
     if (peer.name !== undefined && svc.name !== peer.name) continue;
-    if (bySelector && !bySelector(indexLabels(svc.labels))) continue;
-    if (peer.name === undefined && !bySelector) continue;
+    if (bySelector !== undefined && !matchesSelector(bySelector, svc.labels)) continue;
+    if (peer.name === undefined && bySelector === undefined) continue;
     targets.push({
       namespace: svc.namespace,
       clusterIPs: new Set(svc.clusterIPs),
@@ -118,14 +119,14 @@ function serviceTargets(peer: Extract<Peer, { kind: 'service' }>, services: read
  * @returns the compiled form; never throws for a model the loader produced (unparseable prefixes match nothing).
  */
 export function compileModel(model: PolicyModel, services: readonly ServiceInfo[]): CompiledModel {
-  const selectors: CompiledSelector[] = [];
+  const selectors: Selector[] = [];
   const selectorIds = new Map<string, number>();
-  const selectorId = (sel: PolicySpec['subject']): number => {
-    const key = selectorKey(sel);
+  const selectorId = (sel: Selector): number => {
+    const key = JSON.stringify(sel.requirements.map((r) => [r.source, r.key, r.operator, r.values]));
     let id = selectorIds.get(key);
     if (id === undefined) {
       id = selectors.length;
-      selectors.push(compileSelector(sel));
+      selectors.push(sel);
       selectorIds.set(key, id);
     }
     return id;
@@ -133,7 +134,7 @@ export function compileModel(model: PolicyModel, services: readonly ServiceInfo[
   const peer = (p: Peer): CompiledPeer => {
     switch (p.kind) {
       case 'endpoints':
-        return { kind: 'endpoints', selector: selectorId(p.selector), reservedOk: selectorNamesReserved(p.selector) };
+        return { kind: 'endpoints', selector: selectorId(p.selector), reservedOk: p.selector.requirements.some((r) => r.source === 'reserved') };
       case 'entities':
         return { kind: 'entities', tests: p.entities.map((e) => ENTITY_TESTS[e] ?? (() => false)) };
       case 'cidr':

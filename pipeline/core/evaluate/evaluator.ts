@@ -102,7 +102,7 @@ function peerMatches(p: CompiledPeer, facts: FlowFacts, direction: Direction): b
         if (peer.kind !== 'pod' || t.podSelector === null || facts.peerIdentity.namespace !== t.namespace) continue;
         let all = true;
         for (const [key, value] of t.podSelector) {
-          if (!(facts.peerIdentity.labels.get(key) ?? []).some((l) => l.value === value && (l.source === 'k8s' || l.source === 'any'))) {
+          if (!facts.peerIdentity.labels.some((l) => l.key === key && l.value === value && l.source === 'k8s')) {
             all = false;
             break;
           }

@@ -5,8 +5,8 @@
 import type { Direction, Label } from '../model/types.js';
 import type { EndpointKind, FlowEndpoint } from '../flow/types.js';
 import type { CompiledModel, CompiledRule, CompiledSpec } from './compile-model.js';
-import { NAMESPACE_LABEL_KEY } from './compile-model.js';
-import { indexLabels, type LabelIndex } from './label-index.js';
+import { NAMESPACE_KEY } from '../model/labels.js';
+import { matchesSelector } from '../model/selector-match.js';
 
 /** The rules that apply to one endpoint identity in one direction. */
 export interface DirectionPolicy {
@@ -19,7 +19,7 @@ export interface DirectionPolicy {
 /** One identity with its caches. */
 export class Identity {
   readonly kind: EndpointKind;
-  readonly labels: LabelIndex;
+  readonly labels: readonly Label[];
   readonly namespace: string | undefined;
   /** Per selector id: 0 unknown, 1 no, 2 yes. */
   private readonly matches: Uint8Array;
@@ -32,8 +32,8 @@ export class Identity {
     labels: readonly Label[],
   ) {
     this.kind = kind;
-    this.labels = indexLabels(labels);
-    this.namespace = labels.find((l) => l.key === NAMESPACE_LABEL_KEY && (l.source === 'k8s' || l.source === 'any'))?.value;
+    this.labels = labels;
+    this.namespace = labels.find((l) => l.key === NAMESPACE_KEY && (l.source === 'k8s' || l.source === 'any'))?.value;
     this.matches = new Uint8Array(model.selectors.length);
   }
 
@@ -41,7 +41,7 @@ export class Identity {
   selectedBy(id: number): boolean {
     let v = this.matches[id];
     if (v === 0 || v === undefined) {
-      v = this.model.selectors[id]!(this.labels) ? 2 : 1;
+      v = matchesSelector(this.model.selectors[id]!, this.labels) ? 2 : 1;
       this.matches[id] = v;
     }
     return v === 2;

@@ -10,6 +10,5 @@ export { DnsCache, normaliseDnsName } from './dns-cache.js';
 export { compileNameMatcher, type NameMatcher } from './fqdn-match.js';
 export { compileHttpRule, httpRequestParts, type HttpMatcher, type HttpRequestParts } from './http-match.js';
 export { canonicalIp, formatIp, parseCidr, parseIp, rangeContains, type IpRange, type IpValue } from './ip-address.js';
-export { compileSelector, indexLabels, type CompiledSelector, type LabelIndex } from './label-index.js';
 export { reverseFlow } from './reverse-flow.js';
 export { compareRuleRefs, sortRuleRefs } from './rule-ref-order.js';
