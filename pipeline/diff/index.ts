@@ -1,0 +1,25 @@
+/**
+ * The pull-request impact diff: the same recorded flows judged under the base and the head policy sets (one pass
+ * over the flows), the flows whose verdict changes grouped into connections with the deciding rule on each side,
+ * plus head rules no flow used and pods no policy selects; rendered as JSON, as a Markdown PR comment within
+ * GitHub's size limit, or as GitHub Actions annotations on the deciding rules.
+ */
+export { diffPolicies } from './diff-policies.js';
+export type { DiffPoliciesInput } from './diff-policies.js';
+export { judgeUnderBoth, DEFAULT_MAX_LOOKAHEAD } from './judge-both.js';
+export type { JudgingEngine, JudgedPair } from './judge-both.js';
+export { DiffAggregator, DEFAULT_DIFF_LIMITS, classifyChange, compareConnections } from './aggregate.js';
+export type { DiffLimits } from './aggregate.js';
+export { CoverageTracker } from './coverage.js';
+export type { SelectsEndpoint } from './coverage.js';
+export { connectionOf, workloadOf, reportEndpoint } from './connection.js';
+export { rfc3339Nanos } from './time-order.js';
+export { renderJson } from './render-json.js';
+export { renderMarkdown, GITHUB_COMMENT_LIMIT } from './render-markdown.js';
+export type { MarkdownOptions } from './render-markdown.js';
+export { renderGithub } from './render-github.js';
+export type { GithubOptions } from './render-github.js';
+export { headline } from './wording.js';
+export { DiffError } from './errors.js';
+export type { DiffErrorCode } from './errors.js';
+export type * from './report.js';

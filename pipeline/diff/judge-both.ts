@@ -1,0 +1,106 @@
+/**
+ * Runs one flow stream through two verdict engines at once. The source is read exactly once; each flow is handed
+ * to both engines and kept only until both have judged it, so memory is bounded by how far an engine reads ahead
+ * (`maxLookahead`), not by the length of the recording.
+ */
+import type { Flow, Verdict } from '../core/flow/types.js';
+import { DiffError } from './errors.js';
+
+/** What the diff needs of an engine: the streaming `judge` of pipeline/simulate's VerdictEngine. */
+export interface JudgingEngine {
+  judge(flows: AsyncIterable<Flow>): AsyncIterable<Verdict>;
+}
+
+/** One flow with its verdict under each policy set. */
+export interface JudgedPair {
+  readonly flow: Flow;
+  readonly base: Verdict;
+  readonly head: Verdict;
+}
+
+/** Default bound on flows read but not yet judged by both engines. */
+export const DEFAULT_MAX_LOOKAHEAD = 65_536;
+
+/**
+ * Yields every flow of `flows` with its base and head verdicts, in input order.
+ * @throws DiffError `diff-engine-mismatch` when an engine returns a different number of verdicts than flows, or a
+ *   verdict out of order; `diff-engine-lookahead` when an engine reads more than `maxLookahead` flows ahead of its
+ *   verdicts. Errors of the flow source (a malformed line) propagate unchanged.
+ */
+export async function* judgeUnderBoth(
+  flows: AsyncIterable<Flow>,
+  base: JudgingEngine,
+  head: JudgingEngine,
+  maxLookahead: number = DEFAULT_MAX_LOOKAHEAD,
+): AsyncGenerator<JudgedPair> {
+  const source = flows[Symbol.asyncIterator]();
+  const queues: [Flow[], Flow[]] = [[], []];
+  const pending: Flow[] = [];
+  let sourceDone = false;
+  let pulling: Promise<void> | null = null;
+
+  // One read of the source feeds both engines and the pending list; concurrent callers share the read in flight.
+  const pull = (): Promise<void> => {
+    pulling ??= (async () => {
+      try {
+        const r = await source.next();
+        if (r.done) {
+          sourceDone = true;
+          return;
+        }
+        if (pending.length >= maxLookahead) {
+          throw new DiffError(
+            'diff-engine-lookahead',
+            `a verdict engine read more than ${maxLookahead} flows ahead without returning their verdicts`,
+          );
+        }
+        queues[0].push(r.value);
+        queues[1].push(r.value);
+        pending.push(r.value);
+      } finally {
+        pulling = null;
+      }
+    })();
+    return pulling;
+  };
+
+  async function* branch(queue: Flow[]): AsyncGenerator<Flow> {
+    for (;;) {
+      while (queue.length === 0 && !sourceDone) await pull();
+      const next = queue.shift();
+      if (next === undefined) return;
+      yield next;
+    }
+  }
+
+  const baseIt = base.judge(branch(queues[0]))[Symbol.asyncIterator]();
+  const headIt = head.judge(branch(queues[1]))[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const [b, h] = await Promise.all([baseIt.next(), headIt.next()]);
+      if (b.done && h.done) break;
+      const flow = pending.shift();
+      if (b.done || h.done || flow === undefined) {
+        throw new DiffError(
+          'diff-engine-mismatch',
+          `the ${b.done ? 'base' : 'head'} engine ended early: verdicts and flows no longer line up` +
+            (flow ? ` (at flow ${flow.index})` : ''),
+        );
+      }
+      if (b.value.index !== flow.index || h.value.index !== flow.index) {
+        throw new DiffError(
+          'diff-engine-mismatch',
+          `verdicts out of order: flow ${flow.index} got base verdict ${b.value.index} and head verdict ${h.value.index}`,
+        );
+      }
+      yield { flow, base: b.value, head: h.value };
+    }
+    if (pending.length > 0) {
+      throw new DiffError('diff-engine-mismatch', `${pending.length} flows got no verdict`);
+    }
+  } finally {
+    // Close both engines (and through them the source) when the consumer stops early or something failed.
+    await Promise.allSettled([baseIt.return?.(), headIt.return?.()]);
+    await source.return?.();
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The diff as GitHub Actions workflow commands: one `::warning` annotation per head rule that decides a changed
+ * connection (placed on that rule's file and line, so it shows in the pull request's diff view), a file-less warning
+ * for connections that no head rule decides (a default deny after an allow rule was removed), and a `::notice` with
+ * the headline.
+ */
+import type { RuleRef } from '../core/flow/types.js';
+import { ruleKey } from './aggregate.js';
+import type { ConnectionChange, DiffReport } from './report.js';
+import { CHANGE_TITLE, connectionTitle, decidingRules, headline, plural, policyName, sideVerdict } from './wording.js';
+
+export interface GithubOptions {
+  /** Most annotations written (GitHub shows a limited number per step); the rest are summed up in one notice. */
+  readonly maxAnnotations?: number;
+}
+
+const CONNECTIONS_PER_ANNOTATION = 5;
+
+/**
+ * Renders workflow commands, one per line.
+ * @returns text ending in a newline.
+ */
+export function renderGithub(report: DiffReport, options: GithubOptions = {}): string {
+  const max = options.maxAnnotations ?? 50;
+  // Group changed connections by the head rule that decides them.
+  const byRule = new Map<string, { ref: RuleRef; connections: ConnectionChange[] }>();
+  const undecided: ConnectionChange[] = [];
+  for (const c of report.connections) {
+    const rules = decidingRules(c.head);
+    if (rules.length === 0) undecided.push(c);
+    for (const ref of rules) {
+      const key = ruleKey(ref);
+      let entry = byRule.get(key);
+      if (!entry) byRule.set(key, (entry = { ref, connections: [] }));
+      entry.connections.push(c);
+    }
+  }
+
+  const lines: string[] = [];
+  let left = 0;
+  for (const { ref, connections } of byRule.values()) {
+    if (lines.length >= max) {
+      left++;
+      continue;
+    }
+    const flows = connections.reduce((n, c) => n + c.flows, 0);
+    const kinds = [...new Set(connections.map((c) => CHANGE_TITLE[c.change].toLowerCase()))].join(', ');
+    lines.push(
+      command(
+        'warning',
+        { file: ref.file, line: String(ref.line), title: `Palisade: ${kinds}: ${plural(flows, 'recorded flow')}` },
+        `${policyName(ref)} (${ref.rule}) decides ${plural(connections.length, 'changed connection')}:\n` +
+          listConnections(connections),
+      ),
+    );
+  }
+  if (undecided.length > 0) {
+    if (lines.length < max) {
+      lines.push(
+        command(
+          'warning',
+          { title: `Palisade: ${plural(undecided.length, 'connection')} newly dropped by default deny` },
+          `No head rule allows these connections any more:\n${listConnections(undecided)}`,
+        ),
+      );
+    } else left++;
+  }
+  const tail = left > 0 ? ` (${plural(left, 'more annotation')} not written; see --format json)` : '';
+  lines.push(command('notice', { title: 'Palisade traffic impact' }, headline(report) + tail));
+  return `${lines.join('\n')}\n`;
+}
+
+function listConnections(connections: readonly ConnectionChange[]): string {
+  const shown = connections
+    .slice(0, CONNECTIONS_PER_ANNOTATION)
+    .map((c) => `${connectionTitle(c)}: ${plural(c.flows, 'flow')}, ${sideVerdict(c.base)} → ${sideVerdict(c.head)}`);
+  const more = connections.length - shown.length;
+  if (more > 0) shown.push(`and ${plural(more, 'more connection')}`);
+  return shown.join('\n');
+}
+
+/** `::name key=value,...::message` with GitHub's escaping of properties and data. */
+function command(name: string, props: Record<string, string>, message: string): string {
+  const p = Object.entries(props)
+    .map(([k, v]) => `${k}=${escapeProperty(v)}`)
+    .join(',');
+  return `::${name}${p ? ` ${p}` : ''}::${escapeData(message)}`;
+}
+
+function escapeData(s: string): string {
+  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+function escapeProperty(s: string): string {
+  return escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
