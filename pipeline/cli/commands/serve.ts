@@ -1,0 +1,77 @@
+/**
+ * `palisade serve --store DIR --listen ADDR [--token-file FILE] [--max-upload-bytes N] [--poll-ms N]`: serves a
+ * filesystem bundle store over HTTP. Uploads need the bearer token from --token-file or PALISADE_STORE_TOKEN
+ * (without one, the server is read-only). SIGTERM or SIGINT stops it gracefully: no new connections, waiting long
+ * polls answered, uploads in flight finished.
+ */
+import { parseArgs } from 'node:util';
+import { UsageError } from '../../core/errors.js';
+import { FsBundleStore, loadStoreToken, readBundleSerial, startStoreServer } from '../../stores/index.js';
+
+const USAGE = 'usage: palisade serve --store DIR --listen HOST:PORT [--token-file FILE] [--max-upload-bytes N] [--poll-ms N]';
+
+/** Runs the command; resolves to the exit code once the server has stopped. */
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        store: { type: 'string' },
+        listen: { type: 'string' },
+        'token-file': { type: 'string' },
+        'max-upload-bytes': { type: 'string' },
+        'poll-ms': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (!values.store || !values.listen) throw new UsageError(`--store and --listen are required\n${USAGE}`);
+  const { host, port } = parseListen(values.listen);
+  const token = await loadStoreToken(values['token-file']);
+  const server = await startStoreServer({
+    store: new FsBundleStore(values.store),
+    readSerial: readBundleSerial,
+    token,
+    ...(values['max-upload-bytes'] ? { maxUploadBytes: positiveInt(values['max-upload-bytes'], '--max-upload-bytes') } : {}),
+    ...(values['poll-ms'] ? { pollMs: positiveInt(values['poll-ms'], '--poll-ms') } : {}),
+    log: (line) => process.stderr.write(`palisade serve: ${line}\n`),
+  }, host, port);
+  process.stdout.write(`palisade serve: serving ${values.store} at ${server.url}${token ? '' : ' (read-only: no upload token)'}\n`);
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      process.stderr.write(`palisade serve: ${signal}, shutting down\n`);
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      void server.close().then(resolve);
+    };
+    const onTerm = (): void => stop('SIGTERM');
+    const onInt = (): void => stop('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+  });
+  return 0;
+}
+
+/** `HOST:PORT`, `:PORT` (all interfaces) or `[IPv6]:PORT`. */
+function parseListen(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(addr);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new UsageError(`--listen must be HOST:PORT, :PORT or [IPv6]:PORT, got '${addr}'`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+function positiveInt(s: string, flag: string): number {
+  const n = Number(s);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive integer, got '${s}'`);
+  return n;
+}

@@ -1,0 +1,130 @@
+/**
+ * Shared fixtures for the store tests: real bundle files (built with the bundle format's own assembler), a free
+ * port, the real Debian docker-registry, and a real `palisade serve` child process.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile, access } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { assembleBundle } from '../../pipeline/core/bundle/assemble.js';
+import { COMPONENT } from '../../pipeline/core/bundle/components.js';
+import { PALISADE_ABI_VERSION } from '../../pipeline/core/bundle/abi-version.js';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+export const CLI = join(REPO_ROOT, 'bin/palisade');
+
+/** A real (unsigned) bundle file with this serial; `salt` makes different bundles of the same serial. */
+export function makeBundle(serial: number, salt = '', padBytes = 0): Uint8Array {
+  const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+  return assembleBundle({
+    serial,
+    source: { repository: 'test/policies', commit: `c${serial}${salt}` },
+    createdAt: new Date('2026-11-28T10:00:00Z'),
+    expiresAt: new Date('2027-11-28T10:00:00Z'),
+    abiVersion: PALISADE_ABI_VERSION,
+  }, [
+    { ...COMPONENT.policyModel, bytes: text(JSON.stringify({ serial, salt, pad: 'x'.repeat(padBytes) })) },
+    { ...COMPONENT.bpfObject, bytes: text('\x7fELF not really an object, the store does not care') },
+    { ...COMPONENT.probes, bytes: text('{"probe":1}\n') },
+  ], []).bytes;
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export async function tempDir(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), `palisade-g-${prefix}-`));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+async function waitFor(url: string, child: ChildProcess, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    try {
+      const r = await fetch(url);
+      await r.body?.cancel();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`${what} did not answer at ${url}`);
+}
+
+function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((res) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      res(code);
+    });
+    child.kill(signal);
+  });
+}
+
+/** The real distribution registry (Debian's docker-registry) on 127.0.0.1 with storage in a temp dir. */
+export async function startRegistry(): Promise<{ host: string; stop(): Promise<void> }> {
+  await access('/usr/bin/docker-registry');
+  const dir = await tempDir('registry');
+  const port = await freePort();
+  const config = join(dir.path, 'config.yml');
+  await writeFile(config, [
+    'version: 0.1',
+    'log:',
+    '  level: error',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${join(dir.path, 'data')}`,
+    'http:',
+    `  addr: 127.0.0.1:${port}`,
+    '',
+  ].join('\n'));
+  const child = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr?.resume();
+  await waitFor(`http://127.0.0.1:${port}/v2/`, child, 'docker-registry');
+  return {
+    host: `127.0.0.1:${port}`,
+    async stop() {
+      await stopChild(child);
+      await dir.remove();
+    },
+  };
+}
+
+/** A running `palisade serve` child. */
+export interface ServeProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly stderr: () => string;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `bin/palisade serve` (from dist/, built by `npm run build`) on a free loopback port. */
+export async function startServe(storeDir: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
+  await access(join(REPO_ROOT, 'dist/pipeline/cli/commands/serve.js')).catch(() => {
+    throw new Error('dist/ is not built: run `npm run build` first (npm test does)');
+  });
+  const port = await freePort();
+  const child = spawn(process.execPath, [CLI, 'serve', '--store', storeDir, '--listen', `127.0.0.1:${port}`, '--poll-ms', '100', ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout!.resume();
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/v1/bundles/latest`, child, `palisade serve (${err})`);
+  return { url, child, stderr: () => err, stop: () => stopChild(child) };
+}
