@@ -1,0 +1,248 @@
+/**
+ * Probe vectors: flows paired with the verdict the reference evaluator gives them. Each agent replays them against
+ * its own kernel before it activates a bundle. They come from recorded flows and from edge cases generated around
+ * every rule of the model: each port range's first and last port (in) and the ports just outside (out), each ICMP
+ * type and its neighbour, each peer with a matching and a non-matching party, for allow and deny rules alike.
+ * Pure: the verdicts come from the `judge` function the caller hands in (the reference evaluator).
+ */
+import type { Flow, FlowEndpoint, FlowProtocol, Verdict } from '../flow/types.js';
+import type { Entity, Label, LabelRequirement, Peer, PolicyModel, PolicyRule, PolicySpec, Selector } from '../model/types.js';
+import { canonicalJson } from './canonical-json.js';
+
+/** One line of `probes.jsonl`. */
+export interface ProbeVector {
+  readonly flow: Flow;
+  readonly verdict: Verdict;
+  /** `recorded` or the rule and edge it was generated for (`<rule id> port 80 in`). */
+  readonly origin: string;
+}
+
+/** Default cap on generated edge-case flows, so that huge policy sets give bounded bundles. */
+export const DEFAULT_MAX_EDGE_PROBES = 20_000;
+
+const NS_KEY = 'io.kubernetes.pod.namespace';
+const PROBE_VALUE = 'palisade-probe';
+const OTHER_VALUE = 'palisade-probe-other';
+const SRC_PORT = 40000;
+
+/**
+ * Edge-case flows around every rule of `model`, deterministic and de-duplicated, at most `max` of them.
+ * @returns flows (indexes 0..n-1) with a description of what each probes.
+ */
+export function generateEdgeFlows(model: PolicyModel, max = DEFAULT_MAX_EDGE_PROBES): { flow: Flow; origin: string }[] {
+  const out: { flow: Flow; origin: string }[] = [];
+  const seen = new Set<string>();
+  const addrs = new AddressBook();
+  const add = (f: Omit<Flow, 'index' | 'isReply'>, origin: string): void => {
+    if (out.length >= max) return;
+    const key = canonicalJson(f);
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push({ flow: { ...f, index: out.length, isReply: false }, origin });
+  };
+  for (const spec of model.specs) {
+    if (spec.subjectKind !== 'endpoints') continue; // host firewall policies need node identities, not probed
+    const subject = podMatching(spec.subject, addrs, spec);
+    for (const rule of spec.rules) {
+      for (const { party, what } of peerParties(rule, addrs)) {
+        for (const l4 of l4Cases(rule)) {
+          const dst = rule.direction === 'ingress' ? withNamedPort(subject, l4) : withNamedPort(party, l4);
+          const src = rule.direction === 'ingress' ? party : subject;
+          add({ src, dst, protocol: l4.protocol, ...l4.fields }, `${rule.id} ${what} ${l4.what}`);
+        }
+      }
+      if (out.length >= max) return out;
+    }
+  }
+  return out;
+}
+
+/**
+ * Pairs flows with verdicts: recorded flows first (in order), then edge cases; indexes renumbered 0..n-1.
+ * @param judge the reference evaluator's verdict for one flow (recorded flows are judged in order, so DNS answers
+ *   seen earlier count).
+ */
+export function buildProbeVectors(recorded: readonly Flow[], edges: readonly { flow: Flow; origin: string }[], judge: (flow: Flow) => Verdict): ProbeVector[] {
+  const all = [...recorded.map((flow) => ({ flow, origin: 'recorded' })), ...edges];
+  return all.map(({ flow, origin }, index) => {
+    const f = { ...flow, index };
+    return { flow: f, verdict: { ...judge(f), index }, origin };
+  });
+}
+
+/** `probes.jsonl` bytes: one canonical JSON object per line, newline-terminated. */
+export function probesJsonl(vectors: readonly ProbeVector[]): Uint8Array {
+  return new TextEncoder().encode(vectors.map((v) => canonicalJson(v) + '\n').join(''));
+}
+
+// ───────────────────────────── parties ─────────────────────────────
+
+/** Hands out distinct, stable addresses per synthesized party. */
+class AddressBook {
+  private readonly byKey = new Map<string, string>();
+  pod(key: string): string {
+    let ip = this.byKey.get(key);
+    if (!ip) {
+      const n = this.byKey.size + 1;
+      ip = `10.${200 + Math.floor(n / 65536) % 50}.${Math.floor(n / 256) % 256}.${n % 256}`;
+      this.byKey.set(key, ip);
+    }
+    return ip;
+  }
+}
+
+/** Labels satisfying every requirement of `sel` (absent-key requirements are satisfied by leaving the key out). */
+function labelsMatching(sel: Selector): Label[] {
+  const labels: Label[] = [];
+  for (const r of sel.requirements) {
+    const source = r.source === 'any' ? 'k8s' : r.source;
+    if (r.operator === 'In') labels.push({ source, key: r.key, value: r.values[0] ?? '' });
+    else if (r.operator === 'Exists') labels.push({ source, key: r.key, value: PROBE_VALUE });
+  }
+  return labels;
+}
+
+/** Labels breaking the first requirement of `sel` and satisfying the rest; null when `sel` selects everything. */
+function labelsNotMatching(sel: Selector): Label[] | null {
+  const [first, ...rest] = sel.requirements;
+  if (!first) return null;
+  const labels = labelsMatching({ ...sel, requirements: rest });
+  const source = first.source === 'any' ? 'k8s' : first.source;
+  const broken = breakRequirement(first);
+  if (broken !== null) labels.push({ source, key: first.key, value: broken });
+  return labels;
+}
+
+function breakRequirement(r: LabelRequirement): string | null {
+  switch (r.operator) {
+    case 'In':
+      return OTHER_VALUE;
+    case 'NotIn':
+      return r.values[0] ?? OTHER_VALUE;
+    case 'DoesNotExist':
+      return PROBE_VALUE;
+    case 'Exists':
+      return null;
+  }
+}
+
+function endpointFromLabels(labels: Label[], addrs: AddressBook, fallbackNs: string | null): FlowEndpoint | null {
+  if (labels.some((l) => l.source === 'reserved')) return null; // reserved identities are probed through entities
+  let ns = labels.find((l) => l.key === NS_KEY)?.value;
+  if (ns === undefined) {
+    ns = fallbackNs ?? PROBE_VALUE;
+    labels = [...labels, { source: 'k8s', key: NS_KEY, value: ns }];
+  }
+  const sorted = [...labels].sort((a, b) => (canonicalJson(a) < canonicalJson(b) ? -1 : 1));
+  const key = canonicalJson(sorted);
+  return { kind: 'pod', ip: addrs.pod(key), labels: sorted, namespace: ns, podName: `probe-${addrs.pod(key).replace(/\./g, '-')}` };
+}
+
+function podMatching(sel: Selector, addrs: AddressBook, spec: PolicySpec): FlowEndpoint {
+  return endpointFromLabels(labelsMatching(sel), addrs, spec.policy.namespace)
+    ?? { kind: 'pod', ip: addrs.pod('subject'), labels: [], namespace: PROBE_VALUE };
+}
+
+const ENTITY_PARTY: Partial<Record<Entity, FlowEndpoint>> = {
+  world: { kind: 'world', ip: '203.0.113.10', labels: [{ source: 'reserved', key: 'world', value: '' }] },
+  host: { kind: 'host', ip: '192.0.2.1', labels: [{ source: 'reserved', key: 'host', value: '' }] },
+  'remote-node': { kind: 'remote-node', ip: '192.0.2.2', labels: [{ source: 'reserved', key: 'remote-node', value: '' }] },
+  'kube-apiserver': { kind: 'kube-apiserver', ip: '192.0.2.3', labels: [{ source: 'reserved', key: 'kube-apiserver', value: '' }] },
+  health: { kind: 'health', ip: '10.199.0.4', labels: [{ source: 'reserved', key: 'health', value: '' }] },
+};
+
+function peerParties(rule: PolicyRule, addrs: AddressBook): { party: FlowEndpoint; what: string }[] {
+  const anyPod = endpointFromLabels([{ source: 'k8s', key: 'app', value: PROBE_VALUE }], addrs, PROBE_VALUE)!;
+  if (rule.peers === null) return [{ party: anyPod, what: 'any peer' }, { party: ENTITY_PARTY.world!, what: 'any peer (world)' }];
+  const parties: { party: FlowEndpoint; what: string }[] = [];
+  rule.peers.forEach((peer, i) => parties.push(...partiesOfPeer(peer, i, addrs, anyPod)));
+  return parties;
+}
+
+function partiesOfPeer(peer: Peer, i: number, addrs: AddressBook, anyPod: FlowEndpoint): { party: FlowEndpoint; what: string }[] {
+  const out: { party: FlowEndpoint; what: string }[] = [];
+  switch (peer.kind) {
+    case 'endpoints': {
+      const yes = endpointFromLabels(labelsMatching(peer.selector), addrs, null);
+      if (yes) out.push({ party: yes, what: `peer ${i} matching` });
+      const notLabels = labelsNotMatching(peer.selector);
+      const no = notLabels && endpointFromLabels(notLabels, addrs, null);
+      if (no) out.push({ party: no, what: `peer ${i} not matching` });
+      break;
+    }
+    case 'entities': {
+      for (const e of peer.entities) {
+        const p = ENTITY_PARTY[e];
+        if (p) out.push({ party: p, what: `peer ${i} entity ${e}` });
+      }
+      if (!peer.entities.includes('world') && !peer.entities.includes('all')) out.push({ party: ENTITY_PARTY.world!, what: `peer ${i} not an entity (world)` });
+      if (peer.entities.includes('cluster') || peer.entities.includes('all')) out.push({ party: anyPod, what: `peer ${i} in-cluster pod` });
+      break;
+    }
+    case 'cidr': {
+      const edges = ipv4Edges(peer.cidr);
+      if (edges) {
+        const party = (ip: string): FlowEndpoint => ({ kind: 'world', ip, labels: [{ source: 'reserved', key: 'world', value: '' }] });
+        out.push({ party: party(edges.inside), what: `peer ${i} inside ${peer.cidr}` });
+        if (edges.outside) out.push({ party: party(edges.outside), what: `peer ${i} outside ${peer.cidr}` });
+      }
+      break;
+    }
+    default:
+      break; // fqdn, nodes, services, groups: need DNS answers or an inventory; covered by recorded flows
+  }
+  return out;
+}
+
+/** First address inside an IPv4 prefix and the first one after it (null past the end of the space). */
+function ipv4Edges(cidr: string): { inside: string; outside: string | null } | null {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+  if (!m) return null;
+  const base = m.slice(1, 5).reduce((n, o) => n * 256 + Number(o), 0);
+  const len = Number(m[5]);
+  const size = 2 ** (32 - len);
+  const inside = len === 32 ? base : base + 1;
+  const after = base + size;
+  const fmt = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+  return { inside: fmt(inside), outside: after < 2 ** 32 ? fmt(after) : null };
+}
+
+// ───────────────────────────── L4 cases ─────────────────────────────
+
+interface L4Case {
+  readonly protocol: FlowProtocol;
+  readonly fields: { srcPort?: number; dstPort?: number; icmpType?: number; icmpCode?: number };
+  readonly what: string;
+  readonly namedPort?: { name: string; port: number; protocol: 'TCP' | 'UDP' | 'SCTP' };
+}
+
+function l4Cases(rule: PolicyRule): L4Case[] {
+  const cases: L4Case[] = [];
+  const tcp = (port: number, what: string): L4Case => ({ protocol: 'TCP', fields: { srcPort: SRC_PORT, dstPort: port }, what });
+  if (rule.ports === null && rule.icmps === null) return [tcp(80, 'any port'), { protocol: 'ICMPv4', fields: { icmpType: 8, icmpCode: 0 }, what: 'any protocol (icmp echo)' }];
+  for (const pr of rule.ports ?? []) {
+    for (const r of pr.ports) {
+      const at = (port: number, what: string): L4Case => ({ protocol: r.protocol, fields: { srcPort: SRC_PORT, dstPort: port }, what: `${r.protocol} ${port} ${what}` });
+      if (r.name) {
+        const np = { name: r.name, port: 8080, protocol: r.protocol };
+        cases.push({ ...at(8080, `named ${r.name} in`), namedPort: np }, { ...at(8081, `next to named ${r.name} out`), namedPort: np });
+        continue;
+      }
+      const from = Math.max(r.from, 1);
+      cases.push(at(from, 'first in'));
+      if (r.to !== from) cases.push(at(r.to, 'last in'));
+      if (from - 1 >= 1) cases.push(at(from - 1, 'below out'));
+      if (r.to + 1 <= 65535) cases.push(at(r.to + 1, 'above out'));
+    }
+  }
+  for (const ic of rule.icmps ?? []) {
+    const protocol: FlowProtocol = ic.family === 6 ? 'ICMPv6' : 'ICMPv4';
+    cases.push({ protocol, fields: { icmpType: ic.type, icmpCode: 0 }, what: `${protocol} type ${ic.type} in` });
+    if (ic.type < 255) cases.push({ protocol, fields: { icmpType: ic.type + 1, icmpCode: 0 }, what: `${protocol} type ${ic.type + 1} out` });
+  }
+  return cases;
+}
+
+function withNamedPort(ep: FlowEndpoint, l4: L4Case): FlowEndpoint {
+  return l4.namedPort && ep.kind === 'pod' ? { ...ep, namedPorts: [l4.namedPort] } : ep;
+}

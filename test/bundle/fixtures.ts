@@ -1,0 +1,88 @@
+/**
+ * Shared fixtures for the bundle tests: real P-256 keys, real components (the built BPF object, a policy model,
+ * probe lines), and helpers that build good and hostile bundle files.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  COMPONENT,
+  PALISADE_ABI_VERSION,
+  assembleBundle,
+  canonicalJsonBytes,
+  generateSigningKeyPem,
+  parseSigningKey,
+  trustOfRoot,
+  createRootSigned,
+  signRoot,
+  type BundleComponent,
+  type ManifestInput,
+  type SigningKey,
+  type TrustPolicy,
+} from '../../pipeline/core/bundle/index.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const BPF_OBJECT_PATH = `${REPO_ROOT}bpf/build/palisade.bpf.o`;
+
+/** A fresh signing key. */
+export function newKey(): SigningKey {
+  return parseSigningKey(generateSigningKeyPem().privatePem, 'test key');
+}
+
+/** The real BPF object when built (npm run build), else a stand-in ELF-sized byte pattern for pure format tests. */
+export function bpfObjectBytes(): Uint8Array {
+  if (existsSync(BPF_OBJECT_PATH)) return new Uint8Array(readFileSync(BPF_OBJECT_PATH));
+  throw new Error(`${BPF_OBJECT_PATH} is missing: run npm run build first`);
+}
+
+/** Components of a small bundle; `variant` changes the policy model so two bundles differ. */
+export function components(variant = 'a'): BundleComponent[] {
+  const model = { specs: [], skipped: { ConfigMap: variant === 'a' ? 1 : 2 } };
+  return [
+    { ...COMPONENT.policyModel, bytes: canonicalJsonBytes(model) },
+    { ...COMPONENT.bpfObject, bytes: bpfObjectBytes() },
+    { ...COMPONENT.probes, bytes: new TextEncoder().encode(`{"origin":"recorded","variant":"${variant}"}\n`) },
+  ];
+}
+
+export const T0 = new Date('2026-11-28T10:00:00Z');
+
+/** Manifest input with serial `serial`, valid for a day from T0. */
+export function manifestInput(serial: number, extra: Partial<ManifestInput> = {}): ManifestInput {
+  return {
+    serial,
+    source: { repository: 'https://example.test/policies.git', commit: '0123456789abcdef0123456789abcdef01234567' },
+    createdAt: T0,
+    expiresAt: new Date(T0.getTime() + 24 * 3600_000),
+    abiVersion: PALISADE_ABI_VERSION,
+    ...extra,
+  };
+}
+
+/** A signed bundle. */
+export function bundle(serial: number, keys: readonly SigningKey[], extra: Partial<ManifestInput> = {}, variant = 'a'): Uint8Array {
+  return assembleBundle(manifestInput(serial, extra), components(variant), keys).bytes;
+}
+
+/** A k-of-n trust root over `keys`, self-signed by all of them. */
+export function rootOf(keys: readonly SigningKey[], threshold: number, version = 1) {
+  const signed = createRootSigned({ version, expiresAt: new Date(T0.getTime() + 365 * 86400_000), threshold, keys });
+  return signRoot(signed, keys);
+}
+
+export function trustOf(keys: readonly SigningKey[], threshold: number): TrustPolicy {
+  return trustOfRoot(rootOf(keys, threshold));
+}
+
+/** Offset of the data of tar entry `name` in a bundle file, and its size. */
+export function entryOffset(file: Uint8Array, name: string): { header: number; data: number; size: number } {
+  let off = 0;
+  while (off + 512 <= file.length) {
+    const h = file.subarray(off, off + 512);
+    if (h.every((b) => b === 0)) break;
+    const n = Buffer.from(h.subarray(0, 100)).toString('latin1').replace(/\0.*$/s, '');
+    const size = parseInt(Buffer.from(h.subarray(124, 135)).toString('latin1'), 8);
+    if (n === name) return { header: off, data: off + 512, size };
+    off += 512 + Math.ceil(size / 512) * 512;
+  }
+  throw new Error(`no entry ${name}`);
+}
