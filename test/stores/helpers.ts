@@ -128,3 +128,20 @@ export async function startServe(storeDir: string, extraArgs: string[] = [], env
   await waitFor(`${url}/v1/bundles/latest`, child, `palisade serve (${err})`);
   return { url, child, stderr: () => err, stop: () => stopChild(child) };
 }
+
+/** Runs a Node ESM script in a child process; resolves with its exit code, signal and output. */
+export function runNode(script: string, env: NodeJS.ProcessEnv = {}, args: string[] = []):
+  Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', rej);
+    child.once('exit', (code, signal) => res({ code, signal, stdout, stderr }));
+  });
+}
+
+/** `import` statement text for the compiled stores module, for child scripts. */
+export const IMPORT_STORES = `import * as stores from ${JSON.stringify(join(REPO_ROOT, 'dist/pipeline/stores/index.js'))};`;

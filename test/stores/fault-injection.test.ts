@@ -1,0 +1,79 @@
+/**
+ * A publisher killed (SIGKILL) at every step of a publish leaves the store readable and consistent, and the next
+ * publish works. The publisher runs in a child process with PALISADE_FAULT_STEP naming the step to die at: once as
+ * a program using the filesystem store directly, once as `palisade serve` handling an upload.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FS_PUBLISH_STEPS, FsBundleStore, HttpBundleStore, StoreError, sha256Digest } from '../../pipeline/stores/index.js';
+import { IMPORT_STORES, makeBundle, runNode, startServe, tempDir } from './helpers.js';
+
+/** The step at which the new bundle becomes the latest: dying before it leaves serial 1, from it on serial 2. */
+const TAKES_EFFECT = FS_PUBLISH_STEPS.indexOf('fs:head-linked');
+
+async function expectConsistent(store: FsBundleStore, step: string): Promise<number> {
+  const latest = await store.latest();
+  expect(latest, step).toBeDefined();
+  const history = await store.list();
+  expect(history.at(-1), step).toEqual(latest);
+  for (const d of history) expect(sha256Digest(await store.get(d.digest, { expectedSize: d.size })), step).toBe(d.digest);
+  return latest!.serial;
+}
+
+describe('fault injection: publisher killed at every step', () => {
+  let dir: { path: string; remove(): Promise<void> };
+  beforeAll(async () => {
+    dir = await tempDir('fault');
+  });
+  afterAll(async () => {
+    await dir.remove();
+  });
+
+  it.each(FS_PUBLISH_STEPS.map((s, i) => [s, i] as const))('direct publisher killed at %s', async (step, index) => {
+    const store = new FsBundleStore(join(dir.path, step.replace(':', '-')));
+    await store.publish({ serial: 1, bytes: makeBundle(1) });
+    const script = `${IMPORT_STORES}
+      const store = new stores.FsBundleStore(process.argv[1]);
+      await store.publish({ serial: 2, bytes: Buffer.from(process.argv[2], 'base64') });
+      process.stdout.write('finished');`;
+    const bundle2 = Buffer.from(makeBundle(2)).toString('base64');
+    const run = await runNode(script, { PALISADE_FAULT_STEP: step }, [store.root, bundle2]);
+    expect(run.signal, run.stderr).toBe('SIGKILL');
+    expect(run.stdout).toBe('');
+
+    const serial = await expectConsistent(store, step);
+    expect(serial).toBe(index >= TAKES_EFFECT ? 2 : 1);
+    // The next publish works, and sweeps the dead publisher's temp files.
+    await store.publish({ serial: serial + 1, bytes: makeBundle(serial + 1) });
+    expect(await expectConsistent(store, step)).toBe(serial + 1);
+    expect(await readdir(join(store.root, 'tmp'))).toEqual([]);
+  }, 20_000);
+
+  it.each(FS_PUBLISH_STEPS.map((s, i) => [s, i] as const))('palisade serve killed during an upload at %s', async (step, index) => {
+    const root = join(dir.path, `serve-${step.replace(':', '-')}`);
+    const store = new FsBundleStore(root);
+    await store.publish({ serial: 1, bytes: makeBundle(1) });
+    const token = 'fault-test-token';
+    const dying = await startServe(root, [], { PALISADE_FAULT_STEP: step, PALISADE_STORE_TOKEN: token });
+    const client = new HttpBundleStore(dying.url, { token });
+    const err = await client.publish({ serial: 2, bytes: makeBundle(2) }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as StoreError).code).toBe('store-unreachable');
+    await new Promise((r) => dying.child.once('exit', r));
+    expect(dying.child.signalCode).toBe('SIGKILL');
+
+    const serial = await expectConsistent(store, step);
+    expect(serial).toBe(index >= TAKES_EFFECT ? 2 : 1);
+    // A restarted server serves the same latest and accepts the next upload.
+    const again = await startServe(root, [], { PALISADE_STORE_TOKEN: token });
+    try {
+      const next = new HttpBundleStore(again.url, { token });
+      expect((await next.latest())?.serial).toBe(serial);
+      await next.publish({ serial: serial + 1, bytes: makeBundle(serial + 1) }, { expectLatestSerial: serial });
+      expect(await expectConsistent(store, step)).toBe(serial + 1);
+    } finally {
+      await again.stop();
+    }
+  }, 30_000);
+});
