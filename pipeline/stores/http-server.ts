@@ -79,9 +79,12 @@ export async function startStoreServer(options: StoreServerOptions, host: string
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       feed.stop();
       for (const res of events) res.end();
+      // Keep-alive connections turn idle as their last answers go out; close each as soon as it does.
       server.closeIdleConnections();
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       const timer = setTimeout(() => server.closeAllConnections(), graceMs);
       await closed;
+      clearInterval(sweep);
       clearTimeout(timer);
     },
   };
