@@ -103,6 +103,12 @@ export interface CounterRow {
   readonly bytes: number;
 }
 
+/** Kernel ids of the programs and maps a LoadedDatapath holds (as `bpftool prog/map list` shows), for leak checks. */
+export interface KernelIds {
+  readonly programs: readonly number[];
+  readonly maps: readonly number[];
+}
+
 /** Options of `openDatapath`. */
 export interface OpenDatapathOptions {
   /** The built BPF object (bpf/build/palisade.bpf.o). */
@@ -150,6 +156,8 @@ export interface LoadedDatapath {
   onEvent(cb: (event: VerdictEvent) => void): () => void;
   /** Consume pending events now (waits up to `timeoutMs`, default 0); returns how many were delivered. */
   pollEvents(timeoutMs?: number): number;
+  /** The kernel ids of this handle's programs and maps. */
+  kernelIds(): KernelIds;
   /** Detach from every interface this handle attached, unpin the pins it created, free everything. Idempotent. */
   close(): void;
 }
