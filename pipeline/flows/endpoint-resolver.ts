@@ -1,0 +1,174 @@
+/**
+ * Turns a Hubble flow endpoint (`{ID, identity, namespace, labels[], pod_name, workloads}` plus its IP) into a
+ * normalised `FlowEndpoint`: labels parsed, the endpoint kind decided (reserved labels, then the reserved numeric
+ * identity, then pod evidence), and, with an inventory, labels filled in by IP or name, namespace labels added and
+ * container ports attached for named-port resolution. Results are cached, so a recording with a few thousand
+ * endpoints costs a few thousand resolutions, not one per flow.
+ */
+import type { Label } from '../core/model/types.js';
+import type { EndpointKind, FlowEndpoint, NamedPort } from '../core/flow/types.js';
+import { NAMESPACE_KEY, NAMESPACE_LABELS_PREFIX, parseLabel } from '../core/model/labels.js';
+import type { Inventory, InventoryPod } from './inventory.js';
+
+const RESERVED_KIND: Readonly<Record<string, EndpointKind>> = {
+  host: 'host',
+  world: 'world',
+  'world-ipv4': 'world',
+  'world-ipv6': 'world',
+  'remote-node': 'remote-node',
+  'kube-apiserver': 'kube-apiserver',
+  health: 'health',
+  init: 'init',
+  unmanaged: 'unmanaged',
+  ingress: 'ingress',
+};
+
+const IDENTITY_KIND: Readonly<Record<number, EndpointKind>> = {
+  1: 'host',
+  2: 'world',
+  3: 'unmanaged',
+  4: 'health',
+  5: 'init',
+  6: 'remote-node',
+  7: 'kube-apiserver',
+  8: 'ingress',
+  9: 'world',
+  10: 'world',
+};
+
+// When an identity carries several reserved labels (kube-apiserver on the host), the host wins: it is identity 1.
+const KIND_PRIORITY: readonly EndpointKind[] = ['host', 'remote-node', 'kube-apiserver', 'health', 'init', 'ingress', 'unmanaged', 'world'];
+
+const NAMESPACE_NAME_LABEL_KEY = `${NAMESPACE_LABELS_PREFIX}kubernetes.io/metadata.name`;
+
+/** The fields of a Hubble endpoint this reader uses (all optional in the JSON). */
+export interface RawEndpoint {
+  readonly identity?: unknown;
+  readonly namespace?: unknown;
+  readonly labels?: unknown;
+  readonly pod_name?: unknown;
+  readonly workloads?: unknown;
+}
+
+function kindFromLabels(labels: readonly Label[]): EndpointKind | undefined {
+  let best: EndpointKind | undefined;
+  let k8s = false;
+  for (const l of labels) {
+    if (l.source === 'reserved') {
+      const kind = RESERVED_KIND[l.key];
+      if (kind && (best === undefined || KIND_PRIORITY.indexOf(kind) < KIND_PRIORITY.indexOf(best))) best = kind;
+    } else if (l.source === 'cidr' || l.source === 'fqdn') {
+      best ??= 'world';
+    } else if (l.source === 'k8s' || l.source === 'container' || l.source === 'unspec') {
+      k8s = true;
+    }
+  }
+  return best ?? (k8s ? 'pod' : undefined);
+}
+
+/** A pod name without its ReplicaSet/DaemonSet suffixes: the workload when nothing better is known. */
+export function workloadFromPodName(name: string): string {
+  const deployment = /^(.+)-[a-z0-9]{6,10}-[a-z0-9]{5}$/.exec(name);
+  if (deployment) return deployment[1]!;
+  const other = /^(.+)-(?:[a-z0-9]{5}|\d+)$/.exec(name);
+  return other ? other[1]! : name;
+}
+
+/** Caches and enriches endpoints. One instance per reading run. */
+export class EndpointResolver {
+  private readonly labelCache = new Map<string, readonly Label[]>();
+  private readonly endpointCache = new Map<string, FlowEndpoint>();
+
+  constructor(private readonly inventory: Inventory | undefined) {}
+
+  /**
+   * Resolves one endpoint. `ip` must already be canonical ('' when the flow has none).
+   * @throws Error with a short reason when a field has the wrong type (the caller adds file:line)
+   */
+  resolve(raw: RawEndpoint | undefined, ip: string): FlowEndpoint {
+    const r: RawEndpoint = raw ?? {};
+    let rawLabels: string[] = [];
+    if (r.labels !== undefined && r.labels !== null) {
+      if (!Array.isArray(r.labels) || !r.labels.every((l) => typeof l === 'string')) throw new Error('endpoint labels must be a list of strings');
+      rawLabels = r.labels as string[];
+    }
+    const identity = typeof r.identity === 'number' ? r.identity : 0;
+    const namespace = typeof r.namespace === 'string' ? r.namespace : '';
+    const podName = typeof r.pod_name === 'string' ? r.pod_name : '';
+    const labelKey = rawLabels.join('\u0001');
+    const key = `${ip}\u0002${identity}\u0002${namespace}\u0002${podName}\u0002${labelKey}`;
+    const cached = this.endpointCache.get(key);
+    if (cached) return cached;
+    const endpoint = this.build(r, ip, identity, namespace, podName, this.parseLabels(labelKey, rawLabels));
+    // Bounded: recordings with huge numbers of distinct endpoints just rebuild.
+    if (this.endpointCache.size >= 200_000) this.endpointCache.clear();
+    this.endpointCache.set(key, endpoint);
+    return endpoint;
+  }
+
+  private parseLabels(key: string, raw: readonly string[]): readonly Label[] {
+    let labels = this.labelCache.get(key);
+    if (!labels) {
+      labels = Object.freeze(raw.map(parseLabel));
+      if (this.labelCache.size >= 200_000) this.labelCache.clear();
+      this.labelCache.set(key, labels);
+    }
+    return labels;
+  }
+
+  private build(r: RawEndpoint, ip: string, identity: number, namespace: string, podName: string, labels: readonly Label[]): FlowEndpoint {
+    const inv = this.inventory;
+    let kind = kindFromLabels(labels) ?? IDENTITY_KIND[identity];
+    let invPod: InventoryPod | undefined;
+    if (kind === undefined || kind === 'pod') {
+      invPod = (namespace !== '' && podName !== '' ? inv?.podByName(namespace, podName) : undefined) ?? (ip !== '' ? inv?.podByIp(ip) : undefined);
+      if (kind === undefined) kind = invPod || namespace !== '' || podName !== '' || identity >= 256 ? 'pod' : 'world';
+    }
+    const base = { ip, ...(identity > 0 ? { recordedIdentity: identity } : {}) };
+    if (kind !== 'pod') {
+      const reservedKey = kind === 'world' ? 'world' : kind;
+      const finalLabels = labels.length > 0 ? labels : Object.freeze([{ source: 'reserved', key: reservedKey, value: '' }]);
+      return { kind, labels: finalLabels, ...base, ...(namespace ? { namespace } : {}), ...(podName ? { podName } : {}) };
+    }
+    const ns = namespace || invPod?.namespace || labels.find((l) => l.key === NAMESPACE_KEY)?.value || '';
+    const name = podName || invPod?.name || '';
+    const podLabels = this.podLabels(labels, invPod, ns);
+    const workload = workloadName(r.workloads) ?? invPod?.workload ?? (name ? workloadFromPodName(name) : undefined);
+    const namedPorts: readonly NamedPort[] | undefined = invPod?.namedPorts;
+    return {
+      kind: 'pod',
+      labels: podLabels,
+      ...base,
+      ...(ns ? { namespace: ns } : {}),
+      ...(name ? { podName: name } : {}),
+      ...(workload ? { workload } : {}),
+      ...(namedPorts && namedPorts.length > 0 ? { namedPorts } : {}),
+    };
+  }
+
+  /** Recorded identity labels win; the inventory fills what the recording lacks. */
+  private podLabels(recorded: readonly Label[], invPod: InventoryPod | undefined, ns: string): readonly Label[] {
+    const hasK8s = recorded.some((l) => l.source === 'k8s' && l.key !== NAMESPACE_KEY);
+    let labels: Label[] = hasK8s || !invPod ? [...recorded] : [...invPod.labels];
+    if (ns !== '' && !labels.some((l) => l.key === NAMESPACE_KEY)) labels.push({ source: 'k8s', key: NAMESPACE_KEY, value: ns });
+    const hasNsLabels = labels.some((l) => l.key.startsWith(NAMESPACE_LABELS_PREFIX));
+    if (ns !== '' && !hasNsLabels) {
+      const fromInventory = this.inventory?.namespaceIdentityLabels(ns) ?? [];
+      for (const l of fromInventory) if (l.key !== NAMESPACE_KEY) labels.push(l);
+    }
+    // The apiserver labels every namespace with its name; add it when the recording predates that.
+    if (ns !== '' && !labels.some((l) => l.key === NAMESPACE_NAME_LABEL_KEY)) {
+      labels.push({ source: 'k8s', key: NAMESPACE_NAME_LABEL_KEY, value: ns });
+    }
+    if (labels.length === recorded.length) labels = recorded as Label[];
+    return Object.freeze(labels);
+  }
+}
+
+function workloadName(workloads: unknown): string | undefined {
+  if (!Array.isArray(workloads)) return undefined;
+  for (const w of workloads) {
+    if (typeof w === 'object' && w !== null && typeof (w as { name?: unknown }).name === 'string') return (w as { name: string }).name;
+  }
+  return undefined;
+}
