@@ -101,7 +101,12 @@ class StoreHandler {
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://store');
-    const path = decodeURIComponent(url.pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      return sendJson(res, 400, { error: 'bad-request', message: 'malformed percent-encoding in the path' });
+    }
     const method = req.method ?? 'GET';
     const read = method === 'GET' || method === 'HEAD';
     if (path === `${API_PREFIX}/latest` && read) return this.latest(req, res, url);
