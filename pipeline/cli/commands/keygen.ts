@@ -1,0 +1,101 @@
+/**
+ * `palisade keygen --out PREFIX` writes a new ECDSA P-256 key pair: PREFIX.key (PKCS#8 PEM, mode 0600) and
+ * PREFIX.pub (SPKI PEM), and prints the key ID. Existing files are never overwritten.
+ *
+ * `palisade keygen --root OUT.json --pub A.pub… --threshold K --sign A.key… [--previous OLD.json] [--expires 365d]`
+ * writes a trust root listing those public keys with a k-of-n threshold, signed by the given keys. With
+ * `--previous`, the new root gets the next version and is written only if the rotation verifies (signed by the
+ * previous root's threshold and by its own).
+ */
+import { open, readFile, unlink, writeFile, chmod } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { UsageError } from '../../core/errors.js';
+import {
+  canonicalJson,
+  createRootSigned,
+  generateSigningKeyPem,
+  parsePublicKey,
+  parseRootFile,
+  signRoot,
+  verifyRootChain,
+} from '../../core/bundle/index.js';
+import { readSigningKeys } from '../../bundle-build/keys-io.js';
+import { parseDuration } from '../../bundle-build/duration.js';
+
+const USAGE = 'usage: palisade keygen --out PREFIX\n       palisade keygen --root OUT.json --pub KEY.pub… --threshold K --sign KEY.key… [--previous OLD.json] [--expires 365d]';
+
+/** Runs `palisade keygen`. @returns the exit code. @throws UsageError, BundleError, InputError (reported by main). */
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        out: { type: 'string' },
+        root: { type: 'string' },
+        pub: { type: 'string', multiple: true, default: [] },
+        sign: { type: 'string', multiple: true, default: [] },
+        threshold: { type: 'string' },
+        previous: { type: 'string' },
+        expires: { type: 'string', default: '365d' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (values.out !== undefined && values.root === undefined) return writeKeyPair(values.out);
+  if (values.root !== undefined && values.out === undefined) {
+    return writeRoot(values.root, values.pub, values.sign, values.threshold, values.previous, values.expires);
+  }
+  throw new UsageError(USAGE);
+}
+
+async function writeKeyPair(prefix: string): Promise<number> {
+  const { privatePem, publicPem, keyId } = generateSigningKeyPem();
+  const keyPath = `${prefix}.key`;
+  const pubPath = `${prefix}.pub`;
+  // 'wx' refuses to replace an existing key; the mode is set at creation so the key is never readable by others.
+  const fh = await open(keyPath, 'wx', 0o600);
+  try {
+    await fh.writeFile(privatePem);
+    await fh.chmod(0o600);
+  } finally {
+    await fh.close();
+  }
+  try {
+    await writeFile(pubPath, publicPem, { flag: 'wx', mode: 0o644 });
+  } catch (err) {
+    await unlink(keyPath); // no half-written key pair
+    throw err;
+  }
+  process.stdout.write(`${keyId}  ${keyPath} ${pubPath}\n`);
+  return 0;
+}
+
+async function writeRoot(out: string, pubs: string[], signers: string[], thresholdText: string | undefined, previous: string | undefined, expires: string): Promise<number> {
+  if (pubs.length === 0 || signers.length === 0 || thresholdText === undefined) throw new UsageError(USAGE);
+  const threshold = Number(thresholdText);
+  if (!Number.isSafeInteger(threshold) || threshold < 1) throw new UsageError(`--threshold must be a positive integer`);
+  const keys = await Promise.all(pubs.map(async (p) => parsePublicKey(await readFile(p, 'utf8'), p)));
+  const now = new Date();
+  const prev = previous === undefined ? null : parseRootFile(await readFile(previous), previous);
+  const signed = createRootSigned({
+    version: prev ? prev.signed.version + 1 : 1,
+    expiresAt: new Date(now.getTime() + parseDuration(expires)),
+    threshold,
+    keys,
+  });
+  const root = signRoot(signed, await readSigningKeys(signers, {}));
+  verifyRootChain(prev ? [prev, root] : [root], now); // refuse to write a root no verifier would accept
+  await writeFile(out, `${canonicalJson(root)}\n`, { flag: 'wx', mode: 0o644 });
+  await chmod(out, 0o644);
+  process.stdout.write(`trust root v${signed.version}: ${threshold} of ${keys.length} keys  ${out}\n`);
+  return 0;
+}

@@ -1,0 +1,71 @@
+/**
+ * `palisade verify FILE --trust PREFIX.pub|ROOT.json [--trust NEWER_ROOT.json…] [--min-serial N]` — the agent's
+ * gate from the command line. Exit 0 and one `ok:` line for a good bundle; otherwise one line with the reason and
+ * the exit code of that reason (see BUNDLE_ERROR_EXIT: 10 malformed … 20 ABI mismatch, 21/22 trust root). Nothing
+ * is written anywhere.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { UsageError } from '../../core/errors.js';
+import { BundleError, DEFAULT_MAX_BUNDLE_BYTES, PALISADE_ABI_VERSION, verifyBundleStream } from '../../core/bundle/index.js';
+import { readTrust } from '../../bundle-build/keys-io.js';
+
+const USAGE = 'usage: palisade verify FILE --trust PREFIX.pub|ROOT.json [--trust NEWER_ROOT.json…] [--min-serial N] [--max-bytes N]';
+
+/** Runs `palisade verify`. @returns 0 for a good bundle, the reason's exit code otherwise. */
+export async function run(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        trust: { type: 'string', multiple: true, default: [] },
+        'min-serial': { type: 'string', default: '0' },
+        'max-bytes': { type: 'string', default: String(DEFAULT_MAX_BUNDLE_BYTES) },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1 || values.trust.length === 0) throw new UsageError(USAGE);
+  const file = positionals[0]!;
+  const minSerial = Number(values['min-serial']);
+  const maxBytes = Number(values['max-bytes']);
+  if (!Number.isSafeInteger(minSerial) || minSerial < 0) throw new UsageError('--min-serial must be a non-negative integer');
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new UsageError('--max-bytes must be a positive integer');
+
+  const now = new Date();
+  try {
+    const { trust } = await readTrust(values.trust, now);
+    const st = await stat(file);
+    if (!st.isFile()) throw new UsageError(`${file}: not a file`);
+    const v = await verifyBundleStream(createReadStream(file, { highWaterMark: 256 * 1024 }), {
+      trust,
+      now,
+      minSerial,
+      maxBytes,
+      abiVersions: [PALISADE_ABI_VERSION],
+    });
+    const m = v.manifest;
+    const rollback = m.rollbackOf === null ? '' : `, rollback of serial ${m.rollbackOf}`;
+    process.stdout.write(
+      `ok: serial ${m.serial}${rollback}, manifest ${v.manifestDigest}, signed by ${v.signers.length} of ${trust.threshold} required (${trust.description}), expires ${m.expiresAt}, next min serial ${v.nextMinSerial}\n`,
+    );
+    return 0;
+  } catch (err) {
+    if (err instanceof BundleError) {
+      process.stderr.write(`palisade verify: ${file}: ${err.message} [${err.code}]\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+}
