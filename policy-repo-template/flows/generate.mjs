@@ -4,7 +4,8 @@
 // prints it), for the starter application the policies in ../policies describe.
 //
 // Deterministic: a seeded PRNG and a fixed clock, so running it again gives the same bytes.
-//   node policy-repo-template/flows/generate.mjs
+//   node policy-repo-template/flows/generate.mjs           (re)writes both files
+//   node policy-repo-template/flows/generate.mjs --check   exits 1 when the committed files differ from its output
 //
 // The application: `shop` (frontend, api), `data` (db = postgres StatefulSet, cache = redis), `payments`,
 // Prometheus in `monitoring`, CoreDNS in `kube-system`, on a two-node cluster. Besides its normal traffic the
@@ -12,11 +13,24 @@
 // a scan from the internet, Prometheus scraping CoreDNS's metrics port, payments reaching the partner's maintenance
 // subnet, a frontend call to an external font CDN, and HTTP requests outside the API's allowed routes.
 // The recorded verdicts and `*_allowed_by` attributions are what the starter policies give.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const CHECK = process.argv.includes('--check');
+const stale = [];
+/** Writes `text` to `path`, or in --check mode notes whether the file already holds exactly that. */
+function output(path, text) {
+  if (!CHECK) return writeFileSync(path, text);
+  let current = null;
+  try {
+    current = readFileSync(path, 'utf8');
+  } catch {
+    // missing: stale
+  }
+  if (current !== text) stale.push(path);
+}
 const SEED = 20261120;
 const START_MS = Date.parse('2026-11-20T09:00:00Z');
 const ROUNDS = 10;
@@ -446,7 +460,7 @@ const lines = records.map((r) => {
   r.flow.time = time;
   return JSON.stringify({ flow: r.flow, node_name: r.flow.node_name, time });
 });
-writeFileSync(join(here, 'recorded.json'), lines.join('\n') + '\n');
+output(join(here, 'recorded.json'), lines.join('\n') + '\n');
 
 // ───────────────────────────── the inventory ─────────────────────────────
 
@@ -531,8 +545,13 @@ const sortKeys = (v) =>
   Array.isArray(v) ? v.map(sortKeys)
     : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]))
     : v;
-writeFileSync(
+output(
   join(here, '..', 'inventory.json'),
   JSON.stringify(sortKeys({ apiVersion: 'v1', items, kind: 'List', metadata: { resourceVersion: '' } }), null, 4) + '\n',
 );
-process.stdout.write(`recorded.json: ${records.length} flows; inventory.json: ${items.length} objects\n`);
+if (CHECK && stale.length > 0) {
+  process.stderr.write(`out of date (run generate.mjs): ${stale.join(', ')}\n`);
+  process.exitCode = 1;
+} else {
+  process.stdout.write(`recorded.json: ${records.length} flows; inventory.json: ${items.length} objects${CHECK ? ' (up to date)' : ''}\n`);
+}
