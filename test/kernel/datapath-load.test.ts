@@ -1,0 +1,158 @@
+/**
+ * Loading the datapath into this kernel: the BTF layout check (and its refusal of a wrong layout), pins, attach and
+ * detach on a real interface, typed errors for the failures a person meets (missing object, verifier refusal,
+ * missing interface), and no leftovers.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, test } from 'vitest';
+import { ABI_LAYOUTS, AbiMismatchError, Btf, checkAbiLayouts, openDatapath, type KernelIds, type LoadedDatapath } from '../../node-agent/datapath/index.js';
+import { BpfObject, LibbpfError, VerifierError, ifIndex, tcQuery } from '../../node-agent/libbpf/index.js';
+import { OBJECT_PATH, REPO, describeKernel, leftovers, sh, shQuiet } from './kernel-env.js';
+
+const PIN_DIR = '/sys/fs/bpf/pld-load';
+const IF_HOST = 'pldload0';
+const IF_PEER = 'pldload1';
+
+describeKernel('datapath load', () => {
+  const ids: { programs: number[]; maps: number[] } = { programs: [], maps: [] };
+  const opened: LoadedDatapath[] = [];
+  const scratch = mkdtempSync(join(tmpdir(), 'pld-load-'));
+
+  const open = (): LoadedDatapath => {
+    const dp = openDatapath({ objectPath: OBJECT_PATH, pinDir: PIN_DIR });
+    opened.push(dp);
+    const k: KernelIds = dp.kernelIds();
+    ids.programs.push(...k.programs);
+    ids.maps.push(...k.maps);
+    return dp;
+  };
+
+  afterAll(async () => {
+    for (const dp of opened) dp.close();
+    shQuiet('ip', 'link', 'del', IF_HOST);
+    rmSync(scratch, { recursive: true, force: true });
+    expect(await leftovers(ids)).toEqual([]);
+  });
+
+  test('the built object carries every ABI struct with the layout abi.ts expects', () => {
+    const btf = new Btf(readFileSync(OBJECT_PATH), OBJECT_PATH);
+    expect(checkAbiLayouts(btf)).toEqual([]);
+    expect(btf.struct('policy_key')?.members.map((m) => m.name)).toEqual([
+      'prefixlen', 'gen', 'direction', 'endpoint_id', 'identity', 'protocol', 'pad', 'dport',
+    ]);
+  });
+
+  test('a mirror that disagrees with the object is reported field by field', () => {
+    const btf = new Btf(readFileSync(OBJECT_PATH), OBJECT_PATH);
+    const wrong = ABI_LAYOUTS.map((l) =>
+      l.name === 'policy_value'
+        ? { ...l, fields: l.fields.map((f) => (f.name === 'rule_id' ? { ...f, offset: 2 } : f)) }
+        : l,
+    );
+    expect(checkAbiLayouts(btf, wrong)).toEqual(['struct policy_value.rule_id: offset 4 in the object, 2 in abi.ts']);
+  });
+
+  test('an object built from a changed header is refused before anything is loaded', () => {
+    // Build the real program against a header whose policy_value grew a field: the layout check must refuse it.
+    const header = readFileSync(join(REPO, 'bpf', 'palisade_abi.h'), 'utf8').replace(
+      '__u32 rule_id;    /* index into the bundle\'s rule table, for attribution; host order */',
+      '__u32 rule_id;\n\t__u32 extra;',
+    );
+    expect(header).toContain('__u32 extra;');
+    writeFileSync(join(scratch, 'palisade_abi.h'), header);
+    copyFileSync(join(REPO, 'bpf', 'palisade.bpf.c'), join(scratch, 'palisade.bpf.c'));
+    const obj = join(scratch, 'wrong.bpf.o');
+    execFileSync('clang', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', `-I${scratch}`, '-c', join(scratch, 'palisade.bpf.c'), '-o', obj]);
+    const before = sh('bpftool', '-j', 'prog', 'list');
+    let err: unknown;
+    try {
+      openDatapath({ objectPath: obj, pinDir: PIN_DIR });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(AbiMismatchError);
+    expect((err as AbiMismatchError).code).toBe('abi-mismatch');
+    expect((err as AbiMismatchError).mismatches).toContain('struct policy_value: size 12 in the object, 8 in abi.ts');
+    expect(existsSync(PIN_DIR)).toBe(false);
+    expect(sh('bpftool', '-j', 'prog', 'list')).toBe(before);
+  });
+
+  test('load pins every map, reopening reuses the pins, close removes only its own pins', () => {
+    const dp = open();
+    expect(sh('ls', PIN_DIR).trim().split('\n').sort()).toEqual(
+      ['pal_conntrack', 'pal_control', 'pal_counters', 'pal_endpoints', 'pal_events', 'pal_ipcache', 'pal_policy'],
+    );
+    dp.stageGeneration(1, { ipcache: [{ prefix: '10.199.9.0/24', identity: 300 }], policy: [] });
+    dp.switchTo(1, 42n);
+    // A second handle (an agent restart) sees the same maps: the switch survives.
+    const again = open();
+    expect(again.control()).toEqual({ activeGen: 1, serial: 42n, eventsOff: false });
+    expect(again.kernelIds().maps).toEqual(dp.kernelIds().maps);
+    expect(again.kernelIds().programs).not.toEqual(dp.kernelIds().programs);
+    again.close();
+    expect(existsSync(join(PIN_DIR, 'pal_control'))).toBe(true); // not created by `again`
+    dp.close();
+    expect(existsSync(PIN_DIR)).toBe(false);
+  });
+
+  test('attach puts both classifiers on the interface; detach removes them and the qdisc it created', () => {
+    sh('ip', 'link', 'add', IF_HOST, 'type', 'veth', 'peer', 'name', IF_PEER);
+    const dp = open();
+    const ifindex = ifIndex(IF_HOST);
+    dp.attach(IF_HOST);
+    const [from, to] = dp.kernelIds().programs;
+    expect(tcQuery(ifindex, 'ingress')).toBe(from);
+    expect(tcQuery(ifindex, 'egress')).toBe(to);
+    expect(sh('tc', 'qdisc', 'show', 'dev', IF_HOST)).toContain('clsact');
+    dp.detach(IF_HOST);
+    expect(tcQuery(ifindex, 'ingress')).toBeUndefined();
+    expect(sh('tc', 'qdisc', 'show', 'dev', IF_HOST)).not.toContain('clsact');
+    // close() detaches whatever is still attached.
+    dp.attach(IF_HOST);
+    dp.close();
+    expect(sh('tc', 'qdisc', 'show', 'dev', IF_HOST)).not.toContain('clsact');
+    sh('ip', 'link', 'del', IF_HOST);
+  });
+
+  test('staging the active generation is refused; a bad entry writes nothing', () => {
+    const dp = open();
+    expect(() => dp.stageGeneration(0, { ipcache: [], policy: [] })).toThrow(/generation 0 is active/);
+    dp.stageGeneration(1, { ipcache: [{ prefix: '10.199.9.0/24', identity: 300 }], policy: [] });
+    const bad = () =>
+      dp.stageGeneration(1, {
+        ipcache: [{ prefix: '10.199.9.0/24', identity: 301 }],
+        policy: [{ endpointId: 1, direction: 'ingress', identity: 0, protocol: 6, port: 81, portPrefixLen: 15, deny: false, proxy: false, ruleId: 1 }],
+      });
+    expect(bad).toThrow(/port 81 has bits below its \/15 prefix/);
+    dp.close();
+  });
+
+  test('failures become typed errors a person understands', () => {
+    expect(() => BpfObject.open(join(scratch, 'missing.bpf.o'))).toThrow(LibbpfError);
+    expect(() => ifIndex('pld-nosuchif')).toThrow(/no such network interface: pld-nosuchif/);
+    // A classifier that reads the packet without a bounds check: the verifier refuses it, and the log says why.
+    writeFileSync(
+      join(scratch, 'unchecked.bpf.c'),
+      '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nchar LICENSE[] SEC("license") = "GPL";\n' +
+        'SEC("tc") int unchecked(struct __sk_buff *skb) { return *(unsigned char *)(long)skb->data; }\n',
+    );
+    const obj = join(scratch, 'unchecked.bpf.o');
+    execFileSync('clang', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', join(scratch, 'unchecked.bpf.c'), '-o', obj]);
+    const o = BpfObject.open(obj);
+    let err: unknown;
+    try {
+      o.load();
+    } catch (e) {
+      err = e;
+    } finally {
+      o.close();
+    }
+    expect(err).toBeInstanceOf(VerifierError);
+    expect((err as VerifierError).errno).toBe(13);
+    expect((err as VerifierError).log).toMatch(/invalid access to packet/);
+    expect((err as VerifierError).message).toMatch(/the kernel refused the BPF object \[EACCES\]/);
+  });
+});
