@@ -1,0 +1,23 @@
+/**
+ * The `--format jsonl` contract: one line per input flow, in input order,
+ * `{"index","verdict","drop_reason","dropped_at","allowed_by","denied_by"}` plus `"l7":"proxy"` when an L7 rule
+ * governs the flow. Rule refs are `{"kind","namespace","name","rule","file","line"}`. Keys are always in this order.
+ */
+import type { RuleRef, Verdict } from '../core/flow/types.js';
+
+function refJson(r: RuleRef): string {
+  return `{"kind":${JSON.stringify(r.kind)},"namespace":${JSON.stringify(r.namespace)},"name":${JSON.stringify(r.name)},"rule":${JSON.stringify(r.rule)},"file":${JSON.stringify(r.file)},"line":${r.line}}`;
+}
+
+function refsJson(refs: readonly RuleRef[]): string {
+  if (refs.length === 0) return '[]';
+  return `[${refs.map(refJson).join(',')}]`;
+}
+
+/** One jsonl line (with its trailing newline). */
+export function verdictJsonLine(v: Verdict): string {
+  const l7 = v.l7 === 'proxy' ? ',"l7":"proxy"' : '';
+  return `{"index":${v.index},"verdict":"${v.verdict}","drop_reason":${v.drop_reason === null ? 'null' : `"${v.drop_reason}"`},"dropped_at":${
+    v.dropped_at === null ? 'null' : `"${v.dropped_at}"`
+  },"allowed_by":${refsJson(v.allowed_by)},"denied_by":${refsJson(v.denied_by)}${l7}}\n`;
+}
