@@ -4,6 +4,7 @@
  * of the request).
  */
 import type { Flow, FlowEndpoint, FlowProtocol } from '../core/flow/types.js';
+import { endpointName } from '../simulate/endpoint-name.js';
 import type { ReportEndpoint } from './report.js';
 
 /** The connection a flow belongs to, oriented from the opener to the server. */
@@ -42,29 +43,13 @@ export function portLabel(protocol: FlowProtocol, port: number | null): string {
   return port === null ? protocol : `${protocol}/${port}`;
 }
 
-// Pod-name suffixes that controllers add: Deployment `-<rs hash>-<5>`, DaemonSet/Job `-<5>`, StatefulSet `-<n>`.
-const DEPLOYMENT_POD = /^(.+)-[a-z0-9]{6,10}-[a-z0-9]{5}$/;
-const DAEMONSET_POD = /^(.+)-[a-z0-9]{5}$/;
-const STATEFULSET_POD = /^(.+)-\d+$/;
-
 /**
- * The workload a pod belongs to: the recorded/inventory workload when known, otherwise guessed from the pod name's
- * controller suffix, otherwise the pod name (or IP).
+ * The report's name for an endpoint: `namespace/workload` for pods (the workload the flow reader resolved from the
+ * recording, the inventory or the pod name), the kind for the rest.
  */
-export function workloadOf(ep: FlowEndpoint): string {
-  if (ep.workload) return ep.workload;
-  const pod = ep.podName;
-  if (!pod) return ep.ip || 'unknown';
-  const m = DEPLOYMENT_POD.exec(pod) ?? STATEFULSET_POD.exec(pod) ?? DAEMONSET_POD.exec(pod);
-  return m ? m[1]! : pod;
-}
-
-/** The report's name for an endpoint: `namespace/workload` for pods, the kind for the rest. */
 export function reportEndpoint(ep: FlowEndpoint): ReportEndpoint {
-  if (ep.kind !== 'pod') return { kind: ep.kind, namespace: null, workload: null, name: ep.kind };
-  const workload = workloadOf(ep);
-  const namespace = ep.namespace ?? null;
-  return { kind: 'pod', namespace, workload, name: namespace ? `${namespace}/${workload}` : workload };
+  if (ep.kind !== 'pod') return { kind: ep.kind, namespace: null, workload: null, name: endpointName(ep) };
+  return { kind: 'pod', namespace: ep.namespace ?? null, workload: ep.workload ?? ep.podName ?? ep.ip, name: endpointName(ep) };
 }
 
 /** What identifies one side in samples: the pod name, else the IP. */

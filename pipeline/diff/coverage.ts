@@ -5,12 +5,22 @@
  */
 import type { Flow, FlowEndpoint, Verdict } from '../core/flow/types.js';
 import type { PolicyModel } from '../core/model/types.js';
+import { matchesSelector } from '../core/model/selector-match.js';
 import { compareRules } from './aggregate.js';
 import { reportEndpoint, sampleName } from './connection.js';
 import type { UnmatchedRule, UnselectedEndpoint } from './report.js';
 
 /** Is this pod selected (as subject) by any policy of the head model? */
 export type SelectsEndpoint = (endpoint: FlowEndpoint) => boolean;
+
+/**
+ * The subject test of a model: a pod is selected when the endpoint selector of some policy block matches its labels
+ * (node-selector blocks, the host firewall, select no pods).
+ */
+export function selectsEndpointOf(model: PolicyModel): SelectsEndpoint {
+  const subjects = model.specs.filter((s) => s.subjectKind === 'endpoints').map((s) => s.subject);
+  return (endpoint) => subjects.some((subject) => matchesSelector(subject, endpoint.labels));
+}
 
 // Cache of selection results per pod; beyond this many pods the predicate is simply asked again.
 const MAX_CACHED_PODS = 100_000;

@@ -7,7 +7,7 @@ import type { PolicyModel } from '../core/model/types.js';
 import { DiffAggregator, type DiffLimits } from './aggregate.js';
 import { CoverageTracker, type SelectsEndpoint } from './coverage.js';
 import { judgeUnderBoth, type JudgingEngine } from './judge-both.js';
-import type { DiffReport, RefInfo } from './report.js';
+import type { DiffReport, InputSummary, RefInfo } from './report.js';
 
 export interface DiffPoliciesInput {
   readonly flows: AsyncIterable<Flow>;
@@ -23,6 +23,8 @@ export interface DiffPoliciesInput {
   readonly limits?: Partial<DiffLimits>;
   /** Bound on flows an engine may read ahead of its verdicts. */
   readonly maxLookahead?: number;
+  /** Read once the flows are consumed, for the report's `input` section. */
+  readonly inputSummary?: () => InputSummary;
 }
 
 /**
@@ -51,5 +53,6 @@ export async function diffPolicies(input: DiffPoliciesInput): Promise<DiffReport
     connections,
     unmatched_rules: input.head.model ? coverage.unmatchedRules(input.head.model) : null,
     unselected_endpoints: coverage.unselectedEndpoints(),
+    input: input.inputSummary?.() ?? null,
   };
 }

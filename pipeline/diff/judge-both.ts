@@ -4,12 +4,11 @@
  * (`maxLookahead`), not by the length of the recording.
  */
 import type { Flow, Verdict } from '../core/flow/types.js';
+import type { VerdictEngine } from '../simulate/engine.js';
 import { DiffError } from './errors.js';
 
-/** What the diff needs of an engine: the streaming `judge` of pipeline/simulate's VerdictEngine. */
-export interface JudgingEngine {
-  judge(flows: AsyncIterable<Flow>): AsyncIterable<Verdict>;
-}
+/** What the diff needs of an engine: the streaming `judge` of a VerdictEngine. */
+export type JudgingEngine = Pick<VerdictEngine, 'judge'>;
 
 /** One flow with its verdict under each policy set. */
 export interface JudgedPair {

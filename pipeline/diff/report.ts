@@ -19,7 +19,7 @@ export interface ReportEndpoint {
   readonly kind: EndpointKind;
   /** Pods only. */
   readonly namespace: string | null;
-  /** Pods: the owning workload (or the pod name when unknown). Others: null. */
+  /** Pods: the owning workload (else the pod name, else the IP). Others: null. */
   readonly workload: string | null;
   /** `namespace/workload` for pods, the kind (`world`, `host`...) otherwise. */
   readonly name: string;
@@ -84,6 +84,19 @@ export interface RefInfo {
   readonly commit: string | null;
 }
 
+/** What reading the recording found, beside the flows judged. */
+export interface InputSummary {
+  readonly files: number;
+  readonly lines: number;
+  readonly flows: number;
+  /** Events that are not flows (lost events, agent events), skipped. */
+  readonly not_flows: number;
+  /** Flows without headers a policy could judge (ARP...), skipped. */
+  readonly unjudgeable: number;
+  /** Malformed lines skipped with --skip-invalid. */
+  readonly invalid: number;
+}
+
 /** The whole diff. */
 export interface DiffReport {
   readonly version: 1;
@@ -104,4 +117,6 @@ export interface DiffReport {
   readonly unmatched_rules: readonly UnmatchedRule[] | null;
   /** null when not computed. */
   readonly unselected_endpoints: readonly UnselectedEndpoint[] | null;
+  /** null when the caller did not say. */
+  readonly input: InputSummary | null;
 }

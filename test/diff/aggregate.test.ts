@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DiffAggregator, classifyChange, connectionOf, rfc3339Nanos, workloadOf } from '../../pipeline/diff/index.js';
+import { DiffAggregator, classifyChange, connectionOf, reportEndpoint, rfc3339Nanos } from '../../pipeline/diff/index.js';
 import { WORLD, dropped, forwarded, pod, rule, tcp } from './helpers.js';
 
 const frontend1 = pod('shop', 'frontend-7d9f8b6c5d-x2x4q', '10.0.1.10');
@@ -18,12 +18,10 @@ describe('classifyChange', () => {
 });
 
 describe('connections', () => {
-  it('derives workloads from controller pod names when none is recorded', () => {
-    expect(workloadOf(frontend1)).toBe('frontend');
-    expect(workloadOf(pod('data', 'db-0', '10.0.0.1'))).toBe('db');
-    expect(workloadOf(pod('kube-system', 'cilium-x7k2p', '10.0.0.2'))).toBe('cilium');
-    expect(workloadOf(pod('x', 'standalone', '10.0.0.3'))).toBe('standalone');
-    expect(workloadOf(pod('x', 'odd-name-7d9f8b6c5d-x2x4q', '10.0.0.4', 'recorded'))).toBe('recorded');
+  it('names pods by namespace and workload, everything else by kind', () => {
+    expect(reportEndpoint(pod('data', 'db-0', '10.0.0.1', 'db'))).toEqual({ kind: 'pod', namespace: 'data', workload: 'db', name: 'data/db' });
+    expect(reportEndpoint(pod('x', 'standalone', '10.0.0.3')).name).toBe('x/standalone');
+    expect(reportEndpoint(WORLD)).toEqual({ kind: 'world', namespace: null, workload: null, name: 'world' });
   });
 
   it('turns replies around so they count with the connection they answer', () => {

@@ -1,13 +1,15 @@
 /** Small builders for flows and verdicts in the shapes of pipeline/core/flow/types.ts. */
 import type { Flow, FlowEndpoint, RuleRef, Verdict } from '../../pipeline/core/flow/types.js';
+import { workloadFromPodName } from '../../pipeline/flows/index.js';
 
-export function pod(namespace: string, podName: string, ip: string, workload?: string): FlowEndpoint {
+/** A pod endpoint; `workload` as the flow reader resolves it (default: the pod name without controller suffixes). */
+export function pod(namespace: string, podName: string, ip: string, workload = workloadFromPodName(podName)): FlowEndpoint {
   return {
     kind: 'pod',
     ip,
     namespace,
     podName,
-    ...(workload ? { workload } : {}),
+    workload,
     labels: [{ source: 'k8s', key: 'io.kubernetes.pod.namespace', value: namespace }],
   };
 }

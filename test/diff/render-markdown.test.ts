@@ -22,7 +22,7 @@ function report(connections: number, flowsPerConnection = 3): DiffReport {
       agg.add(tcp(i, src, dst, 5432, { time: t }), forwarded(i, [allow]), dropped(i, 'egress'));
     }
   }
-  return { version: 1, base: { ref: 'main', commit: 'a'.repeat(40) }, head: { ref: 'feature', commit: 'b'.repeat(40) }, ...agg.result(), unmatched_rules: [], unselected_endpoints: [] };
+  return { version: 1, base: { ref: 'main', commit: 'a'.repeat(40) }, head: { ref: 'feature', commit: 'b'.repeat(40) }, ...agg.result(), unmatched_rules: [], unselected_endpoints: [], input: null };
 }
 
 /** Rows of the newly-blocked table. */

@@ -1,0 +1,186 @@
+/**
+ * `palisade diff --base REF --head REF [--repo DIR] [--policies SUBDIR] --flows FILE… [--inventory FILE…]
+ * [--format markdown|json|github] [--skip-invalid]` — the pull-request impact diff. Both policy trees are read
+ * from Git objects (no checkout), the recorded flows are streamed once and judged under both, and the flows whose
+ * verdict changes are reported on stdout.
+ *
+ * Exit codes: 0 when the diff ran (changes or not), 1 when the head policies have errors (their diagnostics are
+ * printed), 2 for usage errors and input that cannot be read (repository, ref, directory, flow or inventory files).
+ */
+import { parseArgs } from 'node:util';
+import { InputError, UsageError, formatPos } from '../../core/errors.js';
+import { loadPolicyModel } from '../../core/policy/index.js';
+import type { Diagnostic } from '../../core/validate/diagnostic.js';
+import type { PolicyModel } from '../../core/model/types.js';
+import {
+  diffPolicies,
+  renderGithub,
+  renderJson,
+  renderMarkdown,
+  selectsEndpointOf,
+  type DiffReport,
+} from '../../diff/index.js';
+import { FlowReader, readInventory, type Inventory } from '../../flows/index.js';
+import { openRepository, readPolicyTree, type PolicyTreeSnapshot } from '../../git/index.js';
+import { referenceEngine, type VerdictEngine } from '../../simulate/index.js';
+import { reportError } from '../main.js';
+
+const USAGE =
+  'usage: palisade diff --base REF --head REF [--repo DIR] [--policies SUBDIR] --flows FILE… [--inventory FILE…]\n' +
+  '                     [--format markdown|json|github] [--skip-invalid]';
+
+const FORMATS = ['markdown', 'json', 'github'] as const;
+type Format = (typeof FORMATS)[number];
+
+interface DiffArgs {
+  readonly base: string;
+  readonly head: string;
+  readonly repo: string;
+  readonly policies: string;
+  readonly flows: readonly string[];
+  readonly inventory: readonly string[];
+  readonly format: Format;
+  readonly skipInvalid: boolean;
+}
+
+/** Runs `palisade diff`. @returns 0 when it ran, 1 when the head policies have errors, 2 for usage and I/O errors. */
+export async function run(argv: string[]): Promise<number> {
+  const args = parse(argv);
+  if (args === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  try {
+    return await diff(args);
+  } catch (err) {
+    // Repository, ref, directory, flow and inventory problems are input that cannot be read: exit 2.
+    if (err instanceof InputError) {
+      reportError(err);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+function parse(argv: string[]): DiffArgs | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        base: { type: 'string' },
+        head: { type: 'string' },
+        repo: { type: 'string', default: '.' },
+        policies: { type: 'string', default: 'policies' },
+        flows: { type: 'string', multiple: true, default: [] },
+        inventory: { type: 'string', multiple: true, default: [] },
+        format: { type: 'string', default: 'markdown' },
+        'skip-invalid': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      // `--flows a.json b.json`: further flow files may follow as plain arguments.
+      allowPositionals: true,
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return 'help';
+  if (!values.base || !values.head) throw new UsageError(`--base and --head are required\n${USAGE}`);
+  const flows = [...values.flows, ...positionals];
+  if (flows.length === 0) throw new UsageError(`--flows is required\n${USAGE}`);
+  if (positionals.length > 0 && values.flows.length === 0) {
+    throw new UsageError(`unexpected argument '${positionals[0]}'\n${USAGE}`);
+  }
+  if (!(FORMATS as readonly string[]).includes(values.format)) {
+    throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not '${values.format}'`);
+  }
+  return {
+    base: values.base,
+    head: values.head,
+    repo: values.repo,
+    policies: values.policies,
+    flows,
+    inventory: values.inventory,
+    format: values.format as Format,
+    skipInvalid: values['skip-invalid'],
+  };
+}
+
+async function diff(args: DiffArgs): Promise<number> {
+  const repo = await openRepository(args.repo);
+  const baseTree = await readPolicyTree(repo, args.base, args.policies);
+  const headTree = await readPolicyTree(repo, args.head, args.policies);
+
+  const head = loadPolicyModel(headTree.files);
+  if (head.diagnostics.some((d) => d.severity === 'error')) {
+    writeDiagnostics(head.diagnostics);
+    const errors = head.diagnostics.filter((d) => d.severity === 'error').length;
+    process.stderr.write(`palisade diff: the head policies (${args.head}) have ${errors} error${errors === 1 ? '' : 's'}\n`);
+    return 1;
+  }
+  const base = loadPolicyModel(baseTree.files);
+  const baseErrors = base.diagnostics.filter((d) => d.severity === 'error').length;
+  if (baseErrors > 0) {
+    // The base is what is deployed now; its invalid objects are left out of the model, as they would be rejected.
+    process.stderr.write(
+      `palisade diff: warning: the base policies (${args.base}) have ${baseErrors} error${baseErrors === 1 ? '' : 's'}; ` +
+        'their invalid policies are left out of the comparison\n',
+    );
+  }
+
+  const inventory = args.inventory.length > 0 ? await readInventory(args.inventory) : undefined;
+  const reader = new FlowReader(args.flows, { ...(inventory ? { inventory } : {}), skipInvalid: args.skipInvalid });
+  const engines = [engineFor(base.model, inventory), engineFor(head.model, inventory)] as const;
+  let report: DiffReport;
+  try {
+    report = await diffPolicies({
+      flows: reader.flows(),
+      base: { ref: refInfo(baseTree), engine: engines[0] },
+      head: {
+        ref: refInfo(headTree),
+        engine: engines[1],
+        model: head.model,
+        selects: selectsEndpointOf(head.model),
+      },
+      inputSummary: () => ({
+        files: reader.stats.files,
+        lines: reader.stats.lines,
+        flows: reader.stats.flows,
+        not_flows: reader.stats.notFlows,
+        unjudgeable: reader.stats.unjudgeable,
+        invalid: reader.stats.invalid,
+      }),
+    });
+  } finally {
+    await Promise.all(engines.map((e) => e.close?.()));
+  }
+  for (const sample of reader.stats.invalidSamples) process.stderr.write(`palisade diff: skipped ${sample}\n`);
+  process.stdout.write(render(report, args.format));
+  return 0;
+}
+
+function engineFor(model: PolicyModel, inventory: Inventory | undefined): VerdictEngine {
+  return referenceEngine(model, inventory ? { services: inventory.services } : {});
+}
+
+function refInfo(tree: PolicyTreeSnapshot): { ref: string; commit: string } {
+  return { ref: tree.ref, commit: tree.commit };
+}
+
+function render(report: DiffReport, format: Format): string {
+  switch (format) {
+    case 'json':
+      return renderJson(report);
+    case 'github':
+      return renderGithub(report);
+    case 'markdown':
+      return renderMarkdown(report);
+  }
+}
+
+/** `file:line:col: error: message [code]`, the format `palisade validate` prints. */
+function writeDiagnostics(diagnostics: readonly Diagnostic[]): void {
+  for (const d of diagnostics) process.stderr.write(`${formatPos(d.pos)}: ${d.severity}: ${d.message} [${d.code}]\n`);
+}
