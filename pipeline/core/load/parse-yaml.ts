@@ -1,0 +1,252 @@
+/**
+ * YAML (and JSON, a subset of it) → located documents. Parsing is bounded: nesting depth is checked on the concrete
+ * syntax tree before composing (the composer recurses), alias dereferences and the total number of produced values
+ * are capped (alias bombs), and every YAML error carries its line and column.
+ */
+import { Composer, LineCounter, Parser, isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node } from 'yaml';
+import type { SourcePos } from '../errors.js';
+import { errorAt, warningAt, type Diagnostic } from '../validate/diagnostic.js';
+import type { LoadLimits } from './limits.js';
+import type { PolicyFile } from './policy-file.js';
+import { checkRawText, offsetToPos } from './text-checks.js';
+import type { YEntry, YNode } from './ynode.js';
+
+/** One YAML document of a file. `root` is null for an empty document or one that had errors. */
+export interface ParsedDocument {
+  readonly file: string;
+  /** 0-based index of the document in its file. */
+  readonly index: number;
+  readonly root: YNode | null;
+  readonly pos: SourcePos;
+  /** True when this document produced at least one error (it must not be used). */
+  readonly failed: boolean;
+}
+
+export interface ParsedFile {
+  readonly documents: ParsedDocument[];
+  readonly diagnostics: Diagnostic[];
+}
+
+/** Go template actions (`{{ .Values.x }}`, `{{- if ... }}`): the file must be rendered before it is a policy. */
+const TEMPLATE = /\{\{[\s\S]*\}\}/;
+
+function templateError(pos: SourcePos): Diagnostic {
+  return errorAt('yaml-template', 'unrendered Go template `{{ ... }}`: render the file (helm template, cilium-cli...) before validating it', pos);
+}
+
+/** Thrown inside the converter when a bound is exceeded; caught per document. */
+class LimitExceeded extends Error {
+  constructor(
+    readonly diagnostic: Diagnostic,
+  ) {
+    super(diagnostic.message);
+  }
+}
+
+type CstToken = { type?: string; offset?: number; items?: unknown[]; value?: unknown; key?: unknown };
+
+/**
+ * Deepest collection nesting in a CST token tree, computed iteratively (no recursion, so hostile depth cannot
+ * overflow the stack). Returns the offset of the first collection deeper than `maxDepth`, or -1.
+ */
+function findTooDeep(root: unknown, maxDepth: number): number {
+  const stack: Array<{ tok: unknown; depth: number }> = [{ tok: root, depth: 0 }];
+  while (stack.length > 0) {
+    const { tok, depth } = stack.pop()!;
+    if (!tok || typeof tok !== 'object') continue;
+    const t = tok as CstToken;
+    let d = depth;
+    if (Array.isArray(t.items)) {
+      d = depth + 1;
+      if (d > maxDepth) return t.offset ?? 0;
+      for (const item of t.items) {
+        const it = item as CstToken;
+        if (it.key) stack.push({ tok: it.key, depth: d });
+        if (it.value) stack.push({ tok: it.value, depth: d });
+      }
+    } else if (t.value && typeof t.value === 'object') {
+      stack.push({ tok: t.value, depth: d });
+    }
+  }
+  return -1;
+}
+
+/**
+ * Parses one file into documents with positions.
+ * Never throws: every problem (size, binary, syntax, depth, aliases) becomes a diagnostic with a position.
+ */
+export function parsePolicyText(file: PolicyFile, limits: LoadLimits): ParsedFile {
+  const diagnostics: Diagnostic[] = [];
+  const raw = checkRawText(file.path, file.text, limits.maxFileBytes);
+  if (raw) return { documents: [], diagnostics: [raw] };
+
+  const lineCounter = new LineCounter();
+  const at = (offset: number): SourcePos => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { file: file.path, line, col };
+  };
+
+  let tokens;
+  try {
+    tokens = Array.from(new Parser(lineCounter.addNewLine).parse(file.text));
+  } catch (err) {
+    // The parser is iterative and total; this is a last line of defence, not an expected path.
+    return { documents: [], diagnostics: [errorAt('yaml-syntax', `YAML parser failed: ${(err as Error).message}`, offsetToPos(file.path, file.text, 0))] };
+  }
+  const docTokens = tokens.filter((t) => t.type === 'document');
+  if (docTokens.length > limits.maxDocumentsPerFile) {
+    return {
+      documents: [],
+      diagnostics: [errorAt('yaml-too-many-documents', `file has ${docTokens.length} YAML documents, more than the limit of ${limits.maxDocumentsPerFile}`, at(0))],
+    };
+  }
+  for (const tok of tokens) {
+    const deep = findTooDeep(tok, limits.maxDepth);
+    if (deep !== -1) {
+      return {
+        documents: [],
+        diagnostics: [errorAt('yaml-too-deep', `nesting is deeper than the limit of ${limits.maxDepth} levels`, at(deep))],
+      };
+    }
+  }
+
+  let docs: Document.Parsed[];
+  try {
+    docs = Array.from(new Composer({ uniqueKeys: true, strict: true }).compose(tokens));
+  } catch (err) {
+    return { documents: [], diagnostics: [errorAt('yaml-syntax', `YAML could not be read: ${(err as Error).message}`, at(0))] };
+  }
+
+  const budget = { nodes: 0, aliases: 0 };
+  const documents: ParsedDocument[] = [];
+  docs.forEach((doc, index) => {
+    const start = doc.contents?.range[0] ?? doc.range[0];
+    const pos = at(start);
+    const docErrors: Diagnostic[] = [];
+    for (const e of doc.errors) docErrors.push(errorAt(yamlCode(e.code), cleanMessage(e.message), at(e.pos[0])));
+    for (const w of doc.warnings) diagnostics.push(warningAt('yaml-warning', cleanMessage(w.message), at(w.pos[0])));
+    let root: YNode | null = null;
+    if (docErrors.length === 0 && doc.contents) {
+      try {
+        root = convert(doc.contents, doc, 1, at, limits, budget);
+      } catch (err) {
+        if (!(err instanceof LimitExceeded)) throw err;
+        docErrors.push(err.diagnostic);
+        root = null;
+      }
+    }
+    diagnostics.push(...docErrors);
+    documents.push({ file: file.path, index, root, pos, failed: docErrors.length > 0 });
+  });
+  return { documents, diagnostics };
+}
+
+/** Maps the yaml library's error codes onto ours: all YAML problems share the `yaml-` prefix. */
+function yamlCode(code: string): string {
+  switch (code) {
+    case 'DUPLICATE_KEY':
+      return 'yaml-duplicate-key';
+    case 'BAD_ALIAS':
+    case 'ALIAS_PROPS':
+      return 'yaml-alias';
+    default:
+      return 'yaml-syntax';
+  }
+}
+
+/** The yaml library's messages sometimes carry a trailing source excerpt; keep one line. */
+function cleanMessage(message: string): string {
+  const first = message.split('\n')[0] ?? message;
+  return first.replace(/ at line \d+, column \d+:?$/, '').trim();
+}
+
+function convert(
+  node: Node | null,
+  doc: Document.Parsed,
+  depth: number,
+  at: (offset: number) => SourcePos,
+  limits: LoadLimits,
+  budget: { nodes: number; aliases: number },
+  fallbackOffset = 0,
+): YNode {
+  if (++budget.nodes > limits.maxNodesPerFile) {
+    throw new LimitExceeded(
+      errorAt('yaml-too-large', `file expands to more than ${limits.maxNodesPerFile} values (alias expansion?)`, at(node?.range?.[0] ?? fallbackOffset)),
+    );
+  }
+  if (depth > limits.maxDepth) {
+    throw new LimitExceeded(errorAt('yaml-too-deep', `nesting is deeper than the limit of ${limits.maxDepth} levels`, at(node?.range?.[0] ?? fallbackOffset)));
+  }
+  if (node === null) return { kind: 'scalar', value: null, quoted: false, pos: at(fallbackOffset) };
+  const start = node.range?.[0] ?? fallbackOffset;
+  if (isAlias(node)) {
+    const pos = at(start);
+    if (++budget.aliases > limits.maxAliasCount) {
+      throw new LimitExceeded(errorAt('yaml-alias-limit', `more than ${limits.maxAliasCount} alias references in one file`, pos));
+    }
+    const target = node.resolve(doc);
+    if (!target) throw new LimitExceeded(errorAt('yaml-alias', `unknown alias *${node.source}`, pos));
+    // The expanded value reports the alias' own position: that is where the user wrote it.
+    const value = convert(target, doc, depth + 1, at, limits, budget);
+    return relocate(value, pos);
+  }
+  const pos = at(start);
+  if (isScalar(node)) {
+    const v = node.value;
+    let value: string | number | boolean | null;
+    if (v === null || v === undefined) value = null;
+    else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') value = v;
+    else if (typeof v === 'bigint') value = Number(v);
+    else value = String(v);
+    if (typeof value === 'string' && TEMPLATE.test(value)) throw new LimitExceeded(templateError(pos));
+    const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' || node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED';
+    return { kind: 'scalar', value, quoted, pos };
+  }
+  if (isSeq(node)) {
+    const items: YNode[] = [];
+    for (const item of node.items) {
+      if (isPair(item)) {
+        // `[a: 1]` — a flow-sequence pair is a one-entry map in YAML.
+        throw new LimitExceeded(errorAt('yaml-syntax', 'a key: value pair inside a flow sequence is not supported here', at((item.key as Node | null)?.range?.[0] ?? start)));
+      }
+      items.push(convert(item as Node | null, doc, depth + 1, at, limits, budget, start));
+    }
+    return { kind: 'seq', items, pos };
+  }
+  if (isMap(node)) {
+    const entries: YEntry[] = [];
+    const byKey = new Map<string, YEntry>();
+    for (const pair of node.items) {
+      const keyNode = pair.key as Node | null;
+      const keyOffset = keyNode?.range?.[0] ?? start;
+      let key: string;
+      if (keyNode !== null && isScalar(keyNode) && keyNode.value !== null && typeof keyNode.value !== 'object') {
+        key = String(keyNode.value);
+        if (TEMPLATE.test(key)) throw new LimitExceeded(templateError(at(keyOffset)));
+      } else if (keyNode !== null && isAlias(keyNode)) {
+        throw new LimitExceeded(errorAt('yaml-complex-key', 'an alias cannot be used as a mapping key here', at(keyOffset)));
+      } else {
+        // Go-templated YAML (`{{ .Name }}`) parses as a flow mapping used as a key: name it.
+        throw new LimitExceeded(
+          errorAt('yaml-complex-key', 'mapping key is not a plain string (unrendered template `{{ ... }}`?)', at(keyOffset)),
+        );
+      }
+      const keyPos = at(keyOffset);
+      const valueOffset = (pair.value as Node | null)?.range?.[0] ?? keyNode?.range?.[1] ?? keyOffset;
+      const value = convert(pair.value as Node | null, doc, depth + 1, at, limits, budget, valueOffset);
+      if (byKey.has(key)) {
+        throw new LimitExceeded(errorAt('yaml-duplicate-key', `duplicate key '${key}'`, keyPos));
+      }
+      const entry: YEntry = { key, keyPos, value };
+      entries.push(entry);
+      byKey.set(key, entry);
+    }
+    return { kind: 'map', entries, byKey, pos };
+  }
+  throw new LimitExceeded(errorAt('yaml-syntax', 'unsupported YAML node', pos));
+}
+
+/** The same value with its top-level position moved (alias expansion). */
+function relocate(node: YNode, pos: SourcePos): YNode {
+  return { ...node, pos } as YNode;
+}
