@@ -60,7 +60,7 @@ describe('bundle gate: attacks', () => {
   });
 
   it('every rejection code has its own exit code', () => {
-    const codes = Object.values(BUNDLE_ERROR_EXIT);
+    const codes: number[] = Object.values(BUNDLE_ERROR_EXIT);
     expect(new Set(codes).size).toBe(codes.length);
     expect(codes.every((c) => c !== 0 && c !== 1 && c !== 2 && c < 64)).toBe(true);
   });
@@ -203,8 +203,8 @@ describe('bundle gate: attacks', () => {
 
   it('malformed envelope', async () => {
     const m = createManifest(manifestInput(1), components());
-    const [s] = signManifest(m, [signer]);
-    const broken = { ...s!, dsseEnvelope: { ...s!.dsseEnvelope, signatures: [] as unknown as typeof s.dsseEnvelope.signatures } };
+    const s = signManifest(m, [signer])[0]!;
+    const broken = { ...s, dsseEnvelope: { ...s.dsseEnvelope, signatures: [] as unknown as typeof s.dsseEnvelope.signatures } };
     const comps = components();
     const file = packBundle(m, [broken], m.components.map((c) => ({ name: c.name, bytes: comps.find((x) => x.name === c.name)!.bytes }))).bytes;
     const msg = await expectRejected(gate(), [file], 'bundle-malformed');

@@ -5,10 +5,10 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { run as keygen } from '../../pipeline/cli/commands/keygen.js';
 import { run as verify } from '../../pipeline/cli/commands/verify.js';
-import { reportError } from '../../pipeline/cli/main.js';
+import { captureOutput, cli, printed } from './capture.js';
 import { BUNDLE_ERROR_EXIT, keyIdOf, parsePublicKey, parseSigningKey, type SigningKey } from '../../pipeline/core/bundle/index.js';
 import { bundle, entryOffset, manifestInput, components } from './fixtures.js';
 import { assembleBundle } from '../../pipeline/core/bundle/index.js';
@@ -16,24 +16,7 @@ import { assembleBundle } from '../../pipeline/core/bundle/index.js';
 const dir = mkdtempSync(join(tmpdir(), 'palisade-bundle-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-let out = '';
-let err = '';
-beforeEach(() => {
-  out = '';
-  err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-});
-afterEach(() => vi.restoreAllMocks());
-
-/** Runs a command the way main() does: thrown errors become their reported exit code. */
-async function cli(run: (argv: string[]) => Promise<number>, argv: string[]): Promise<number> {
-  try {
-    return await run(argv);
-  } catch (e) {
-    return reportError(e);
-  }
-}
+captureOutput();
 
 async function newKeyFiles(name: string): Promise<SigningKey> {
   expect(await cli(keygen, ['--out', join(dir, name)])).toBe(0);
@@ -60,7 +43,7 @@ describe('palisade keygen', () => {
     expect(pub).toMatch(/^-----BEGIN PUBLIC KEY-----/);
     expect(parsePublicKey(pub, 'alice.pub').keyId).toBe(k.keyId);
     expect(keyIdOf(k.publicKey)).toMatch(/^[0-9a-f]{64}$/);
-    expect(out).toContain(k.keyId);
+    expect(printed.out).toContain(k.keyId);
   });
 
   it('never overwrites an existing key', async () => {
@@ -76,7 +59,7 @@ describe('palisade keygen', () => {
     expect(await cli(keygen, ['--root', root1, '--pub', join(dir, 'ra.pub'), '--pub', join(dir, 'rb.pub'), '--threshold', '2', '--sign', join(dir, 'ra.key'), '--sign', join(dir, 'rb.key')])).toBe(0);
     // A bundle signed by one of the two keys fails the threshold; by both, it passes.
     expect(await cli(verify, [writeBundle('one.bundle', [a]), '--trust', root1])).toBe(BUNDLE_ERROR_EXIT['bundle-threshold']);
-    expect(err).toMatch(/1 valid of 2 required/);
+    expect(printed.err).toMatch(/1 valid of 2 required/);
     expect(await cli(verify, [writeBundle('two.bundle', [a, b]), '--trust', root1])).toBe(0);
     // Rotate to key c alone: signed by a and b (old threshold) and c (its own).
     const c = await newKeyFiles('rc');
@@ -84,11 +67,11 @@ describe('palisade keygen', () => {
     const rotate = (out2: string, signers: string[]) =>
       cli(keygen, ['--root', out2, '--pub', join(dir, 'rc.pub'), '--threshold', '1', '--previous', root1, ...signers.flatMap((s) => ['--sign', join(dir, s)])]);
     expect(await rotate(join(dir, 'root2-bad.json'), ['ra.key', 'rc.key'])).toBe(1);
-    expect(err).toMatch(/signed by 1 keys of root v1, its threshold is 2 \[trust-root-invalid\]/);
+    expect(printed.err).toMatch(/signed by 1 keys of root v1, its threshold is 2 \[trust-root-invalid\]/);
     expect(existsSync(join(dir, 'root2-bad.json'))).toBe(false);
     expect(await rotate(root2, ['ra.key', 'rb.key', 'rc.key'])).toBe(0);
     expect(await cli(verify, [writeBundle('c.bundle', [c]), '--trust', root1, '--trust', root2])).toBe(0);
-    expect(out).toContain('trust root v2');
+    expect(printed.out).toContain('trust root v2');
     expect(await cli(verify, [join(dir, 'two.bundle'), '--trust', root1, '--trust', root2])).toBe(BUNDLE_ERROR_EXIT['bundle-unknown-key']);
   });
 });
@@ -97,9 +80,9 @@ describe('palisade verify', () => {
   it('exits 0 with one ok line for a good bundle', async () => {
     const k = await newKeyFiles('v');
     const p = writeBundle('good.bundle', [k]);
-    out = '';
+    printed.clear();
     expect(await cli(verify, [p, '--trust', join(dir, 'v.pub')])).toBe(0);
-    expect(out).toMatch(/^ok: serial 5, manifest sha256:[0-9a-f]{64}, signed by 1 of 1 required .*next min serial 6\n$/);
+    expect(printed.out).toMatch(/^ok: serial 5, manifest sha256:[0-9a-f]{64}, signed by 1 of 1 required .*next min serial 6\n$/);
   });
 
   it('exits with the reason\'s own code and one line for each rejection', async () => {
@@ -108,7 +91,7 @@ describe('palisade verify', () => {
     const good = readFileSync(join(dir, 'good.bundle'));
     const bpf = entryOffset(good, 'components/palisade.bpf.o');
     const tampered = new Uint8Array(good);
-    tampered[bpf.data + 7] ^= 1;
+    tampered[bpf.data + 7] = tampered[bpf.data + 7]! ^ 1;
     writeFileSync(join(dir, 'tampered.bundle'), tampered);
     writeFileSync(join(dir, 'truncated.bundle'), good.subarray(0, good.length - 700));
     writeFileSync(join(dir, 'trailing.bundle'), Buffer.concat([good, Buffer.alloc(10)]));
@@ -120,16 +103,16 @@ describe('palisade verify', () => {
       ['good.bundle', ['--max-bytes', '2048'], 'bundle-oversize'],
     ];
     for (const [file, extra, code] of cases) {
-      err = '';
+      printed.err = '';
       expect(await cli(verify, [join(dir, file), '--trust', pub, ...extra]), `${file} ${extra.join(' ')}`).toBe(BUNDLE_ERROR_EXIT[code]);
-      expect(err).toMatch(new RegExp(`^palisade verify: .*\\[${code}\\]\\n$`));
+      expect(printed.err).toMatch(new RegExp(`^palisade verify: .*\\[${code}\\]\\n$`));
     }
-    err = '';
+    printed.err = '';
     expect(await cli(verify, [writeBundle('abi.bundle', [k], 5, { abiVersion: 9 }), '--trust', pub])).toBe(BUNDLE_ERROR_EXIT['bundle-abi-mismatch']);
     expect(await cli(verify, [writeBundle('expired.bundle', [k], 5, { expiresAt: new Date('2026-02-01T00:00:00Z') }), '--trust', pub])).toBe(BUNDLE_ERROR_EXIT['bundle-expired']);
     // Usage and unreadable trust are not bundle verdicts.
     expect(await cli(verify, [join(dir, 'good.bundle')])).toBe(2);
     expect(await cli(verify, [join(dir, 'good.bundle'), '--trust', join(dir, 'missing.pub')])).toBe(2);
-    expect(err).not.toMatch(/\n\s+at /); // no stack traces
+    expect(printed.err).not.toMatch(/\n\s+at /); // no stack traces
   });
 });

@@ -1,0 +1,12 @@
+/**
+ * The bundle build stage: turns a policy directory and recorded flows into one (signed) bundle file, and reads the
+ * keys and trust the commands need. It does I/O (files, git), so it lives outside the pure core; `palisade compile`
+ * and `palisade publish` both call `buildBundleFromDir`.
+ */
+export { buildBundleFromDir, defaultBpfObjectPath, DEFAULT_BUNDLE_LIFETIME_MS, DEFAULT_MAX_RECORDED_PROBES, type BuildFromDirOptions, type BuiltBundle } from './build-from-dir.js';
+export { composeBundle, type BundleEngines, type ComposeInput, type ComposedBundle } from './compose.js';
+export { parseDuration } from './duration.js';
+export { REFERENCE_ENGINES } from './engines.js';
+export { PolicyErrorsError } from './errors.js';
+export { SIGNING_KEY_ENV, readSigningKeys, readTrust } from './keys-io.js';
+export { readSourceInfo, type SourceInfo } from './source-info.js';

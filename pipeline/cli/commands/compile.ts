@@ -1,0 +1,105 @@
+/**
+ * `palisade compile --policies DIR --out FILE [--key PREFIX.key…] [--flows FILE…] [--inventory FILE…] [--serial N]
+ * [--expires DURATION] [--created-at TIME] [--parent-digest sha256:…] [--rollback-of N] [--bpf-object FILE]`
+ * writes one self-contained bundle file: signed by every `--key` (and by $PALISADE_SIGNING_KEY when set), unsigned
+ * otherwise. Policies with errors are refused with every error listed and nothing written. The file appears
+ * atomically (written beside it, then renamed).
+ */
+import { rename, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { UsageError, formatPos } from '../../core/errors.js';
+import { buildBundleFromDir, parseDuration, PolicyErrorsError, readSigningKeys } from '../../bundle-build/index.js';
+
+const USAGE =
+  'usage: palisade compile --policies DIR --out FILE [--key PREFIX.key…] [--flows FILE…] [--inventory FILE…] [--serial N]\n' +
+  '                        [--expires DURATION] [--created-at TIME] [--parent-digest sha256:HEX] [--rollback-of N] [--bpf-object FILE]';
+
+/** Runs `palisade compile`. @returns 0 when the bundle was written, 1 when the policies have errors. */
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        policies: { type: 'string' },
+        out: { type: 'string' },
+        key: { type: 'string', multiple: true, default: [] },
+        flows: { type: 'string', multiple: true, default: [] },
+        inventory: { type: 'string', multiple: true, default: [] },
+        serial: { type: 'string' },
+        expires: { type: 'string', default: '30d' },
+        'created-at': { type: 'string' },
+        'parent-digest': { type: 'string' },
+        'rollback-of': { type: 'string' },
+        'bpf-object': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (!values.policies || !values.out) throw new UsageError(`--policies and --out are required\n${USAGE}`);
+  const serial = optionalInteger(values.serial, '--serial');
+  const rollbackOf = optionalInteger(values['rollback-of'], '--rollback-of');
+  const createdAt = values['created-at'] === undefined ? undefined : parseTime(values['created-at']);
+  const keys = await readSigningKeys(values.key, process.env);
+
+  let built;
+  try {
+    built = await buildBundleFromDir({
+      policiesDir: values.policies,
+      flowFiles: values.flows,
+      inventoryFiles: values.inventory,
+      keys,
+      lifetimeMs: parseDuration(values.expires),
+      env: process.env,
+      ...(values['bpf-object'] !== undefined ? { bpfObjectPath: values['bpf-object'] } : {}),
+      ...(serial !== undefined ? { serial } : {}),
+      ...(rollbackOf !== undefined ? { rollbackOf } : {}),
+      ...(createdAt ? { createdAt } : {}),
+      ...(values['parent-digest'] !== undefined ? { parentDigest: values['parent-digest'] } : {}),
+    });
+  } catch (err) {
+    if (!(err instanceof PolicyErrorsError)) throw err;
+    for (const d of err.diagnostics) process.stderr.write(`${formatPos(d.pos)}: error: ${d.message} [${d.code}]\n`);
+    process.stderr.write(`palisade compile: ${err.diagnostics.length} error(s) in the policies; no bundle written\n`);
+    return 1;
+  }
+
+  const out = values.out;
+  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.tmp`);
+  try {
+    await writeFile(tmp, built.bytes, { flag: 'wx', mode: 0o644 });
+    await rename(tmp, out);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  const m = built.manifest;
+  const signed = built.signers.length === 0 ? 'unsigned' : `signed by ${built.signers.map((k) => k.slice(0, 12)).join(', ')}`;
+  process.stdout.write(
+    `wrote ${out}: serial ${m.serial}, manifest ${built.manifestDigest}, ${built.bytes.byteLength} bytes, ${built.policies} policies, ` +
+      `${built.probes.recorded + built.probes.generated} probes (${built.probes.recorded} recorded, ${built.probes.generated} generated), ` +
+      `components ${m.components.map((c) => c.name).join(' ')}, ${signed}, expires ${m.expiresAt}\n`,
+  );
+  return 0;
+}
+
+function optionalInteger(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`${flag} must be a non-negative integer`);
+  return Number(text);
+}
+
+function parseTime(text: string): Date {
+  const d = new Date(text);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(d.getTime())) throw new UsageError(`--created-at must be an RFC 3339 time`);
+  return d;
+}
