@@ -107,7 +107,8 @@ export class DatapathMirror {
 
   constructor(tables: { readonly ipcache: readonly IpcacheEntry[]; readonly policy: readonly PolicyEntry[]; readonly endpoints: readonly { readonly address: string; readonly endpointId: number }[] }) {
     this.ipcache = IpcacheLpm.from(tables.ipcache);
-    this.endpoints = new Map(tables.endpoints.map((e) => [e.address, e.endpointId]));
+    // An endpoint recorded without an address has no map row until a replay binds a stand-in to it.
+    this.endpoints = new Map(tables.endpoints.filter((e) => e.address !== '').map((e) => [e.address, e.endpointId]));
     this.policy = new PolicyTable(tables.policy);
   }
 

@@ -43,15 +43,19 @@ interface Outcome {
 
 const ALLOW_NONE: Outcome = { decision: 'allow', refs: [] };
 
-// Stand-in addresses for endpoints recorded without one, from the benchmarking range (RFC 2544).
-const STAND_IN_BASE = parseCidr('198.18.0.0/15')!;
+// Stand-in addresses come from the benchmarking ranges (RFC 2544, RFC 5180).
+const STAND_IN_V4 = parseCidr('198.18.0.0/15')!;
+const STAND_IN_V6 = parseCidr('2001:2::/48')!;
 
 /** A recording compiled for replay. */
 export class FlowReplay {
   readonly state: CompiledState;
   private readonly flows: readonly Flow[];
   private readonly evaluator: Evaluator;
+  // Stand-in addresses for parties recorded without one, per party and family (a packet needs one family).
   private readonly standIns = new Map<string, string>();
+  private readonly used = new Set<string>();
+  private nextStandIn = { 4: STAND_IN_V4.lo, 6: STAND_IN_V6.lo };
 
   /**
    * Compiles `flows` (the whole recording, in order) against `model`.
@@ -61,17 +65,7 @@ export class FlowReplay {
     this.flows = flows;
     this.state = compileState(model, inventoryFromFlows(flows, new DnsCache()), options);
     this.evaluator = createEvaluator(model, options.services ? { services: options.services } : {});
-    const used = new Set<string>();
-    for (const f of flows) for (const e of [f.src, f.dst]) if (e.ip !== '') used.add(e.ip);
-    let next = STAND_IN_BASE.lo;
-    for (const f of flows) {
-      for (const e of [f.src, f.dst]) {
-        if (e.ip !== '' || this.standIns.has(endpointKey(e))) continue;
-        let ip = formatIp({ family: 4, value: next++ });
-        while (used.has(ip)) ip = formatIp({ family: 4, value: next++ });
-        this.standIns.set(endpointKey(e), ip);
-      }
-    }
+    for (const f of flows) for (const e of [f.src, f.dst]) if (e.ip !== '') this.used.add(e.ip);
   }
 
   /**
@@ -90,8 +84,19 @@ export class FlowReplay {
     }
   }
 
-  private addressOf(e: FlowEndpoint): string {
-    return e.ip !== '' && parseIp(e.ip) !== null ? e.ip : this.standIns.get(endpointKey(e)) ?? '';
+  /** The packet address of a party: its own, or a stand-in of the family of the other end (IPv4 by default). */
+  private addressOf(e: FlowEndpoint, other: FlowEndpoint): string {
+    if (e.ip !== '' && parseIp(e.ip) !== null) return e.ip;
+    const family = other.ip !== '' ? parseIp(other.ip)?.family ?? 4 : 4;
+    const key = `${family}|${endpointKey(e)}`;
+    let ip = this.standIns.get(key);
+    if (ip === undefined) {
+      do ip = formatIp({ family, value: this.nextStandIn[family]++ });
+      while (this.used.has(ip));
+      this.standIns.set(key, ip);
+      this.used.add(ip);
+    }
+    return ip;
   }
 
   /** Points the datapath's view of `e`'s address at the identity and endpoint this flow sees. */
@@ -113,8 +118,8 @@ export class FlowReplay {
   private judgeFlow(original: Flow, dns: DnsCache, mirror: DatapathMirror, judge: PacketJudge): Verdict {
     // A reply is judged as the connection it answers, under its own index (as the reference evaluator does).
     const flow = original.isReply ? reverseFlow(original) : original;
-    const srcIp = this.addressOf(flow.src);
-    const dstIp = this.addressOf(flow.dst);
+    const srcIp = this.addressOf(flow.src, flow.dst);
+    const dstIp = this.addressOf(flow.dst, flow.src);
     const changed = { ipcache: false, endpoints: false };
     this.bind(flow.src, srcIp, dns, mirror, changed);
     this.bind(flow.dst, dstIp, dns, mirror, changed);
