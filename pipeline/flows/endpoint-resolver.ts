@@ -76,8 +76,8 @@ export function workloadFromPodName(name: string): string {
 
 /** Caches and enriches endpoints. One instance per reading run. */
 export class EndpointResolver {
-  private readonly labelCache = new Map<string, readonly Label[]>();
-  private readonly endpointCache = new Map<string, FlowEndpoint>();
+  /** (ip, identity, namespace, pod) → the last label strings seen there and the endpoint they gave. */
+  private readonly endpointCache = new Map<string, { rawLabels: readonly string[]; endpoint: FlowEndpoint }>();
 
   constructor(private readonly inventory: Inventory | undefined) {}
 
@@ -95,25 +95,15 @@ export class EndpointResolver {
     const identity = typeof r.identity === 'number' ? r.identity : 0;
     const namespace = typeof r.namespace === 'string' ? r.namespace : '';
     const podName = typeof r.pod_name === 'string' ? r.pod_name : '';
-    const labelKey = rawLabels.join('\u0001');
-    const key = `${ip}\u0002${identity}\u0002${namespace}\u0002${podName}\u0002${labelKey}`;
-    const cached = this.endpointCache.get(key);
-    if (cached) return cached;
-    const endpoint = this.build(r, ip, identity, namespace, podName, this.parseLabels(labelKey, rawLabels));
+    const key = `${ip}\u0002${identity}\u0002${namespace}\u0002${podName}`;
+    // The same endpoint recurs with the same labels; comparing them is cheaper than hashing them into a key.
+    const hit = this.endpointCache.get(key);
+    if (hit !== undefined && sameStrings(hit.rawLabels, rawLabels)) return hit.endpoint;
+    const endpoint = this.build(r, ip, identity, namespace, podName, Object.freeze(rawLabels.map(parseLabel)));
     // Bounded: recordings with huge numbers of distinct endpoints just rebuild.
     if (this.endpointCache.size >= 200_000) this.endpointCache.clear();
-    this.endpointCache.set(key, endpoint);
+    this.endpointCache.set(key, { rawLabels, endpoint });
     return endpoint;
-  }
-
-  private parseLabels(key: string, raw: readonly string[]): readonly Label[] {
-    let labels = this.labelCache.get(key);
-    if (!labels) {
-      labels = Object.freeze(raw.map(parseLabel));
-      if (this.labelCache.size >= 200_000) this.labelCache.clear();
-      this.labelCache.set(key, labels);
-    }
-    return labels;
   }
 
   private build(r: RawEndpoint, ip: string, identity: number, namespace: string, podName: string, labels: readonly Label[]): FlowEndpoint {
@@ -163,6 +153,12 @@ export class EndpointResolver {
     if (labels.length === recorded.length) labels = recorded as Label[];
     return Object.freeze(labels);
   }
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function workloadName(workloads: unknown): string | undefined {

@@ -37,10 +37,18 @@ function icmpField(v: unknown, what: string): number {
   return v;
 }
 
+// Recordings repeat a bounded set of addresses; canonicalising each once matters at a million flows.
+const canonicalCache = new Map<string, string | null>();
+
 function ip(v: unknown, what: string): string {
   if (v === undefined || v === null || v === '') return '';
   if (typeof v !== 'string') throw new InvalidFlowError(`${what} must be a string`);
-  const c = canonicalIp(v);
+  let c = canonicalCache.get(v);
+  if (c === undefined) {
+    c = canonicalIp(v);
+    if (canonicalCache.size >= 100_000) canonicalCache.clear();
+    canonicalCache.set(v, c);
+  }
   if (c === null) throw new InvalidFlowError(`${what} '${v.slice(0, 64)}' is not an IP address`);
   return c;
 }
@@ -116,19 +124,7 @@ export function normaliseHubbleRecord(record: Obj, index: number, resolver: Endp
   const l7 = isObj(f.l7) ? f.l7 : undefined;
   const http = l7 ? httpOf(l7.http) : undefined;
   const dns = l7 ? dnsOf(l7.dns) : undefined;
-  const flow: Flow = {
-    index,
-    ...(time !== undefined ? { time } : {}),
-    src,
-    dst,
-    protocol,
-    ...(srcPort !== undefined ? { srcPort } : {}),
-    ...(dstPort !== undefined ? { dstPort } : {}),
-    ...(icmpType !== undefined ? { icmpType } : {}),
-    ...(icmpCode !== undefined ? { icmpCode } : {}),
-    isReply,
-    ...(http ? { http } : {}),
-    ...(dns ? { dns } : {}),
-  };
+  // One object shape for every flow (optional fields set to undefined) keeps property access monomorphic.
+  const flow: Flow = { index, time, src, dst, protocol, srcPort, dstPort, icmpType, icmpCode, isReply, http, dns };
   return { kind: 'flow', flow };
 }

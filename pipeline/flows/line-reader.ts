@@ -36,10 +36,11 @@ async function* decompressed(source: AsyncIterable<Buffer | string>): AsyncGener
 }
 
 /**
- * Splits a (possibly gzipped) byte stream into lines.
+ * Splits a (possibly gzipped) byte stream into lines, yielded in batches (one batch per input chunk) so that the
+ * per-line cost stays a loop step rather than a promise.
  * @param maxLineBytes longest line accepted; a longer one is yielded once with `tooLong: true` and no text
  */
-export async function* readLines(source: AsyncIterable<Buffer | string>, maxLineBytes: number): AsyncGenerator<Line> {
+export async function* readLines(source: AsyncIterable<Buffer | string>, maxLineBytes: number): AsyncGenerator<Line[]> {
   let lineNo = 0;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
@@ -60,12 +61,13 @@ export async function* readLines(source: AsyncIterable<Buffer | string>, maxLine
     return { lineNo, text: buf.toString('utf8', 0, end), tooLong: false };
   };
   for await (const chunk of decompressed(source)) {
+    const batch: Line[] = [];
     let start = 0;
     for (;;) {
       const nl = chunk.indexOf(10, start);
       if (nl < 0) break;
       if (!discarding && pendingBytes + (nl - start) > maxLineBytes) discarding = true;
-      yield finish(discarding ? EMPTY : chunk.subarray(start, nl));
+      batch.push(finish(discarding ? EMPTY : chunk.subarray(start, nl)));
       start = nl + 1;
     }
     if (start < chunk.length && !discarding) {
@@ -79,8 +81,9 @@ export async function* readLines(source: AsyncIterable<Buffer | string>, maxLine
         pending.push(Buffer.from(rest));
       }
     }
+    if (batch.length > 0) yield batch;
   }
-  if (pendingBytes > 0 || discarding) yield finish(EMPTY);
+  if (pendingBytes > 0 || discarding) yield [finish(EMPTY)];
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -8,7 +8,7 @@ import { EndpointResolver } from './endpoint-resolver.js';
 import { FlowInputError, FlowIoError } from './errors.js';
 import { InvalidFlowError, normaliseHubbleRecord } from './hubble-record.js';
 import type { Inventory } from './inventory.js';
-import { readLines } from './line-reader.js';
+import { readLines, type Line } from './line-reader.js';
 
 /** Longest line accepted by default (bytes). Real flows are 1–10 KB; L7 flows with many headers stay far below. */
 export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
@@ -71,6 +71,46 @@ export class FlowReader {
     if (this.stats.invalidSamples.length < 5) this.stats.invalidSamples.push(`${err.pos?.file}:${err.pos?.line}: ${err.message}`);
   }
 
+  /** One line → a flow, or null when it is blank, not a flow, or skipped as invalid. */
+  private lineToFlow(line: Line, file: string, maxLineBytes: number): Flow | null {
+    const stats = this.stats;
+    stats.lines++;
+    if (line.tooLong) {
+      this.reject(new FlowInputError('flows.line-too-long', `line is longer than ${maxLineBytes} bytes`, { file, line: line.lineNo, col: 1 }));
+      return null;
+    }
+    let record: unknown;
+    try {
+      record = JSON.parse(line.text);
+    } catch (err) {
+      if (line.text.trim() === '') {
+        stats.blank++;
+        return null;
+      }
+      this.reject(new FlowInputError('flows.invalid-json', `not JSON: ${(err as Error).message}`, { file, line: line.lineNo, col: jsonErrorColumn(err) }));
+      return null;
+    }
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      this.reject(new FlowInputError('flows.not-an-object', 'a flow line must be a JSON object', { file, line: line.lineNo, col: 1 }));
+      return null;
+    }
+    let result;
+    try {
+      result = normaliseHubbleRecord(record as Record<string, unknown>, stats.flows, this.resolver);
+    } catch (err) {
+      if (!(err instanceof InvalidFlowError)) throw err;
+      this.reject(new FlowInputError('flows.invalid-flow', `invalid flow: ${err.message}`, { file, line: line.lineNo, col: 1 }));
+      return null;
+    }
+    if (result.kind === 'not-a-flow') stats.notFlows++;
+    else if (result.kind === 'unjudgeable') stats.unjudgeable++;
+    else {
+      stats.flows++;
+      return result.flow;
+    }
+    return null;
+  }
+
   private async *flowsOf(source: string): AsyncGenerator<Flow> {
     const file = source === '-' ? '<stdin>' : source;
     let stream: AsyncIterable<Buffer | string>;
@@ -90,11 +130,11 @@ export class FlowReader {
     const maxLineBytes = this.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     const stats = this.stats;
     try {
-      const lines = readLines(stream, maxLineBytes);
+      const batches = readLines(stream, maxLineBytes);
       for (;;) {
-        let next: IteratorResult<{ lineNo: number; text: string; tooLong: boolean }>;
+        let next: IteratorResult<Line[]>;
         try {
-          next = await lines.next();
+          next = await batches.next();
         } catch (err) {
           if (err instanceof FlowInputError) throw err;
           const code = (err as NodeJS.ErrnoException)?.code;
@@ -104,40 +144,9 @@ export class FlowReader {
           throw new FlowIoError(file, err);
         }
         if (next.done) break;
-        const line = next.value;
-        stats.lines++;
-        if (line.tooLong) {
-          this.reject(new FlowInputError('flows.line-too-long', `line is longer than ${maxLineBytes} bytes`, { file, line: line.lineNo, col: 1 }));
-          continue;
-        }
-        if (line.text.trim() === '') {
-          stats.blank++;
-          continue;
-        }
-        let record: unknown;
-        try {
-          record = JSON.parse(line.text);
-        } catch (err) {
-          this.reject(new FlowInputError('flows.invalid-json', `not JSON: ${(err as Error).message}`, { file, line: line.lineNo, col: jsonErrorColumn(err) }));
-          continue;
-        }
-        if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-          this.reject(new FlowInputError('flows.not-an-object', 'a flow line must be a JSON object', { file, line: line.lineNo, col: 1 }));
-          continue;
-        }
-        let result;
-        try {
-          result = normaliseHubbleRecord(record as Record<string, unknown>, stats.flows, this.resolver);
-        } catch (err) {
-          if (!(err instanceof InvalidFlowError)) throw err;
-          this.reject(new FlowInputError('flows.invalid-flow', `invalid flow: ${err.message}`, { file, line: line.lineNo, col: 1 }));
-          continue;
-        }
-        if (result.kind === 'not-a-flow') stats.notFlows++;
-        else if (result.kind === 'unjudgeable') stats.unjudgeable++;
-        else {
-          stats.flows++;
-          yield result.flow;
+        for (const line of next.value) {
+          const flow = this.lineToFlow(line, file, maxLineBytes);
+          if (flow !== null) yield flow;
         }
       }
     } finally {

@@ -5,13 +5,31 @@
  */
 import type { RuleRef, Verdict } from '../core/flow/types.js';
 
+// Engines hand out the same RuleRef objects (and often the same lists) again and again: print each once.
+const refText = new WeakMap<RuleRef, string>();
+const listText = new WeakMap<readonly RuleRef[], string>();
+
 function refJson(r: RuleRef): string {
+  let text = refText.get(r);
+  if (text === undefined) {
+    text = refJsonUncached(r);
+    refText.set(r, text);
+  }
+  return text;
+}
+
+function refJsonUncached(r: RuleRef): string {
   return `{"kind":${JSON.stringify(r.kind)},"namespace":${JSON.stringify(r.namespace)},"name":${JSON.stringify(r.name)},"rule":${JSON.stringify(r.rule)},"file":${JSON.stringify(r.file)},"line":${r.line}}`;
 }
 
 function refsJson(refs: readonly RuleRef[]): string {
   if (refs.length === 0) return '[]';
-  return `[${refs.map(refJson).join(',')}]`;
+  let text = listText.get(refs);
+  if (text === undefined) {
+    text = `[${refs.map(refJson).join(',')}]`;
+    listText.set(refs, text);
+  }
+  return text;
 }
 
 /** One jsonl line (with its trailing newline). */

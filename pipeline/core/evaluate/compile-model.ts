@@ -64,6 +64,8 @@ export interface CompiledPortRule {
 
 export interface CompiledRule {
   readonly ref: RuleRef;
+  /** `[ref]`, shared, for the common single-rule verdict. */
+  readonly refs: readonly RuleRef[];
   readonly peers: readonly CompiledPeer[] | null;
   readonly ports: readonly CompiledPortRule[] | null;
   readonly icmps: readonly IcmpMatch[] | null;
@@ -167,12 +169,16 @@ export function compileModel(model: PolicyModel, services: readonly ServiceInfo[
         : null,
     };
   };
-  const rule = (spec: PolicySpec, r: PolicyRule): CompiledRule => ({
-    ref: ruleRef(spec.policy, r.id, r.pos),
-    peers: r.peers === null ? null : r.peers.map(peer),
-    ports: r.ports === null ? null : r.ports.map(portRule),
-    icmps: r.icmps,
-  });
+  const rule = (spec: PolicySpec, r: PolicyRule): CompiledRule => {
+    const ref = ruleRef(spec.policy, r.id, r.pos);
+    return {
+      ref,
+      refs: Object.freeze([ref]),
+      peers: r.peers === null ? null : r.peers.map(peer),
+      ports: r.ports === null ? null : r.ports.map(portRule),
+      icmps: r.icmps,
+    };
+  };
   const direction = (spec: PolicySpec, d: Direction): CompiledDirection => ({
     allow: spec.rules.filter((r) => r.direction === d && r.action === 'allow').map((r) => rule(spec, r)),
     deny: spec.rules.filter((r) => r.direction === d && r.action === 'deny').map((r) => rule(spec, r)),

@@ -187,27 +187,33 @@ function l7Allows(l7: CompiledL7, facts: FlowFacts): boolean {
 
 function judgeDirection(identity: Identity, direction: Direction, facts: FlowFacts, exempt: boolean): DirectionOutcome {
   const policy = identity.policy(direction);
-  let deniedBy: RuleRef[] | null = null;
+  let deniedBy: CompiledRule[] | null = null;
   for (const rule of policy.deny) {
-    if (matchL3L4(rule, facts, direction) !== null) (deniedBy ??= []).push(rule.ref);
+    if (matchL3L4(rule, facts, direction) !== null) (deniedBy ??= []).push(rule);
   }
-  if (deniedBy !== null) return { decision: 'deny', allowedBy: NO_REFS, deniedBy: sortRuleRefs(deniedBy), proxy: false };
+  if (deniedBy !== null) return { decision: 'deny', allowedBy: NO_REFS, deniedBy: refsOf(deniedBy), proxy: false };
   if (exempt || !policy.enforced) return ALLOW_UNENFORCED;
-  const allowedBy: RuleRef[] = [];
+  const allowedBy: CompiledRule[] = [];
   let proxy = false;
   for (const rule of policy.allow) {
     const m = matchL3L4(rule, facts, direction);
     if (m === null) continue;
     if (m.plain) {
-      allowedBy.push(rule.ref);
+      allowedBy.push(rule);
       if (m.l7.length > 0) proxy = true;
       continue;
     }
     proxy = true;
-    if (m.l7.some((l7) => l7Allows(l7, facts))) allowedBy.push(rule.ref);
+    if (m.l7.some((l7) => l7Allows(l7, facts))) allowedBy.push(rule);
   }
   if (allowedBy.length === 0) return { decision: 'denied', allowedBy: NO_REFS, deniedBy: NO_REFS, proxy };
-  return { decision: 'allow', allowedBy: sortRuleRefs(allowedBy), deniedBy: NO_REFS, proxy };
+  return { decision: 'allow', allowedBy: refsOf(allowedBy), deniedBy: NO_REFS, proxy };
+}
+
+/** The sorted refs of matched rules; a single rule's shared list when only one matched. */
+function refsOf(rules: readonly CompiledRule[]): readonly RuleRef[] {
+  if (rules.length === 1) return rules[0]!.refs;
+  return sortRuleRefs(rules.map((r) => r.ref));
 }
 
 /**
