@@ -5,7 +5,7 @@
  */
 export { openRepository } from './repository.js';
 export type { GitRepository } from './repository.js';
-export { readPolicyTree, DEFAULT_TREE_LIMITS, POLICY_FILE_EXTENSIONS } from './read-policy-tree.js';
+export { readPolicyTree, DEFAULT_TREE_LIMITS } from './read-policy-tree.js';
 export type { TreeFile, PolicyTreeSnapshot, TreeReadLimits, ReadPolicyTreeOptions } from './read-policy-tree.js';
 export { GitReadError } from './errors.js';
 export type { GitReadErrorCode } from './errors.js';

@@ -3,6 +3,7 @@
  * lists the files with their sizes, and `show` prints the blobs back to back, which the sizes split again. Nothing
  * is checked out, so a diff between two refs never disturbs the work tree, the index or HEAD.
  */
+import { isPolicyFileName } from '../sources/index.js';
 import type { GitRepository } from './repository.js';
 import { GitReadError } from './errors.js';
 
@@ -34,18 +35,17 @@ export interface TreeReadLimits {
   readonly maxTotalBytes: number;
 }
 
+/** The per-file bound of reading a directory from disk, and a total that keeps both trees of a diff in memory. */
 export const DEFAULT_TREE_LIMITS: TreeReadLimits = {
-  maxFiles: 5_000,
-  maxFileBytes: 4 * 1024 * 1024,
-  maxTotalBytes: 64 * 1024 * 1024,
+  maxFiles: 100_000,
+  maxFileBytes: 8 * 1024 * 1024,
+  maxTotalBytes: 256 * 1024 * 1024,
 };
-
-/** File name endings read as policy files (YAML; JSON is YAML too). */
-export const POLICY_FILE_EXTENSIONS: readonly string[] = ['.yaml', '.yml', '.json'];
 
 export interface ReadPolicyTreeOptions {
   readonly limits?: Partial<TreeReadLimits>;
-  readonly extensions?: readonly string[];
+  /** Which file names are policy files; default the same test as reading a directory (`.yaml`, `.yml`, `.json`). */
+  readonly isPolicyFile?: (name: string) => boolean;
 }
 
 // Blobs are fetched in batches: few processes, and argv and output of each stay modest.
@@ -53,7 +53,7 @@ const BATCH_OBJECTS = 200;
 const BATCH_BYTES = 16 * 1024 * 1024;
 
 /**
- * Reads every policy file (by extension, regular files only: symlinks and submodules are skipped) under `subdir` at
+ * Reads every policy file (by name, regular files only: symlinks and submodules are skipped) under `subdir` at
  * `ref`.
  * @param subdir relative to the repository's top level; '' or '.' for the whole repository.
  * @returns the files sorted by path, with the resolved commit id.
@@ -69,12 +69,12 @@ export async function readPolicyTree(
   options: ReadPolicyTreeOptions = {},
 ): Promise<PolicyTreeSnapshot> {
   const limits = { ...DEFAULT_TREE_LIMITS, ...options.limits };
-  const extensions = options.extensions ?? POLICY_FILE_EXTENSIONS;
+  const isPolicyFile = options.isPolicyFile ?? isPolicyFileName;
   const commit = await resolveCommit(repo, ref);
   const dir = normaliseSubdir(subdir);
   if (dir !== '') await requireDirectory(repo, ref, commit, dir);
 
-  const entries = (await listBlobs(repo, commit, dir)).filter((e) => extensions.some((x) => e.path.endsWith(x)));
+  const entries = (await listBlobs(repo, commit, dir)).filter((e) => isPolicyFile(e.path));
   if (entries.length > limits.maxFiles) {
     throw new GitReadError(
       'io-git-too-many-files',

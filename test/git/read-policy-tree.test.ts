@@ -42,6 +42,7 @@ beforeAll(() => {
   write(repo, 'policies/web.yaml', 'kind: CiliumNetworkPolicy # v1\n');
   write(repo, 'policies/nested/db policy.yml', 'kind: NetworkPolicy\n');
   write(repo, 'policies/notes.txt', 'not a policy');
+  write(repo, 'policies/LOUD.YAML', 'kind: Upper\n');
   write(repo, 'policies/ünïcode.yaml', 'name: ünïcode\n');
   write(repo, 'other/x.yaml', 'kind: Other\n');
   write(repo, 'README.md', 'readme\n');
@@ -65,6 +66,7 @@ describe('readPolicyTree', () => {
     expect(snap.commit).toBe(first);
     expect(snap.subdir).toBe('policies');
     expect(snap.files).toEqual([
+      { path: 'policies/LOUD.YAML', text: 'kind: Upper\n' },
       { path: 'policies/nested/db policy.yml', text: 'kind: NetworkPolicy\n' },
       { path: 'policies/web.yaml', text: 'kind: CiliumNetworkPolicy # v1\n' },
       { path: 'policies/ünïcode.yaml', text: 'name: ünïcode\n' },
@@ -78,6 +80,7 @@ describe('readPolicyTree', () => {
     const snap = await readPolicyTree(r, 'main', '');
     expect(snap.files.map((f) => f.path)).toEqual([
       'other/x.yaml',
+      'policies/LOUD.YAML',
       'policies/nested/db policy.yml',
       'policies/web.yaml',
       'policies/ünïcode.yaml',
@@ -106,7 +109,7 @@ describe('readPolicyTree', () => {
     const bare = join(tmp(), 'bare.git');
     git(repo, 'clone', '-q', '--bare', repo, bare);
     const snap = await readPolicyTree(await openRepository(bare), 'main', 'policies');
-    expect(snap.files).toHaveLength(3);
+    expect(snap.files).toHaveLength(4);
   });
 
   it('reads many files across batches, identical contents included', async () => {

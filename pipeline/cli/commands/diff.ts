@@ -79,20 +79,30 @@ function parse(argv: string[]): DiffArgs | 'help' {
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
-      // `--flows a.json b.json`: further flow files may follow as plain arguments.
       allowPositionals: true,
+      tokens: true,
     });
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n${USAGE}`);
   }
-  const { values, positionals } = parsed;
+  const { values, tokens } = parsed;
   if (values.help) return 'help';
-  if (!values.base || !values.head) throw new UsageError(`--base and --head are required\n${USAGE}`);
-  const flows = [...values.flows, ...positionals];
-  if (flows.length === 0) throw new UsageError(`--flows is required\n${USAGE}`);
-  if (positionals.length > 0 && values.flows.length === 0) {
-    throw new UsageError(`unexpected argument '${positionals[0]}'\n${USAGE}`);
+  // `--flows a.json b.json --inventory x.json y.json`: plain arguments belong to the list option before them.
+  const lists = { flows: [] as string[], inventory: [] as string[] };
+  let list: string[] | null = null;
+  for (const token of tokens) {
+    if (token.kind === 'option') {
+      list = token.name === 'flows' || token.name === 'inventory' ? lists[token.name] : null;
+      if (list && token.value !== undefined) list.push(token.value);
+    } else if (token.kind === 'positional') {
+      if (!list) throw new UsageError(`unexpected argument '${token.value}'\n${USAGE}`);
+      list.push(token.value);
+    } else {
+      list = null;
+    }
   }
+  if (!values.base || !values.head) throw new UsageError(`--base and --head are required\n${USAGE}`);
+  if (lists.flows.length === 0) throw new UsageError(`--flows is required\n${USAGE}`);
   if (!(FORMATS as readonly string[]).includes(values.format)) {
     throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not '${values.format}'`);
   }
@@ -101,8 +111,8 @@ function parse(argv: string[]): DiffArgs | 'help' {
     head: values.head,
     repo: values.repo,
     policies: values.policies,
-    flows,
-    inventory: values.inventory,
+    flows: lists.flows,
+    inventory: lists.inventory,
     format: values.format as Format,
     skipInvalid: values['skip-invalid'],
   };
