@@ -22,4 +22,5 @@ export type { OpenStoreOptions } from './open-store.js';
 export { loadStoreToken, bearerMatches } from './http-auth.js';
 export { FS_PUBLISH_STEPS, faultPoint } from './fault.js';
 export { pollLatest } from './watch.js';
-export { readBundleSerial } from './bundle-serial.js';
+export { peekBundle, readBundleSerial } from './bundle-serial.js';
+export type { BundlePeek } from './bundle-serial.js';

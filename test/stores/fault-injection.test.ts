@@ -1,13 +1,14 @@
 /**
  * A publisher killed (SIGKILL) at every step of a publish leaves the store readable and consistent, and the next
  * publish works. The publisher runs in a child process with PALISADE_FAULT_STEP naming the step to die at: once as
- * a program using the filesystem store directly, once as `palisade serve` handling an upload.
+ * a program using the filesystem store directly, once as `palisade publish`, once as `palisade serve` handling an
+ * upload.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FS_PUBLISH_STEPS, FsBundleStore, HttpBundleStore, StoreError, sha256Digest } from '../../pipeline/stores/index.js';
-import { IMPORT_STORES, makeBundle, runNode, startServe, tempDir } from './helpers.js';
+import { IMPORT_STORES, TEMPLATE_POLICIES, makeBundle, runCli, runNode, startServe, tempDir } from './helpers.js';
 
 /** The step at which the new bundle becomes the latest: dying before it leaves serial 1, from it on serial 2. */
 const TAKES_EFFECT = FS_PUBLISH_STEPS.indexOf('fs:head-linked');
@@ -23,8 +24,12 @@ async function expectConsistent(store: FsBundleStore, step: string): Promise<num
 
 describe('fault injection: publisher killed at every step', () => {
   let dir: { path: string; remove(): Promise<void> };
+  let key: string;
   beforeAll(async () => {
     dir = await tempDir('fault');
+    key = join(dir.path, 'signer');
+    const r = await runCli(['keygen', '--out', key]);
+    expect(r.code, r.stderr).toBe(0);
   });
   afterAll(async () => {
     await dir.remove();
@@ -49,6 +54,21 @@ describe('fault injection: publisher killed at every step', () => {
     expect(await expectConsistent(store, step)).toBe(serial + 1);
     expect(await readdir(join(store.root, 'tmp'))).toEqual([]);
   }, 20_000);
+
+  it.each(FS_PUBLISH_STEPS.map((s, i) => [s, i] as const))('palisade publish killed at %s', async (step, index) => {
+    const root = join(dir.path, `cli-${step.replace(':', '-')}`);
+    const publish = (env: NodeJS.ProcessEnv) => runCli(['publish', '--policies', TEMPLATE_POLICIES, '--store', root, '--key', `${key}.key`], env);
+    expect((await publish({})).code).toBe(0);
+    const killed = await publish({ PALISADE_FAULT_STEP: step });
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    const store = new FsBundleStore(root);
+    const serial = await expectConsistent(store, step);
+    expect(serial).toBe(index >= TAKES_EFFECT ? 2 : 1);
+    const next = await publish({});
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stdout).toContain(`published serial ${serial + 1} `);
+    expect(await expectConsistent(store, step)).toBe(serial + 1);
+  }, 30_000);
 
   it.each(FS_PUBLISH_STEPS.map((s, i) => [s, i] as const))('palisade serve killed during an upload at %s', async (step, index) => {
     const root = join(dir.path, `serve-${step.replace(':', '-')}`);

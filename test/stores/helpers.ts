@@ -130,10 +130,21 @@ export async function startServe(storeDir: string, extraArgs: string[] = [], env
 }
 
 /** Runs a Node ESM script in a child process; resolves with its exit code, signal and output. */
-export function runNode(script: string, env: NodeJS.ProcessEnv = {}, args: string[] = []):
-  Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+export function runNode(script: string, env: NodeJS.ProcessEnv = {}, args: string[] = []): Promise<ChildResult> {
+  return runChild(['--input-type=module', '-e', script, ...args], env);
+}
+
+/** How a child process ended. */
+export interface ChildResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function runChild(nodeArgs: string[], env: NodeJS.ProcessEnv): Promise<ChildResult> {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, nodeArgs, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -145,3 +156,12 @@ export function runNode(script: string, env: NodeJS.ProcessEnv = {}, args: strin
 
 /** `import` statement text for the compiled stores module, for child scripts. */
 export const IMPORT_STORES = `import * as stores from ${JSON.stringify(join(REPO_ROOT, 'dist/pipeline/stores/index.js'))};`;
+
+/** Runs `bin/palisade ARGS` (from dist/). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ChildResult> {
+  return runChild([CLI, ...args], env);
+}
+
+/** The policy template shipped in the repository: a real policy set to build bundles from. */
+export const TEMPLATE_POLICIES = join(REPO_ROOT, 'policy-repo-template/policies');
+export const TEMPLATE_FLOWS = join(REPO_ROOT, 'policy-repo-template/flows/recorded.json');

@@ -1,0 +1,105 @@
+/**
+ * `palisade publish --policies DIR --store URL --key PREFIX.key [--key …] [--flows FILE…] [--inventory FILE…]
+ * [--token-file FILE] [--expires DURATION] [--bpf-object FILE]`: builds a signed bundle from a policy directory
+ * with serial = the store's latest serial + 1 and parent = the latest bundle's manifest, and publishes it with
+ * compare-and-swap on that serial. When another publisher got there first, it rebuilds once on the new latest and
+ * tries again. The store URL is a directory, `file://…`, `http(s)://…` (`palisade serve`; the upload token comes
+ * from --token-file or PALISADE_STORE_TOKEN) or `oci://host[:port]/repository`.
+ *
+ * Exit codes: 0 published; 1 policy errors (nothing built) or another error; 2 usage; 3 lost the serial race twice.
+ */
+import { parseArgs } from 'node:util';
+import { UsageError, formatPos } from '../../core/errors.js';
+import { buildBundleFromDir, parseDuration, PolicyErrorsError, readSigningKeys, SIGNING_KEY_ENV } from '../../bundle-build/index.js';
+import type { BuiltBundle } from '../../bundle-build/index.js';
+import { StoreError, loadStoreToken, openStore, peekBundle } from '../../stores/index.js';
+import type { BundleDescriptor, BundleStore } from '../../stores/index.js';
+
+const USAGE =
+  'usage: palisade publish --policies DIR --store URL --key PREFIX.key [--key…] [--flows FILE…] [--inventory FILE…]\n' +
+  '                        [--token-file FILE] [--expires DURATION] [--bpf-object FILE]';
+
+/** Exit code when the serial was taken by concurrent publishers on both attempts. */
+const EXIT_CONFLICT = 3;
+
+/** Runs `palisade publish`. @returns the exit code. */
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        policies: { type: 'string' },
+        store: { type: 'string' },
+        key: { type: 'string', multiple: true, default: [] },
+        flows: { type: 'string', multiple: true, default: [] },
+        inventory: { type: 'string', multiple: true, default: [] },
+        'token-file': { type: 'string' },
+        expires: { type: 'string', default: '30d' },
+        'bpf-object': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (!values.policies || !values.store) throw new UsageError(`--policies and --store are required\n${USAGE}`);
+  const lifetimeMs = parseDuration(values.expires);
+  const keys = await readSigningKeys(values.key, process.env);
+  // Stores only carry signed bundles: agents would refuse an unsigned one anyway.
+  if (keys.length === 0) throw new UsageError(`publish needs a signing key: --key PREFIX.key or $${SIGNING_KEY_ENV}\n${USAGE}`);
+  const store = openStore(values.store, { token: await loadStoreToken(values['token-file']) });
+
+  const build = async (latest: BundleDescriptor | undefined): Promise<BuiltBundle> => buildBundleFromDir({
+    policiesDir: values.policies!,
+    flowFiles: values.flows,
+    inventoryFiles: values.inventory,
+    keys,
+    lifetimeMs,
+    env: process.env,
+    serial: (latest?.serial ?? 0) + 1,
+    parentDigest: latest ? await parentManifestDigest(store, latest) : null,
+    ...(values['bpf-object'] !== undefined ? { bpfObjectPath: values['bpf-object'] } : {}),
+  });
+
+  let latest = await store.latest();
+  for (let attempt = 0; ; attempt++) {
+    let built: BuiltBundle;
+    try {
+      built = await build(latest);
+    } catch (err) {
+      if (!(err instanceof PolicyErrorsError)) throw err;
+      for (const d of err.diagnostics) process.stderr.write(`${formatPos(d.pos)}: error: ${d.message} [${d.code}]\n`);
+      process.stderr.write(`palisade publish: ${err.diagnostics.length} error(s) in the policies; nothing published\n`);
+      return 1;
+    }
+    const serial = built.manifest.serial;
+    try {
+      const d = await store.publish({ serial, bytes: built.bytes }, { expectLatestSerial: latest?.serial ?? 0 });
+      process.stdout.write(
+        `published serial ${d.serial} to ${store.location}: bundle ${d.digest}, ${d.size} bytes, manifest ${built.manifestDigest}, ` +
+          `${built.policies} policies, signed by ${built.signers.map((k) => k.slice(0, 12)).join(', ')}, expires ${built.manifest.expiresAt}\n`,
+      );
+      return 0;
+    } catch (err) {
+      if (!(err instanceof StoreError) || err.code !== 'store-conflict') throw err;
+      if (attempt >= 1) {
+        process.stderr.write(`palisade publish: ${err.message}; gave up after a rebuild [store-conflict]\n`);
+        return EXIT_CONFLICT;
+      }
+      latest = err.current ?? (await store.latest());
+      process.stderr.write(`palisade publish: serial ${serial} was taken by another publisher (latest is now ${latest?.serial ?? 0}); rebuilding\n`);
+    }
+  }
+}
+
+/** The manifest digest of the store's latest bundle, the new bundle's `parentDigest`. */
+async function parentManifestDigest(store: BundleStore, latest: BundleDescriptor): Promise<string> {
+  return peekBundle(await store.get(latest.digest, { expectedSize: latest.size })).manifestDigest;
+}

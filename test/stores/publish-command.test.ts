@@ -1,0 +1,117 @@
+/**
+ * `palisade publish` end to end (the compiled CLI): real policies from the template repository, real signing keys,
+ * each kind of store; the published bundle passes the agent's verification gate and chains to its parent; two
+ * racing publishers both land (one rebuilds on the new latest); bad input leaves the store untouched.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { verifyBundle } from '../../pipeline/core/bundle/verify.js';
+import { readTrust } from '../../pipeline/bundle-build/keys-io.js';
+import { FsBundleStore, OciBundleStore, peekBundle } from '../../pipeline/stores/index.js';
+import type { BundleStore } from '../../pipeline/stores/index.js';
+import { TEMPLATE_FLOWS, TEMPLATE_POLICIES, runCli, startRegistry, startServe, tempDir } from './helpers.js';
+
+describe('palisade publish', () => {
+  let dir: { path: string; remove(): Promise<void> };
+  let key: string;
+  let pub: string;
+  beforeAll(async () => {
+    dir = await tempDir('publish');
+    const prefix = join(dir.path, 'signer');
+    const r = await runCli(['keygen', '--out', prefix]);
+    expect(r.code, r.stderr).toBe(0);
+    key = `${prefix}.key`;
+    pub = `${prefix}.pub`;
+  }, 30_000);
+  afterAll(async () => {
+    await dir?.remove();
+  });
+
+  async function expectVerifiedChain(store: BundleStore, serials: number[]): Promise<void> {
+    const { trust } = await readTrust([pub], new Date());
+    const history = await store.list();
+    expect(history.map((d) => d.serial)).toEqual(serials);
+    let parent: string | null = null;
+    for (const d of history) {
+      const v = await verifyBundle(await store.get(d.digest, { expectedSize: d.size }), { trust, now: new Date(), minSerial: d.serial });
+      expect(v.manifest.serial).toBe(d.serial);
+      expect(v.manifest.parentDigest).toBe(parent);
+      parent = v.manifestDigest;
+    }
+  }
+
+  it('publishes serial latest+1 to a directory store, signed and chained to its parent', async () => {
+    const root = join(dir.path, 'fs-store');
+    for (const url of [root, `file://${root}`]) {
+      const r = await runCli(['publish', '--policies', TEMPLATE_POLICIES, '--flows', TEMPLATE_FLOWS, '--store', url, '--key', key]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^published serial \d+ to /);
+    }
+    await expectVerifiedChain(new FsBundleStore(root), [1, 2]);
+  }, 60_000);
+
+  it('publishes through palisade serve with the token, and is refused without it', async () => {
+    const root = join(dir.path, 'http-store');
+    const tokenFile = join(dir.path, 'store-token');
+    await writeFile(tokenFile, 'publish-test-token\n', { mode: 0o600 });
+    const serve = await startServe(root, ['--token-file', tokenFile]);
+    try {
+      const denied = await runCli(['publish', '--policies', TEMPLATE_POLICIES, '--store', serve.url, '--key', key], { PALISADE_STORE_TOKEN: 'not-the-token-7f3a' });
+      expect(denied.code).toBe(1);
+      expect(denied.stderr).toContain('[store-unauthorized]');
+      expect(denied.stderr).not.toContain('not-the-token-7f3a');
+      for (const env of [{}, { PALISADE_STORE_TOKEN: 'publish-test-token' }]) {
+        const args = Object.keys(env).length === 0 ? ['--token-file', tokenFile] : [];
+        const r = await runCli(['publish', '--policies', TEMPLATE_POLICIES, '--store', serve.url, '--key', key, ...args], env);
+        expect(r.code, r.stderr).toBe(0);
+      }
+    } finally {
+      await serve.stop();
+    }
+    await expectVerifiedChain(new FsBundleStore(root), [1, 2]);
+  }, 60_000);
+
+  it('publishes to an OCI registry', async () => {
+    const registry = await startRegistry();
+    try {
+      const url = `oci://${registry.host}/palisade/publish`;
+      for (let i = 0; i < 2; i++) {
+        const r = await runCli(['publish', '--policies', TEMPLATE_POLICIES, '--store', url, '--key', key]);
+        expect(r.code, r.stderr).toBe(0);
+      }
+      await expectVerifiedChain(new OciBundleStore(`http://${registry.host}`, 'palisade/publish'), [1, 2]);
+    } finally {
+      await registry.stop();
+    }
+  }, 60_000);
+
+  it('two racing publishers both land: the loser rebuilds on the new latest', async () => {
+    const root = join(dir.path, 'race-store');
+    const runs = await Promise.all([0, 1].map(() => runCli(['publish', '--policies', TEMPLATE_POLICIES, '--store', root, '--key', key])));
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    await expectVerifiedChain(new FsBundleStore(root), [1, 2]);
+  }, 60_000);
+
+  it('policies with errors publish nothing; a missing key is a usage error', async () => {
+    const root = join(dir.path, 'bad-store');
+    const bad = join(dir.path, 'bad-policies');
+    await mkdir(bad, { recursive: true });
+    await writeFile(join(bad, 'broken.yaml'), 'apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: x\nspec:\n  endpointSelector: [\n');
+    const r = await runCli(['publish', '--policies', bad, '--store', root, '--key', key]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/broken\.yaml:\d+:\d+: error/);
+    const unsigned = await runCli(['publish', '--policies', TEMPLATE_POLICIES, '--store', root], { PALISADE_SIGNING_KEY: '' });
+    expect(unsigned.code).toBe(2);
+    expect(await new FsBundleStore(root).latest()).toBeUndefined();
+  }, 60_000);
+
+  it('peekBundle reads the serial and manifest digest of a published bundle', async () => {
+    const store = new FsBundleStore(join(dir.path, 'fs-store'));
+    const latest = (await store.latest())!;
+    const { trust } = await readTrust([pub], new Date());
+    const bytes = await store.get(latest.digest);
+    const v = await verifyBundle(bytes, { trust, now: new Date() });
+    expect(peekBundle(bytes)).toEqual({ serial: latest.serial, manifestDigest: v.manifestDigest });
+  });
+});
