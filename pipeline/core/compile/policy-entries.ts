@@ -16,7 +16,7 @@ import type { FlowEndpoint, NamedPort, RuleRef } from '../flow/types.js';
 import type { CompiledPortRule, CompiledRule } from '../evaluate/compile-model.js';
 import type { DirectionPolicy } from '../evaluate/identity-cache.js';
 import { sortRuleRefs } from '../evaluate/rule-ref-order.js';
-import { ANY_L4, compareL4, l4Contains, l4Key, type L4Prefix } from './l4-prefix.js';
+import { ANY_L4, compareL4, l4Key, type L4Prefix } from './l4-prefix.js';
 import { splitPortRange } from './port-prefix.js';
 
 /** One resolved row before distillation. */
@@ -160,17 +160,41 @@ function distil(raw: readonly RawRow[], exempt: ReadonlySet<number>): DistilledR
   const out: DistilledRow[] = [];
   for (const identity of [...byIdentity.keys()].sort((a, b) => a - b)) {
     const own = byIdentity.get(identity)!;
-    const ownPrefixes = distinctPrefixes(own);
-    const prefixes = new Map<string, L4Prefix>(ownPrefixes.map((p) => [l4Key(p), p]));
-    const contributors = identity === 0 ? own : [...own, ...wildcardRows];
+    const prefixes = new Map<string, L4Prefix>(distinctPrefixes(own).map((p) => [l4Key(p), p]));
+    const contributors = new ContainmentIndex(identity === 0 ? own : [...own, ...wildcardRows]);
     if (identity !== 0) {
-      for (const q of wildcardPrefixes) if (ownPrefixes.some((p) => l4Contains(p, q))) prefixes.set(l4Key(q), q);
+      const ownIndex = new ContainmentIndex(own);
+      for (const q of wildcardPrefixes) if (ownIndex.containing(q).length > 0) prefixes.set(l4Key(q), q);
     }
     for (const s of [...prefixes.values()].sort(compareL4)) {
-      out.push(aggregate(identity, s, contributors.filter((r) => l4Contains(r.l4, s)), exempt.has(identity)));
+      out.push(aggregate(identity, s, contributors.containing(s), exempt.has(identity)));
     }
   }
   return out;
+}
+
+/** Rows indexed by prefix, so that the rows containing a prefix are at most 18 lookups away. */
+class ContainmentIndex {
+  private readonly byKey = new Map<string, RawRow[]>();
+  constructor(rows: readonly RawRow[]) {
+    for (const r of rows) {
+      const k = l4Key(r.l4);
+      const list = this.byKey.get(k);
+      if (list) list.push(r);
+      else this.byKey.set(k, [r]);
+    }
+  }
+
+  /** Every row whose prefix contains `s` (`s` included). */
+  containing(s: L4Prefix): RawRow[] {
+    const out: RawRow[] = [...(this.byKey.get(l4Key(ANY_L4)) ?? [])];
+    if (s.protocol === 0) return out;
+    for (let bits = 0; bits <= s.portPrefixLen; bits++) {
+      const port = bits === 0 ? 0 : (s.port >>> (16 - bits)) << (16 - bits);
+      out.push(...(this.byKey.get(l4Key({ protocol: s.protocol, port, portPrefixLen: bits })) ?? []));
+    }
+    return out;
+  }
 }
 
 function distinctPrefixes(rows: readonly RawRow[]): L4Prefix[] {
