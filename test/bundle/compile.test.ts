@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { run as compile } from '../../pipeline/cli/commands/compile.js';
 import { run as keygen } from '../../pipeline/cli/commands/keygen.js';
 import { captureOutput, cli, printed } from './capture.js';
-import { verifyBundle, trustOfKey, parsePublicKey, parseSigningKey, type ProbeVector } from '../../pipeline/core/bundle/index.js';
+import { verifyBundle, trustOfKey, parsePublicKey, parseSigningKey, parseProbeVectors, type ProbeVector } from '../../pipeline/core/bundle/index.js';
 import { REPO_ROOT } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-bundle-compile-'));
@@ -23,7 +23,7 @@ captureOutput();
 const fixed = ['--created-at', '2026-11-28T10:00:00Z', '--serial', '42'];
 
 function probesOf(components: ReadonlyMap<string, Uint8Array>): ProbeVector[] {
-  return new TextDecoder().decode(components.get('probes.jsonl')).trimEnd().split('\n').map((l) => JSON.parse(l) as ProbeVector);
+  return parseProbeVectors(components.get('probes.jsonl')!);
 }
 
 describe('palisade compile', () => {

@@ -9,6 +9,7 @@ import {
   assembleBundle,
   canonicalJson,
   parseManifest,
+  parseProbeVectors,
   readBounded,
   verifyBundle,
   verifyBundleStream,
@@ -86,5 +87,13 @@ describe('bundle format', () => {
     expect(w.manifestDigest).toBe(v.manifestDigest);
     expect(w.size).toBe(file.length);
     expect(Buffer.from(w.components.get('palisade.bpf.o')!).equals(Buffer.from(components()[1]!.bytes))).toBe(true);
+  });
+
+  it('probe vectors are read back strictly', () => {
+    const line = (i: number) => JSON.stringify({ flow: { index: i }, verdict: { index: i, verdict: 'DROPPED' }, origin: 'recorded' });
+    expect(parseProbeVectors(new TextEncoder().encode(`${line(0)}\n${line(1)}\n`))).toHaveLength(2);
+    expect(() => parseProbeVectors(new TextEncoder().encode(`${line(0)}\n${line(5)}\n`))).toThrow(/probes\.jsonl:2:/);
+    expect(() => parseProbeVectors(new TextEncoder().encode('{oops\n'))).toThrow(/probes\.jsonl:1: not JSON/);
+    expect(() => parseProbeVectors(new TextEncoder().encode(`${line(0)}\n${line(1)}\n`), 1)).toThrow(/more than 1/);
   });
 });

@@ -28,7 +28,7 @@ export {
   type ComponentRef,
   type ManifestInput,
 } from './manifest.js';
-export { DEFAULT_MAX_EDGE_PROBES, buildProbeVectors, generateEdgeFlows, probesJsonl, type ProbeVector } from './probes.js';
+export { DEFAULT_MAX_EDGE_PROBES, MAX_PROBE_VECTORS, buildProbeVectors, generateEdgeFlows, parseProbeVectors, probesJsonl, type ProbeVector } from './probes.js';
 export { SIGSTORE_BUNDLE_MEDIA_TYPE, parseSigstoreBundle, toSigstoreBundle, type ParsedSignature, type SigstoreBundleJson } from './sigstore-bundle.js';
 export { IN_TOTO_PAYLOAD_TYPE, IN_TOTO_STATEMENT_TYPE, PALISADE_PREDICATE_TYPE, parseStatement, statementBytes } from './statement.js';
 export { TAR_BLOCK, parseTarHeader, tarSize, writeTar, type TarEntry, type TarHeader } from './tar.js';

@@ -8,6 +8,7 @@
 import type { Flow, FlowEndpoint, FlowProtocol, Verdict } from '../flow/types.js';
 import type { Entity, Label, LabelRequirement, Peer, PolicyModel, PolicyRule, PolicySpec, Selector } from '../model/types.js';
 import { canonicalJson } from './canonical-json.js';
+import { BundleError } from './errors.js';
 
 /** One line of `probes.jsonl`. */
 export interface ProbeVector {
@@ -245,4 +246,34 @@ function l4Cases(rule: PolicyRule): L4Case[] {
 
 function withNamedPort(ep: FlowEndpoint, l4: L4Case): FlowEndpoint {
   return l4.namedPort && ep.kind === 'pod' ? { ...ep, namedPorts: [l4.namedPort] } : ep;
+}
+
+/** Upper bound on probe vectors read from one bundle. */
+export const MAX_PROBE_VECTORS = 1_000_000;
+
+/**
+ * Reads `probes.jsonl` (from a verified bundle) back into vectors, checking each line's shape.
+ * @throws BundleError `bundle-malformed` naming the line when a line is not a probe vector, or when there are more
+ *   than `max` of them.
+ */
+export function parseProbeVectors(bytes: Uint8Array, max = MAX_PROBE_VECTORS): ProbeVector[] {
+  const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  if (lines.length > max) throw new BundleError('bundle-malformed', `probes.jsonl: more than ${max} probe vectors`);
+  return lines.map((line, i) => {
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      throw new BundleError('bundle-malformed', `probes.jsonl:${i + 1}: not JSON`);
+    }
+    const p = v as Partial<ProbeVector> | null;
+    const ok = typeof p === 'object' && p !== null && typeof p.origin === 'string'
+      && typeof p.flow === 'object' && p.flow !== null && p.flow.index === i
+      && typeof p.verdict === 'object' && p.verdict !== null && p.verdict.index === i
+      && (p.verdict.verdict === 'FORWARDED' || p.verdict.verdict === 'DROPPED');
+    if (!ok) throw new BundleError('bundle-malformed', `probes.jsonl:${i + 1}: not a probe vector {flow, verdict, origin} with index ${i}`);
+    return p as ProbeVector;
+  });
 }
