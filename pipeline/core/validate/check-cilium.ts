@@ -9,9 +9,13 @@ import { field, has, keyPos, scalarString } from '../load/ynode.js';
 import { parsePrefix, prefixContains } from '../model/cidr.js';
 import { errorAt, warningAt, type Diagnostic } from './diagnostic.js';
 import { checkRe2 } from './value-checks.js';
+import { PROTOCOLS } from './cilium-schema.js';
+import { expandProtocol } from '../model/build-ports.js';
+import { resolveIcmpType } from '../model/icmp-types.js';
 
 export type CiliumKind = 'CiliumNetworkPolicy' | 'CiliumClusterwideNetworkPolicy';
 
+const PROTOCOL_LIST: readonly string[] = PROTOCOLS;
 const INGRESS_PEERS = ['fromEndpoints', 'fromCIDR', 'fromCIDRSet', 'fromEntities', 'fromNodes', 'fromGroups'] as const;
 const EGRESS_PEERS = ['toEndpoints', 'toCIDR', 'toCIDRSet', 'toEntities', 'toNodes', 'toGroups', 'toServices', 'toFQDNs'] as const;
 const DIRECTIONS = ['ingress', 'ingressDeny', 'egress', 'egressDeny'] as const;
@@ -101,6 +105,9 @@ function checkRule(rule: YMap, dir: DirectionKey, path: string, out: Diagnostic[
   }
   items(toPorts).forEach((pr, i) => {
     if (pr.kind === 'map') checkPortRule(pr, ingress, `${path}.toPorts[${i}]`, out);
+  });
+  items(icmps).forEach((entry, i) => {
+    items(field(entry, 'fields')).forEach((f, j) => checkIcmpField(f, `${path}.icmps[${i}].fields[${j}]`, out));
   });
 
   if (!deny && !toPorts && !icmps && allowsWorld(rule, ingress)) {
@@ -194,8 +201,25 @@ function checkPortRule(pr: YMap, ingress: boolean, path: string, out: Diagnostic
   });
 }
 
+/** An ICMP type name must exist for the field's family (EchoRequest is 8 in ICMPv4, 128 in ICMPv6). */
+function checkIcmpField(f: YNode, path: string, out: Diagnostic[]): void {
+  const t = field(f, 'type');
+  if (t?.kind !== 'scalar' || (typeof t.value !== 'string' && typeof t.value !== 'number')) return;
+  const family = scalarString(field(f, 'family')) === 'IPv6' ? 6 : 4;
+  if (resolveIcmpType(family, t.value) === undefined) {
+    out.push(errorAt('icmp-type', `${path}.type: '${t.value}' is not an ICMPv${family === 4 ? '4' : '6'} type`, t.pos));
+  }
+}
+
 /** `endPort` must not be below `port`, and needs a numeric port. */
 function checkPortRange(p: YNode, path: string, out: Diagnostic[]): void {
+  const proto = field(p, 'protocol');
+  const protoText = scalarString(proto);
+  if (proto && protoText !== undefined && PROTOCOL_LIST.includes(protoText) && expandProtocol(protoText).length === 0) {
+    out.push(
+      warningAt('protocol-not-modelled', `${path}.protocol ${protoText}: Palisade simulates and compiles TCP, UDP, SCTP and ICMP only; this port entry is not enforced by Palisade`, proto.pos),
+    );
+  }
   const endNode = field(p, 'endPort');
   if (endNode?.kind !== 'scalar' || typeof endNode.value !== 'number' || endNode.value === 0) return;
   const portText = scalarString(field(p, 'port'));

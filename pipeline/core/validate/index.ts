@@ -8,3 +8,4 @@ export { checkPolicyObject, classifyObject, policyIdentity, type ObjectClass } f
 export { checkShadowedAllows, denyCovers } from './check-shadowing.js';
 export { checkSchema, type Schema } from './schema.js';
 export { checkCidr, checkDnsName, checkDnsPattern, checkLabelKey, checkLabelValue, checkPortString, checkRe2, isServiceName } from './value-checks.js';
+export { DIAGNOSTIC_CODES } from './codes.js';
