@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import {
   BundleError,
   BundleGate,
+  cosignBundle,
+  readTarEntries,
   canonicalJsonBytes,
   createRootSigned,
   parseRootFile,
@@ -79,5 +81,21 @@ describe('trust root', () => {
     // Old keys no longer count; the new ones do.
     await expect(g.admit([bundle(2, a)])).rejects.toMatchObject({ code: 'bundle-unknown-key' });
     expect((await g.admit([bundle(2, [b[1]!])])).signers).toEqual([b[1]!.keyId]);
+  });
+
+  it('co-signing: holders of a 2-of-3 threshold sign one after another', async () => {
+    const g = new BundleGate({ trust: verifyRootChain([v1], now), root: v1 }, { clock: () => now });
+    const first = bundle(1, [a[0]!]);
+    await expect(g.admit([first])).rejects.toMatchObject({ code: 'bundle-threshold' });
+    const second = cosignBundle(first, [a[2]!, a[0]!]);
+    expect(second.signers).toEqual([a[0]!.keyId, a[2]!.keyId].sort());
+    // Manifest and components are untouched: only signature entries were added.
+    const names = (f: Uint8Array) => readTarEntries(f).map((e) => e.name);
+    expect(names(second.bytes).filter((n) => !n.startsWith('signatures/'))).toEqual(names(first).filter((n) => !n.startsWith('signatures/')));
+    expect(Buffer.from(second.bytes.subarray(second.bytes.length - 4096)).equals(Buffer.from(first.subarray(first.length - 4096)))).toBe(true);
+    const v = await g.admit([second.bytes]);
+    expect(v.manifestDigest).toBe(second.manifestDigest);
+    expect(v.signers).toEqual(second.signers);
+    expect(() => cosignBundle(first.subarray(0, 1000), [a[1]!])).toThrow(expect.objectContaining({ code: 'bundle-truncated' }));
   });
 });

@@ -3,19 +3,19 @@
  * components are inputs, so the same inputs give the same bytes (apart from the ECDSA signatures, which are
  * randomised by nature; an unsigned bundle, the manifest and every component are byte-identical).
  */
-import { createManifest, manifestBytes } from './manifest.js';
+import { createManifest, manifestBytes, parseManifest } from './manifest.js';
 import type { BundleManifest, ManifestInput } from './manifest.js';
 import type { BundleComponent } from './components.js';
 import { sha256Digest } from './digest.js';
 import { signDsse } from './dsse.js';
 import { BundleError } from './errors.js';
 import type { SigningKey } from './keys.js';
-import { componentEntry, signatureEntry, MANIFEST_ENTRY, MAX_SIGNATURES } from './layout.js';
+import { COMPONENT_PREFIX, SIGNATURE_PREFIX, componentEntry, signatureEntry, MANIFEST_ENTRY, MAX_SIGNATURES } from './layout.js';
 import { canonicalJsonBytes } from './canonical-json.js';
-import { toSigstoreBundle } from './sigstore-bundle.js';
+import { parseSigstoreBundle, toSigstoreBundle } from './sigstore-bundle.js';
 import type { SigstoreBundleJson } from './sigstore-bundle.js';
 import { IN_TOTO_PAYLOAD_TYPE, statementBytes } from './statement.js';
-import { writeTar } from './tar.js';
+import { readTarEntries, writeTar } from './tar.js';
 import type { TarEntry } from './tar.js';
 
 /** A built bundle file and what identifies it. */
@@ -78,4 +78,34 @@ export function packBundle(manifest: BundleManifest, signatures: readonly Sigsto
     manifestDigest: sha256Digest(mBytes),
     signers: signatures.map((s) => s.verificationMaterial.publicKey.hint),
   };
+}
+
+/**
+ * Adds signatures to an existing bundle file (co-signing: the holders of a k-of-n threshold sign one after another).
+ * The manifest and components are kept byte for byte; a key that already signed is not signed again. The file is
+ * checked structurally, not against any trust: co-signers should verify what they sign first.
+ * @returns the new file (same manifest digest), with all signers.
+ * @throws BundleError `bundle-malformed` (and the tar reader's codes) when `bytes` is not a bundle file;
+ *   `bundle-key-invalid` as {@link signManifest}.
+ */
+export function cosignBundle(bytes: Uint8Array, keys: readonly SigningKey[]): AssembledBundle {
+  const entries = readTarEntries(bytes);
+  const [first, ...rest] = entries;
+  if (!first || first.name !== MANIFEST_ENTRY) throw new BundleError('bundle-malformed', `the bundle must start with ${MANIFEST_ENTRY}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(first.bytes));
+  } catch {
+    throw new BundleError('bundle-malformed', `${MANIFEST_ENTRY} is not JSON`);
+  }
+  const manifest = parseManifest(parsed);
+  if (sha256Digest(manifestBytes(manifest)) !== sha256Digest(first.bytes)) throw new BundleError('bundle-malformed', `${MANIFEST_ENTRY} is not canonical`);
+  const existing = rest.filter((e) => e.name.startsWith(SIGNATURE_PREFIX));
+  const components = rest.filter((e) => e.name.startsWith(COMPONENT_PREFIX)).map((e) => ({ name: e.name.slice(COMPONENT_PREFIX.length), bytes: e.bytes }));
+  if (existing.length + components.length !== rest.length) throw new BundleError('bundle-malformed', 'unexpected entries in the bundle');
+  const have = new Map(existing.map((e) => [parseSigstoreBundle(e.bytes, e.name).keyId, JSON.parse(new TextDecoder().decode(e.bytes)) as SigstoreBundleJson] as const));
+  for (const s of signManifest(manifest, keys.filter((k) => !have.has(k.keyId)))) have.set(s.verificationMaterial.publicKey.hint, s);
+  const signatures = [...have.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, s]) => s);
+  if (signatures.length > MAX_SIGNATURES) throw new BundleError('bundle-key-invalid', `at most ${MAX_SIGNATURES} signatures`);
+  return packBundle(manifest, signatures, components);
 }

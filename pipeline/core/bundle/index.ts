@@ -6,7 +6,7 @@
  * Pure: keys, clocks and bytes are handed in; node:crypto is the only dependency.
  */
 export { PALISADE_ABI_VERSION } from './abi-version.js';
-export { assembleBundle, packBundle, signManifest, type AssembledBundle } from './assemble.js';
+export { assembleBundle, cosignBundle, packBundle, signManifest, type AssembledBundle } from './assemble.js';
 export { BoundedByteReader, DEFAULT_MAX_BUNDLE_BYTES, readBounded, type BoundedReadOptions, type ByteSource } from './bounded-reader.js';
 export { canonicalJson, canonicalJsonBytes } from './canonical-json.js';
 export { COMPONENT, REQUIRED_COMPONENTS, componentOrder, isComponentName, type BundleComponent } from './components.js';
@@ -31,7 +31,7 @@ export {
 export { DEFAULT_MAX_EDGE_PROBES, MAX_PROBE_VECTORS, buildProbeVectors, generateEdgeFlows, parseProbeVectors, probesJsonl, type ProbeVector } from './probes.js';
 export { SIGSTORE_BUNDLE_MEDIA_TYPE, parseSigstoreBundle, toSigstoreBundle, type ParsedSignature, type SigstoreBundleJson } from './sigstore-bundle.js';
 export { IN_TOTO_PAYLOAD_TYPE, IN_TOTO_STATEMENT_TYPE, PALISADE_PREDICATE_TYPE, parseStatement, statementBytes } from './statement.js';
-export { TAR_BLOCK, parseTarHeader, tarSize, writeTar, type TarEntry, type TarHeader } from './tar.js';
+export { TAR_BLOCK, paddedSize, parseTarHeader, readTarEntries, tarSize, writeTar, type TarEntry, type TarHeader } from './tar.js';
 export {
   ROOT_PAYLOAD_TYPE,
   createRootSigned,

@@ -100,3 +100,31 @@ export function parseTarHeader(block: Uint8Array): TarHeader | null {
   if (!/^[0-7]{11}\0$/.test(sizeText)) bad(`'${name}': bad size field`);
   return { name, size: parseInt(sizeText.slice(0, 11), 8) };
 }
+
+/**
+ * Splits an archive written by {@link writeTar} into its entries (views into `bytes`), checking headers, zero
+ * padding, the end marker and that nothing follows it.
+ * @throws BundleError `bundle-malformed`, `bundle-truncated`, `bundle-oversize` (bytes after the end).
+ */
+export function readTarEntries(bytes: Uint8Array): TarEntry[] {
+  const entries: TarEntry[] = [];
+  let off = 0;
+  const need = (n: number, what: string): void => {
+    if (off + n > bytes.byteLength) throw new BundleError('bundle-truncated', `tar: data ends inside ${what}`);
+  };
+  for (;;) {
+    need(TAR_BLOCK, 'a header');
+    const h = parseTarHeader(bytes.subarray(off, off + TAR_BLOCK));
+    off += TAR_BLOCK;
+    if (h === null) break;
+    need(paddedSize(h.size), `'${h.name}'`);
+    entries.push({ name: h.name, bytes: bytes.subarray(off, off + h.size) });
+    if (bytes.subarray(off + h.size, off + paddedSize(h.size)).some((b) => b !== 0)) throw new BundleError('bundle-malformed', `tar: '${h.name}': non-zero padding`);
+    off += paddedSize(h.size);
+  }
+  need(TAR_BLOCK, 'the end marker');
+  if (bytes.subarray(off, off + TAR_BLOCK).some((b) => b !== 0)) throw new BundleError('bundle-malformed', 'tar: incomplete end marker');
+  off += TAR_BLOCK;
+  if (off !== bytes.byteLength) throw new BundleError('bundle-oversize', `tar: ${bytes.byteLength - off} bytes after the end`);
+  return entries;
+}
