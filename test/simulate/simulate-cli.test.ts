@@ -1,0 +1,154 @@
+/**
+ * `palisade simulate` end to end through the built CLI: output formats, exit codes, and errors on bad input.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const repoRoot = resolve(import.meta.dirname, '../..');
+const cli = join(repoRoot, 'bin/palisade');
+const template = join(repoRoot, 'policy-repo-template');
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'palisade-sim-'));
+  await mkdir(join(dir, 'policies'));
+  await writeFile(
+    join(dir, 'policies', 'api.yaml'),
+    `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: api
+  namespace: shop
+spec:
+  endpointSelector:
+    matchLabels:
+      app: api
+  ingress:
+    - fromEndpoints:
+        - matchLabels:
+            app: web
+      toPorts:
+        - ports:
+            - port: "8080"
+              protocol: TCP
+  egressDeny:
+    - toEntities: [world]
+`,
+  );
+  await mkdir(join(dir, 'bad-policies'));
+  await writeFile(join(dir, 'bad-policies', 'bad.yaml'), 'apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: x\nspec:\n  endpointSelector: {}\n  ingress:\n    - fromCIDRSet:\n        - cidr: 10.0.0.0/8\n          except: [11.0.0.0/8]\n');
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function run(args: string[], input?: string | Buffer) {
+  return spawnSync(process.execPath, [cli, 'simulate', ...args], { encoding: 'utf8', cwd: dir, input, maxBuffer: 64 << 20 });
+}
+
+const ep = (app: string) => ({ namespace: 'shop', labels: [`k8s:app=${app}`, 'k8s:io.kubernetes.pod.namespace=shop'], pod_name: `${app}-0` });
+const line = (src: string, dst: string, port: number, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    flow: {
+      IP: { source: src === 'world' ? '8.8.8.8' : `10.0.0.${src.length}`, destination: dst === 'world' ? '1.1.1.1' : `10.0.1.${dst.length}` },
+      l4: { TCP: { source_port: 40000, destination_port: port } },
+      source: src === 'world' ? { identity: 2, labels: ['reserved:world'] } : ep(src),
+      destination: dst === 'world' ? { identity: 2, labels: ['reserved:world'] } : ep(dst),
+      ...extra,
+    },
+  });
+
+describe('palisade simulate', () => {
+  it('is built', () => expect(existsSync(join(repoRoot, 'dist/pipeline/cli/commands/simulate.js'))).toBe(true));
+
+  it('prints one jsonl line per flow in input order with the deciding rules', async () => {
+    const flows = join(dir, 'flows.json');
+    await writeFile(flows, [line('web', 'api', 8080), line('db', 'api', 8080), line('api', 'world', 443), line('api', 'web', 40000, { is_reply: true, l4: { TCP: { source_port: 8080, destination_port: 40000 } } })].join('\n'));
+    const r = run(['--policies', 'policies', '--flows', flows, '--format', 'jsonl']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(out).toHaveLength(4);
+    expect(Object.keys(out[0])).toEqual(['index', 'verdict', 'drop_reason', 'dropped_at', 'allowed_by', 'denied_by']);
+    expect(out[0]).toMatchObject({ index: 0, verdict: 'FORWARDED', allowed_by: [{ kind: 'CiliumNetworkPolicy', namespace: 'shop', name: 'api', file: 'policies/api.yaml', line: 11 }] });
+    expect(Object.keys(out[0].allowed_by[0])).toEqual(['kind', 'namespace', 'name', 'rule', 'file', 'line']);
+    expect(out[1]).toMatchObject({ index: 1, verdict: 'DROPPED', drop_reason: 'POLICY_DENIED', dropped_at: 'ingress', allowed_by: [], denied_by: [] });
+    expect(out[2]).toMatchObject({ index: 2, verdict: 'DROPPED', drop_reason: 'POLICY_DENY', dropped_at: 'egress' });
+    expect(out[2].denied_by[0]).toMatchObject({ name: 'api', line: 19 });
+    expect(out[3]).toMatchObject({ index: 3, verdict: 'FORWARDED' });
+  });
+
+  it('prints a table and a summary', async () => {
+    const flows = join(dir, 'flows2.json');
+    await writeFile(flows, [line('web', 'api', 8080), line('db', 'api', 8080), line('db', 'api', 9090)].join('\n'));
+    const table = run(['--policies', 'policies', '--flows', flows, '--format', 'table']);
+    expect(table.status).toBe(0);
+    const rows = table.stdout.trimEnd().split('\n');
+    expect(rows[0]).toMatch(/^INDEX\s+VERDICT/);
+    expect(rows[1]).toContain('shop/web');
+    expect(rows[1]).toContain('api (policies/api.yaml:11)');
+    expect(rows[2]).toContain('POLICY_DENIED');
+    const summary = run(['--policies', 'policies', '--flows', flows]);
+    expect(summary.status).toBe(0);
+    expect(summary.stdout).toContain('flows judged: 3');
+    expect(summary.stdout).toMatch(/DROPPED:\s+2/);
+    expect(summary.stdout).toMatch(/2\s+shop\/db → shop\/api\s+TCP\/8080, TCP\/9090\s+POLICY_DENIED/);
+  });
+
+  it('reads gzip from stdin', async () => {
+    const r = run(['--policies', 'policies', '--flows', '-', '--format', 'jsonl'], gzipSync(line('web', 'api', 8080) + '\n'));
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).verdict).toBe('FORWARDED');
+  });
+
+  it('stops at a malformed line with file:line and exit 1, or skips it with --skip-invalid', async () => {
+    const flows = join(dir, 'bad.json');
+    await writeFile(flows, [line('web', 'api', 8080), '{"flow": ', line('db', 'api', 8080)].join('\n'));
+    const r = run(['--policies', 'policies', '--flows', flows, '--format', 'jsonl']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`${flows.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2:\\d+: error: not JSON`));
+    expect(r.stderr).not.toMatch(/at .*\.js/);
+    const skipped = run(['--policies', 'policies', '--flows', flows, '--format', 'jsonl', '--skip-invalid']);
+    expect(skipped.status).toBe(0);
+    expect(skipped.stdout.trimEnd().split('\n')).toHaveLength(2);
+    expect(skipped.stderr).toContain('1 malformed lines');
+  });
+
+  it('prints policy errors like validate and exits 1 without simulating', async () => {
+    const flows = join(dir, 'one.json');
+    await writeFile(flows, line('web', 'api', 8080));
+    const r = run(['--policies', 'bad-policies', '--flows', flows, '--format', 'jsonl']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/bad-policies\/bad\.yaml:\d+:\d+: error: .*\[[a-z0-9.-]+\]/);
+  });
+
+  it('exits 2 for usage and I/O problems', () => {
+    expect(run(['--flows', 'x.json']).status).toBe(2);
+    expect(run(['--policies', 'policies', '--flows', 'x.json', '--engine', 'warp']).status).toBe(2);
+    expect(run(['--policies', 'policies', '--flows', 'x.json', '--format', 'xml']).status).toBe(2);
+    const missing = run(['--policies', 'policies', '--flows', join(dir, 'missing.json')]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('missing.json');
+  });
+
+  it('simulates the template repository with its inventory', () => {
+    const r = spawnSync(process.execPath, [cli, 'simulate', '--policies', 'policies', '--flows', 'flows/recorded.json', '--inventory', 'inventory.json', '--format', 'jsonl'], {
+      encoding: 'utf8',
+      cwd: template,
+      maxBuffer: 64 << 20,
+    });
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    const flowLines = readFileSync(join(template, 'flows/recorded.json'), 'utf8').trimEnd().split('\n').length;
+    expect(lines).toHaveLength(flowLines);
+    const verdicts = lines.map((l) => JSON.parse(l).verdict);
+    expect(verdicts).toContain('FORWARDED');
+    expect(verdicts).toContain('DROPPED');
+  });
+});
