@@ -39,44 +39,48 @@ export async function* judgeUnderBoth(
   let pulling: Promise<void> | null = null;
 
   // One read of the source feeds both engines and the pending list; concurrent callers share the read in flight.
-  const pull = (): Promise<void> => {
-    pulling ??= (async () => {
-      try {
-        const r = await source.next();
-        if (r.done) {
-          sourceDone = true;
-          return;
-        }
-        if (pending.length >= maxLookahead) {
-          throw new DiffError(
-            'diff-engine-lookahead',
-            `a verdict engine read more than ${maxLookahead} flows ahead without returning their verdicts`,
-          );
-        }
-        queues[0].push(r.value);
-        queues[1].push(r.value);
-        pending.push(r.value);
-      } finally {
-        pulling = null;
-      }
-    })();
-    return pulling;
-  };
-
-  async function* branch(queue: Flow[]): AsyncGenerator<Flow> {
-    for (;;) {
-      while (queue.length === 0 && !sourceDone) await pull();
-      const next = queue.shift();
-      if (next === undefined) return;
-      yield next;
+  const accept = (r: IteratorResult<Flow>): void => {
+    pulling = null;
+    if (r.done) {
+      sourceDone = true;
+      return;
     }
-  }
+    if (pending.length >= maxLookahead) {
+      throw new DiffError(
+        'diff-engine-lookahead',
+        `a verdict engine read more than ${maxLookahead} flows ahead without returning their verdicts`,
+      );
+    }
+    queues[0].push(r.value);
+    queues[1].push(r.value);
+    pending.push(r.value);
+  };
+  const fail = (err: unknown): never => {
+    pulling = null;
+    throw err;
+  };
+  const pull = (): Promise<void> => (pulling ??= source.next().then(accept, fail));
+
+  // A plain iterator rather than an async generator: this runs once per flow per engine, so it stays lean.
+  const branch = (queue: Flow[]): AsyncIterableIterator<Flow> => {
+    const it: AsyncIterableIterator<Flow> = {
+      async next(): Promise<IteratorResult<Flow>> {
+        while (queue.length === 0 && !sourceDone) await pull();
+        const value = queue.shift();
+        return value === undefined ? { done: true, value: undefined } : { done: false, value };
+      },
+      [Symbol.asyncIterator]: () => it,
+    };
+    return it;
+  };
 
   const baseIt = base.judge(branch(queues[0]))[Symbol.asyncIterator]();
   const headIt = head.judge(branch(queues[1]))[Symbol.asyncIterator]();
   try {
     for (;;) {
-      const [b, h] = await Promise.all([baseIt.next(), headIt.next()]);
+      // Base first, then head: the second usually finds its flow already queued by the first.
+      const b = await baseIt.next();
+      const h = await headIt.next();
       if (b.done && h.done) break;
       const flow = pending.shift();
       if (b.done || h.done || flow === undefined) {
