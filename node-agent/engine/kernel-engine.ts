@@ -23,10 +23,12 @@ export interface KernelEngineOptions extends ReplayOptions {
   readonly pinDir?: string;
 }
 
-/** The engine shape the simulate registry expects. */
+/** The engine (pipeline/simulate/engine.ts `VerdictEngine`). */
 export interface KernelEngine {
   readonly name: 'kernel';
   judge(flows: AsyncIterable<Flow>): AsyncIterable<Verdict>;
+  /** Nothing stays loaded between judge calls: the datapath is unloaded when each iteration ends. */
+  close(): Promise<void>;
 }
 
 let instances = 0;
@@ -91,10 +93,11 @@ function kernelJudge(dp: LoadedDatapath, policy: readonly PolicyEntry[]): Packet
  * @throws (from `judge`) NotSupportedError "kernel engine needs root and BPF: …" without root, BPF, bpffs or the object;
  *         MapPressureError when a policy map would overflow
  */
-export function createEngine(model: PolicyModel, options: KernelEngineOptions = {}): KernelEngine {
+export async function createEngine(model: PolicyModel, options: KernelEngineOptions = {}): Promise<KernelEngine> {
   const objectPath = options.objectPath ?? defaultObjectPath();
   return {
     name: 'kernel',
+    close: async () => undefined,
     async *judge(flows: AsyncIterable<Flow>): AsyncIterable<Verdict> {
       if (process.platform !== 'linux') throw notSupported(`this is ${process.platform}, not Linux`);
       if (process.getuid?.() !== 0) throw notSupported('not running as root');

@@ -35,7 +35,7 @@ describe('corpus: tables engine vs reference evaluator', () => {
       withPolicies++;
       const flows = corpusFlows(model);
       const ref = referenceVerdicts(model, flows);
-      const tab = await engineVerdicts(createEngine(model), flows);
+      const tab = await engineVerdicts(await createEngine(model), flows);
       const diff = disagreements(flows, ref, tab);
       expect(diff.slice(0, 1).map((d) => ({ flow: d.flow, reference: d.reference, tables: d.other }))).toEqual([]);
       expect(tab).toHaveLength(flows.length);

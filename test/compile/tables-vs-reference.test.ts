@@ -13,7 +13,7 @@ describe('tables engine agrees with the reference evaluator on generated policie
       await fc.assert(
         fc.asyncProperty(arbModel(4), arbFlows(30), async (model, flows) => {
           const ref = referenceVerdicts(model, flows);
-          const tab = await engineVerdicts(createEngine(model), flows);
+          const tab = await engineVerdicts(await createEngine(model), flows);
           const diff = disagreements(flows, ref, tab);
           if (diff.length > 0) {
             const d = diff[0]!;

@@ -35,8 +35,8 @@ describeKernel('corpus: kernel engine vs reference and tables', () => {
       if (model.specs.length === 0) continue;
       const flows = corpusFlows(model, 300);
       const ref = referenceVerdicts(model, flows);
-      const tab = await engineVerdicts(createTablesEngine(model), flows);
-      const ker = await engineVerdicts(createKernelEngine(model, { objectPath: OBJECT_PATH, pinDir: PIN_DIR }), flows);
+      const tab = await engineVerdicts(await createTablesEngine(model), flows);
+      const ker = await engineVerdicts(await createKernelEngine(model, { objectPath: OBJECT_PATH, pinDir: PIN_DIR }), flows);
       for (const [name, other] of [['tables', tab], ['kernel', ker]] as const) {
         const diff = disagreements(flows, ref, other);
         expect({ file: rel, engine: name, first: diff[0] }).toEqual({ file: rel, engine: name, first: undefined });

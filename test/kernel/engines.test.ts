@@ -20,8 +20,8 @@ describeKernel('kernel engine agrees with reference and tables', () => {
       await fc.assert(
         fc.asyncProperty(arbModel(4), arbFlows(25), async (model, flows) => {
           const ref = referenceVerdicts(model, flows);
-          const tab = await engineVerdicts(createTablesEngine(model), flows);
-          const ker = await engineVerdicts(createKernelEngine(model, { objectPath: OBJECT_PATH, pinDir: PIN_DIR }), flows);
+          const tab = await engineVerdicts(await createTablesEngine(model), flows);
+          const ker = await engineVerdicts(await createKernelEngine(model, { objectPath: OBJECT_PATH, pinDir: PIN_DIR }), flows);
           for (const [name, other] of [['tables', tab], ['kernel', ker]] as const) {
             const diff = disagreements(flows, ref, other);
             if (diff.length > 0) {

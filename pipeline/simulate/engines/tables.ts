@@ -11,10 +11,11 @@ import type { DatapathMirror } from '../../core/compile/index.js';
 /** Options of the tables engine: services for toServices peers, map limits for the pressure check. */
 export type TablesEngineOptions = ReplayOptions;
 
-/** The engine shape the simulate registry expects. */
+/** The engine (pipeline/simulate/engine.ts `VerdictEngine`). */
 export interface TablesEngine {
   readonly name: 'tables';
   judge(flows: AsyncIterable<Flow>): AsyncIterable<Verdict>;
+  close(): Promise<void>;
 }
 
 /** The mirror as the datapath under test: it already holds every binding. */
@@ -36,9 +37,10 @@ function mirrorJudge(): PacketJudge {
  *          yields one verdict per flow in order
  * @throws (from `judge`) MapPressureError when a policy map would overflow, as the agent would refuse to load it
  */
-export function createEngine(model: PolicyModel, options: TablesEngineOptions = {}): TablesEngine {
+export async function createEngine(model: PolicyModel, options: TablesEngineOptions = {}): Promise<TablesEngine> {
   return {
     name: 'tables',
+    close: async () => undefined,
     async *judge(flows: AsyncIterable<Flow>): AsyncIterable<Verdict> {
       const all: Flow[] = [];
       for await (const f of flows) all.push(f);
