@@ -183,6 +183,15 @@ describe('bundle gate: attacks', () => {
     await expectRejected(gate(), endless(), 'bundle-oversize');
     expect(stopped).toBe(true);
     expect(pulled).toBeLessThan(3);
+    // A component longer than the signed manifest says is refused before it is read.
+    const m = createManifest(manifestInput(1), components());
+    const comps = components();
+    const padded = packBundle(m, signManifest(m, [signer]), m.components.map((c) => {
+      const bytes = comps.find((x) => x.name === c.name)!.bytes;
+      return { name: c.name, bytes: c.name === 'probes.jsonl' ? new Uint8Array([...bytes, ...new Uint8Array(100_000)]) : bytes };
+    })).bytes;
+    const msg = await expectRejected(gate(), [padded], 'bundle-oversize');
+    expect(msg).toMatch(/probes\.jsonl.*larger than/);
     // More than the store announced, or than the hard limit.
     await expectRejected(gate(), [file], 'bundle-oversize', { expectedSize: file.length - 512 });
     await expectRejected(gate(), [file], 'bundle-oversize', { maxBytes: 4096 });

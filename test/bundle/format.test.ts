@@ -74,6 +74,9 @@ describe('bundle format', () => {
     expect(stopped).toBe(true);
     await expect(readBounded([new Uint8Array(10)], { expectedSize: 11 })).rejects.toMatchObject({ code: 'bundle-truncated' });
     await expect(readBounded([new Uint8Array(12)], { expectedSize: 11 })).rejects.toMatchObject({ code: 'bundle-oversize' });
+    // An announced size over the limit is refused before anything is pulled, and the source is told to stop.
+    stopped = false;
+    await expect(readBounded(endless(), { maxBytes: 10, expectedSize: 11 })).rejects.toMatchObject({ code: 'bundle-oversize' });
     const parts = [new Uint8Array([1, 2]), new Uint8Array([3])];
     expect([...(await readBounded(parts, { expectedSize: 3 }))]).toEqual([1, 2, 3]);
   });

@@ -33,13 +33,17 @@ export class BoundedByteReader {
   private readonly limit: number;
   private readonly expected: number | undefined;
 
+  /** Set when the announced size is already over the limit: the first read refuses without pulling anything. */
+  private readonly refused: BundleError | null;
+
   constructor(source: ByteSource, options: BoundedReadOptions = {}) {
-    if (options.expectedSize !== undefined && options.maxBytes !== undefined && options.expectedSize > options.maxBytes) {
-      throw new BundleError('bundle-oversize', `announced size ${options.expectedSize} bytes exceeds the limit of ${options.maxBytes}`);
-    }
+    const max = options.maxBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+    this.refused = options.expectedSize !== undefined && options.expectedSize > max
+      ? new BundleError('bundle-oversize', `announced size ${options.expectedSize} bytes exceeds the limit of ${max}`)
+      : null;
     this.it = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : (source as Iterable<Uint8Array>)[Symbol.iterator]();
     this.expected = options.expectedSize;
-    this.limit = Math.min(options.maxBytes ?? DEFAULT_MAX_BUNDLE_BYTES, options.expectedSize ?? Infinity);
+    this.limit = Math.min(max, options.expectedSize ?? Infinity);
   }
 
   /** Bytes handed out so far. */
@@ -52,6 +56,7 @@ export class BoundedByteReader {
    * @throws BundleError `bundle-truncated` when the source ends first; `bundle-oversize` when the budget is exceeded.
    */
   async read(n: number): Promise<Uint8Array> {
+    await this.checkRefused();
     if (this.offset + n > this.limit) {
       await this.close();
       throw this.oversize(this.offset + n);
@@ -78,6 +83,7 @@ export class BoundedByteReader {
 
   /** Reads everything up to the budget. @throws like {@link read} and {@link expectEnd}. */
   async readAll(): Promise<Uint8Array> {
+    await this.checkRefused();
     while (await this.pull()) {
       // pull enforces the budget as chunks arrive
     }
@@ -90,6 +96,12 @@ export class BoundedByteReader {
     if (this.done) return;
     this.done = true;
     await this.it.return?.();
+  }
+
+  private async checkRefused(): Promise<void> {
+    if (!this.refused) return;
+    await this.close();
+    throw this.refused;
   }
 
   private checkAnnounced(): void {

@@ -12,7 +12,7 @@ import { canonicalJsonBytes } from './canonical-json.js';
 import { sha256Digest, sha256Hex } from './digest.js';
 import { verifyDsse } from './dsse.js';
 import { BundleError } from './errors.js';
-import { COMPONENT_PREFIX, MANIFEST_ENTRY, MAX_SIGNATURES, SIGNATURE_PREFIX, SIGNATURE_SUFFIX, componentEntry, signatureEntry } from './layout.js';
+import { COMPONENT_PREFIX, MANIFEST_ENTRY, MAX_SIGNATURES, SIGNATURE_PREFIX, componentEntry, signatureEntry } from './layout.js';
 import { MAX_MANIFEST_BYTES, parseManifest } from './manifest.js';
 import type { BundleManifest } from './manifest.js';
 import { MAX_SIGNATURE_FILE_BYTES, parseSigstoreBundle } from './sigstore-bundle.js';
@@ -93,7 +93,6 @@ async function verifyFrom(reader: BoundedByteReader, options: VerifyOptions): Pr
     if (next.name !== signatureEntry(sig.keyId)) throw new BundleError('bundle-malformed', `${next.name} holds a signature by key ${sig.keyId}`);
     const prev = signatures[signatures.length - 1];
     if (prev && prev.keyId >= sig.keyId) throw new BundleError('bundle-malformed', 'signatures are duplicated or out of order');
-    if (!next.name.endsWith(SIGNATURE_SUFFIX)) throw new BundleError('bundle-malformed', `unexpected entry ${next.name}`);
     signatures.push(sig);
     next = await readHeader(reader);
   }
@@ -109,7 +108,11 @@ async function verifyFrom(reader: BoundedByteReader, options: VerifyOptions): Pr
     if (next.name !== componentEntry(c.name)) {
       throw new BundleError('bundle-component-mismatch', `expected component '${c.name}', found entry '${next.name}'`);
     }
-    if (next.size !== c.size) {
+    // Refused before a byte of it is read: more data than the signed manifest accounts for is endless data.
+    if (next.size > c.size) {
+      throw new BundleError('bundle-oversize', `component '${c.name}' is ${next.size} bytes, larger than the ${c.size} the manifest says`);
+    }
+    if (next.size < c.size) {
       throw new BundleError('bundle-component-mismatch', `component '${c.name}' is ${next.size} bytes, the manifest says ${c.size}`);
     }
     const bytes = await readData(reader, next);
