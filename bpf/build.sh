@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the BPF objects into bpf/build/: palisade.bpf.o (the datapath) and empty.bpf.o (the benchmark floor).
+# Builds the BPF objects into bpf/build/: palisade.bpf.o (the datapath), empty.bpf.o (the benchmark floor) and
+# policy-structures.bpf.o (benchmark only: the policy lookup on an LPM trie vs a hash, see bpf/README.md).
 # Without clang: skips with a notice off CI, fails when CI=true (CI must build what it tests).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,8 +19,8 @@ fi
 mkdir -p "$out"
 # clang 14 on Debian needs the multiarch include dir for asm/types.h.
 flags=(-O2 -g -Wall -Werror -target bpf -I/usr/include/x86_64-linux-gnu -I"$here")
-for src in palisade empty; do
+for src in palisade empty policy-structures; do
   "$CLANG" "${flags[@]}" -c "$here/$src.bpf.c" -o "$out/$src.bpf.o.tmp"
   mv "$out/$src.bpf.o.tmp" "$out/$src.bpf.o" # never leave a half-written object behind
 done
-echo "bpf/build.sh: built $out/palisade.bpf.o and $out/empty.bpf.o"
+echo "bpf/build.sh: built palisade.bpf.o, empty.bpf.o and policy-structures.bpf.o in $out"

@@ -190,8 +190,8 @@ class Datapath implements LoadedDatapath {
     dupes(pol, 'policy');
 
     const t0 = performance.now();
-    const ipcKeys = this.maps.ipcache.keys();
-    const polKeys = this.maps.policy.keys();
+    const ipcKeys = this.maps.ipcache.allKeys();
+    const polKeys = this.maps.policy.allKeys();
     const ipcOther = ipcKeys.filter((k) => ipcacheKeyGen(k) !== gen).length;
     const polOther = polKeys.filter((k) => policyKeyGen(k) !== gen).length;
     if (ipcOther + ipc.length > this.maps.ipcache.maxEntries) {
@@ -200,9 +200,9 @@ class Datapath implements LoadedDatapath {
     if (polOther + pol.length > this.maps.policy.maxEntries) {
       throw new DatapathError('map-full', `policy: ${pol.length} entries do not fit beside the active generation's ${polOther} (max ${this.maps.policy.maxEntries})`);
     }
-    let cleared = 0;
-    for (const k of ipcKeys) if (ipcacheKeyGen(k) === gen && this.maps.ipcache.delete(k)) cleared++;
-    for (const k of polKeys) if (policyKeyGen(k) === gen && this.maps.policy.delete(k)) cleared++;
+    const cleared =
+      this.maps.ipcache.deleteKeys(ipcKeys.filter((k) => ipcacheKeyGen(k) === gen)) +
+      this.maps.policy.deleteKeys(polKeys.filter((k) => policyKeyGen(k) === gen));
     const t1 = performance.now();
     const ipcacheBatched = this.writeAll(this.maps.ipcache, ipc);
     const policyBatched = this.writeAll(this.maps.policy, pol);
@@ -265,7 +265,7 @@ class Datapath implements LoadedDatapath {
     const rows = endpoints.map((e) => encodeEndpoint(e.address, e.endpointId, e.ifindex ?? 0));
     const wanted = new Set(rows.map((r) => hex(r.key)));
     if (wanted.size !== rows.length) throw new DatapathError('bad-entry', 'an endpoint address is listed twice');
-    for (const k of this.maps.endpoints.keys()) if (!wanted.has(hex(k))) this.maps.endpoints.delete(k);
+    this.maps.endpoints.deleteKeys(this.maps.endpoints.allKeys().filter((k) => !wanted.has(hex(k))));
     for (const r of rows) this.maps.endpoints.update(r.key, r.value);
   }
 

@@ -143,10 +143,41 @@ export class BpfMap {
     }
   }
 
-  /** Delete every element (iterating keys; works for every deletable map type). @returns how many were deleted. */
-  clear(): number {
+  /**
+   * BPF_MAP_DELETE_BATCH of `count` keys packed in `keys`.
+   * @returns false when this map type has no batch delete (nothing deleted): the caller falls back to `delete`.
+   * @throws LibbpfError on any other failure (ENOENT when a key is absent; the message says how many were deleted).
+   */
+  deleteBatch(keys: Uint8Array, count: number): boolean {
+    if (count === 0) return true;
+    if (keys.length !== count * this.keySize) {
+      throw new LibbpfError('bpf_map_delete_batch', Errno.EINVAL, `${this.name}: batch buffer does not hold ${count} keys`);
+    }
+    const n = new Uint32Array([count]);
+    const rc = this.native.bpf_map_delete_batch(this.fd, keys, n, this.batchOpts);
+    if (rc < 0 && n[0] === 0 && (rc === -Errno.EINVAL || rc === -Errno.EOPNOTSUPP || rc === -Errno.ENOTSUPP)) return false;
+    if (rc < 0) throw errorFor('bpf_map_delete_batch', -rc, `${this.name}, ${n[0]} of ${count} deleted`);
+    return true;
+  }
+
+  /** Every key: one BPF_MAP_LOOKUP_BATCH per 4,096 where the map type supports it, else key by key. */
+  allKeys(): Uint8Array[] {
+    return this.lookupBatch()?.keys ?? this.keys();
+  }
+
+  /** Delete the given keys: one batch call where supported, else one by one (absent keys are skipped). @returns how many. */
+  deleteKeys(keys: readonly Uint8Array[]): number {
+    if (keys.length === 0) return 0;
+    const packed = new Uint8Array(keys.length * this.keySize);
+    keys.forEach((k, i) => packed.set(k, i * this.keySize));
+    if (this.deleteBatch(packed, keys.length)) return keys.length;
     let deleted = 0;
-    for (const k of this.keys()) if (this.delete(k)) deleted++;
+    for (const k of keys) if (this.delete(k)) deleted++;
     return deleted;
+  }
+
+  /** Delete every element. @returns how many were deleted. */
+  clear(): number {
+    return this.deleteKeys(this.allKeys());
   }
 }
