@@ -24,8 +24,9 @@ export interface BoundedReadOptions {
  */
 export class BoundedByteReader {
   private readonly it: AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
-  /** Chunks received and not yet handed out; the first one is consumed from `head`. */
+  /** Chunks received; those before `first` are consumed, `queue[first]` is consumed up to `head`. */
   private queue: Uint8Array[] = [];
+  private first = 0;
   private head = 0;
   private buffered = 0;
   private received = 0;
@@ -118,20 +119,25 @@ export class BoundedByteReader {
 
   /** Removes and returns the first `n` buffered bytes (n <= buffered), copying only when they span chunks. */
   private take(n: number): Uint8Array {
-    const first = this.queue[0];
+    const first = this.queue[this.first];
     const single = first !== undefined && first.byteLength - this.head >= n;
     const out = single ? first.subarray(this.head, this.head + n) : new Uint8Array(n);
     let filled = 0;
     while (filled < n) {
-      const c = this.queue[0]!;
+      const c = this.queue[this.first]!;
       const k = Math.min(n - filled, c.byteLength - this.head);
       if (!single) out.set(c.subarray(this.head, this.head + k), filled);
       filled += k;
       this.head += k;
       if (this.head === c.byteLength) {
-        this.queue.shift();
+        this.first++;
         this.head = 0;
       }
+    }
+    // Drop consumed chunks in bulk (an index instead of shift() keeps many tiny chunks linear).
+    if (this.first > 1024 || this.first === this.queue.length) {
+      this.queue = this.queue.slice(this.first);
+      this.first = 0;
     }
     this.buffered -= n;
     return out;
