@@ -117,6 +117,7 @@ class ConnectionAccumulator {
   }
 
   result(): ConnectionChange {
+    const head = this.head.summary();
     return {
       change: this.change,
       source: this.source,
@@ -128,10 +129,11 @@ class ConnectionAccumulator {
       first_seen: this.span.first,
       last_seen: this.span.last,
       base: this.base.summary(),
-      head: this.head.summary(),
+      head,
       sample_flow_indexes: this.sampleIndexes,
       sample_sources: [...this.sampleSources].sort(),
       sample_destinations: [...this.sampleDestinations].sort(),
+      changed_rules: head.verdict === 'DROPPED' ? head.denied_by : head.allowed_by,
     };
   }
 }

@@ -7,6 +7,7 @@ import type { PolicyModel } from '../core/model/types.js';
 import { DiffAggregator, type DiffLimits } from './aggregate.js';
 import { CoverageTracker, type SelectsEndpoint } from './coverage.js';
 import { judgeUnderBoth, type JudgingEngine } from './judge-both.js';
+import { locateChangesInHead } from './locate-changes.js';
 import type { DiffReport, InputSummary, RefInfo } from './report.js';
 
 export interface DiffPoliciesInput {
@@ -50,7 +51,7 @@ export async function diffPolicies(input: DiffPoliciesInput): Promise<DiffReport
     base: input.base.ref,
     head: input.head.ref,
     flows,
-    connections,
+    connections: input.head.model ? locateChangesInHead(connections, input.head.model) : connections,
     unmatched_rules: input.head.model ? coverage.unmatchedRules(input.head.model) : null,
     unselected_endpoints: coverage.unselectedEndpoints(),
     input: input.inputSummary?.() ?? null,

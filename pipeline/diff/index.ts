@@ -11,6 +11,7 @@ export type { JudgingEngine, JudgedPair } from './judge-both.js';
 export { DiffAggregator, DEFAULT_DIFF_LIMITS, classifyChange, compareConnections } from './aggregate.js';
 export type { DiffLimits } from './aggregate.js';
 export { CoverageTracker, selectsEndpointOf } from './coverage.js';
+export { locateChangesInHead } from './locate-changes.js';
 export type { SelectsEndpoint } from './coverage.js';
 export { connectionOf, reportEndpoint } from './connection.js';
 export { rfc3339Nanos } from './time-order.js';

@@ -1,13 +1,13 @@
 /**
- * The diff as GitHub Actions workflow commands: one `::warning` annotation per head rule that decides a changed
- * connection (placed on that rule's file and line, so it shows in the pull request's diff view), a file-less warning
- * for connections that no head rule decides (a default deny after an allow rule was removed), and a `::notice` with
- * the headline.
+ * The diff as GitHub Actions workflow commands: one `::warning` annotation per head rule where a change is (the
+ * connection's `changed_rules`: the deciding head rule, or the edited head version of a rule that no longer allows
+ * it), placed on that rule's file and line so it shows in the pull request's diff view; a file-less warning for
+ * connections with no such rule (the allowing policy was deleted); and a `::notice` with the headline.
  */
 import type { RuleRef } from '../core/flow/types.js';
 import { ruleKey } from './aggregate.js';
 import type { ConnectionChange, DiffReport } from './report.js';
-import { CHANGE_TITLE, connectionTitle, decidingRules, headline, plural, policyName, sideVerdict } from './wording.js';
+import { CHANGE_TITLE, connectionTitle, headline, plural, policyName, sideVerdict } from './wording.js';
 
 export interface GithubOptions {
   /** Most annotations written (GitHub shows a limited number per step); the rest are summed up in one notice. */
@@ -22,11 +22,11 @@ const CONNECTIONS_PER_ANNOTATION = 5;
  */
 export function renderGithub(report: DiffReport, options: GithubOptions = {}): string {
   const max = options.maxAnnotations ?? 50;
-  // Group changed connections by the head rule that decides them.
+  // Group changed connections by the head rule where the change is.
   const byRule = new Map<string, { ref: RuleRef; connections: ConnectionChange[] }>();
   const undecided: ConnectionChange[] = [];
   for (const c of report.connections) {
-    const rules = decidingRules(c.head);
+    const rules = c.changed_rules;
     if (rules.length === 0) undecided.push(c);
     for (const ref of rules) {
       const key = ruleKey(ref);
@@ -49,7 +49,7 @@ export function renderGithub(report: DiffReport, options: GithubOptions = {}): s
       command(
         'warning',
         { file: ref.file, line: String(ref.line), title: `Palisade: ${kinds}: ${plural(flows, 'recorded flow')}` },
-        `${policyName(ref)} (${ref.rule}) decides ${plural(connections.length, 'changed connection')}:\n` +
+        `${policyName(ref)} (${ref.rule}) ${relation(ref, connections)} ${plural(connections.length, 'changed connection')}:\n` +
           listConnections(connections),
       ),
     );
@@ -59,8 +59,8 @@ export function renderGithub(report: DiffReport, options: GithubOptions = {}): s
       lines.push(
         command(
           'warning',
-          { title: `Palisade: ${plural(undecided.length, 'connection')} newly dropped by default deny` },
-          `No head rule allows these connections any more:\n${listConnections(undecided)}`,
+          { title: `Palisade: ${plural(undecided.length, 'changed connection')} without a head rule to point at` },
+          `No head rule decides these connections, and the rules that allowed them are gone:\n${listConnections(undecided)}`,
         ),
       );
     } else left++;
@@ -68,6 +68,17 @@ export function renderGithub(report: DiffReport, options: GithubOptions = {}): s
   const tail = left > 0 ? ` (${plural(left, 'more annotation')} not written; see --format json)` : '';
   lines.push(command('notice', { title: 'Palisade traffic impact' }, headline(report) + tail));
   return `${lines.join('\n')}\n`;
+}
+
+/** What the rule does to the connections: `denies`, `allows`, or `no longer allows` (an edited allow rule). */
+function relation(ref: RuleRef, connections: readonly ConnectionChange[]): string {
+  const key = ruleKey(ref);
+  const verbs = new Set(
+    connections.map((c) =>
+      c.head.denied_by.some((r) => ruleKey(r) === key) ? 'denies' : c.head.allowed_by.some((r) => ruleKey(r) === key) ? 'allows' : 'no longer allows',
+    ),
+  );
+  return verbs.size === 1 ? [...verbs][0]! : 'decides';
 }
 
 function listConnections(connections: readonly ConnectionChange[]): string {

@@ -178,9 +178,16 @@ function detailBlock(c: ConnectionChange): string {
     `**${cell(connectionTitle(c))}** · ${plural(c.flows, 'flow')}${when}\n` +
     `- head: ${sideDetail(c.head)}\n` +
     `- base: ${sideDetail(c.base)}\n` +
+    editedRules(c) +
     `- seen: ${c.sample_sources.map(code).join(', ')} → ${c.sample_destinations.map(code).join(', ')}; ` +
     `flow index ${c.sample_flow_indexes.join(', ')}${c.flows > c.sample_flow_indexes.length ? ', …' : ''}\n\n`
   );
+}
+
+/** For a connection head drops by default deny: the head versions of the rules that allowed it. */
+function editedRules(c: ConnectionChange): string {
+  if (c.changed_rules.length === 0 || decidingRules(c.head).length > 0) return '';
+  return `- no longer allowed by the edited ${c.changed_rules.map((r) => `${code(ruleLocation(r))} ${cell(policyName(r))}`).join('; ')}\n`;
 }
 
 function sideDetail(side: SideSummary): string {

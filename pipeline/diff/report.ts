@@ -61,6 +61,12 @@ export interface ConnectionChange {
   /** A few pod names or IPs seen on each side. */
   readonly sample_sources: readonly string[];
   readonly sample_destinations: readonly string[];
+  /**
+   * Where in the head policies the change is: the head rules that decide the connection, or, for a connection that
+   * head drops by default deny, the head versions (same rule id) of the rules that allowed it in base. Empty when
+   * neither exists (e.g. the allowing policy was deleted). GitHub annotations are placed here.
+   */
+  readonly changed_rules: readonly RuleRef[];
 }
 
 /** A rule of the head policies that no recorded flow was decided by. */

@@ -138,6 +138,9 @@ beforeAll(() => {
     );
   });
 
+  // The redis policy deleted: nothing in head points at the change.
+  branch('delete-redis', () => rmSync(join(repo, 'policies/data/redis.yaml')));
+
   // A head with a policy error.
   branch('broken', () => replaceIn('policies/data/redis.yaml', 'protocol: TCP', 'protocol: TPC'));
 
@@ -182,8 +185,15 @@ describe('palisade diff on a real repository', () => {
     expect(report.head.commit).toBe(git('rev-parse', 'break-cache').trim());
     expect(report.input).toMatchObject({ files: 1, flows: recorded.length, invalid: 0 });
 
+    // The edited redis rule in head is where the change is, and where GitHub gets the annotation.
+    expect(c.changed_rules).toEqual([expect.objectContaining({ name: 'redis', file: 'policies/data/redis.yaml', line: redisRule })]);
+    const gh = palisade('diff', '--base', 'main', '--head', 'break-cache', '--flows', FLOWS, '--inventory', INVENTORY, '--format', 'github');
+    expect(gh.stdout).toContain(`::warning file=policies/data/redis.yaml,line=${redisRule},title=Palisade%3A newly blocked%3A ${expected.length} recorded flows::`);
+    expect(gh.stdout).toContain('no longer allows 1 changed connection:%0Ashop/api → data/cache TCP/6379');
+
     const md = palisade('diff', '--base', 'main', '--head', 'break-cache', '--flows', FLOWS, '--inventory', INVENTORY);
     expect(md.code).toBe(0);
+    expect(md.stdout).toContain(`- no longer allowed by the edited \`policies/data/redis.yaml:${redisRule}\` CiliumNetworkPolicy data/redis`);
     expect(md.stdout).toContain(`**This change newly blocks ${expected.length} flows in 1 connection.**`);
     expect(md.stdout).toContain(`| shop/api | data/cache | TCP/6379 | ${expected.length} |`);
     expect(md.stdout).toContain(`\`policies/data/redis.yaml:${redisRule}\` data/redis`);
@@ -228,6 +238,15 @@ describe('palisade diff on a real repository', () => {
     );
     const md = palisade('diff', '--base', 'main', '--head', 'allow-frontend-db', '--flows', FLOWS, '--inventory', INVENTORY);
     expect(md.stdout).toContain(`**This change newly allows ${expected.length} flows in 1 connection.**`);
+  });
+
+  it('says plainly when the allowing policy is gone from head', () => {
+    const report = diffJson('main', 'delete-redis');
+    const c = report.connections.find((x) => x.destination.name === 'data/cache' && x.port === 6379)!;
+    expect(c.change).toBe('newly-blocked');
+    expect(c.changed_rules).toEqual([]);
+    const gh = palisade('diff', '--base', 'main', '--head', 'delete-redis', '--flows', FLOWS, '--format', 'github');
+    expect(gh.stdout).toMatch(/^::warning title=Palisade%3A \d+ changed connections? without a head rule to point at::.*shop\/api → data\/cache TCP\/6379/m);
   });
 
   it('says so when no recorded flow changes', () => {

@@ -88,19 +88,24 @@ describe('renderGithub', () => {
   it('annotates the deciding head rule at file and line, escaping workflow-command syntax', () => {
     const r = report(2);
     const deny = rule('policies/a,b:c.yaml', 7, 'deny-db');
-    const connections = r.connections.map((c) => ({ ...c, head: { ...c.head, denied_by: [deny] } }));
+    const connections = r.connections.map((c) => ({ ...c, head: { ...c.head, denied_by: [deny] }, changed_rules: [deny] }));
     const out = renderGithub({ ...r, connections });
     const lines = out.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^::warning file=policies\/a%2Cb%3Ac\.yaml,line=7,title=Palisade%3A newly blocked%3A 6 recorded flows::/);
-    expect(lines[0]).toContain('%0Ans0/client-0 → data/db TCP/5432: 3 flows, FORWARDED → DROPPED (POLICY_DENIED at egress)');
+    expect(lines[0]).toContain('::CiliumNetworkPolicy shop/deny-db (deny-db/0/egress/0) denies 2 changed connections:%0Ans0/client-0 → data/db TCP/5432: 3 flows, FORWARDED → DROPPED (POLICY_DENIED at egress)');
     expect(lines.at(-1)).toBe('::notice title=Palisade traffic impact::This change newly blocks 6 flows in 2 connections.');
   });
 
-  it('writes a file-less warning for default-deny drops and caps the number of annotations', () => {
+  it('points at edited allow rules, writes a file-less warning when there is none, and caps the annotations', () => {
     const out = renderGithub(report(3));
-    expect(out).toContain('::warning title=Palisade%3A 3 connections newly dropped by default deny::');
+    expect(out).toContain('::warning title=Palisade%3A 3 changed connections without a head rule to point at::');
+    const edited = report(1);
+    const now = rule('policies/shop/frontend.yaml', 40, 'frontend');
+    const md = renderGithub({ ...edited, connections: edited.connections.map((c) => ({ ...c, changed_rules: [now] })) });
+    expect(md).toContain('::warning file=policies/shop/frontend.yaml,line=40,');
+    expect(md).toContain('(frontend/0/egress/0) no longer allows 1 changed connection:');
     const many = report(3);
-    const connections = many.connections.map((c, i) => ({ ...c, head: { ...c.head, denied_by: [rule(`f${i}.yaml`, i + 1)] } }));
+    const connections = many.connections.map((c, i) => ({ ...c, changed_rules: [rule(`f${i}.yaml`, i + 1)] }));
     const capped = renderGithub({ ...many, connections }, { maxAnnotations: 2 });
     expect(capped.trimEnd().split('\n')).toHaveLength(3);
     expect(capped).toContain('(1 more annotation not written; see --format json)');
