@@ -90,6 +90,7 @@ class ConnectionAccumulator {
   readonly sampleIndexes: number[] = [];
   readonly sampleSources = new Set<string>();
   readonly sampleDestinations = new Set<string>();
+  readonly sampleRequests = new Set<string>();
 
   constructor(
     readonly change: ChangeKind,
@@ -114,6 +115,10 @@ class ConnectionAccumulator {
     if (this.sampleIndexes.length < n) this.sampleIndexes.push(flow.index);
     if (this.sampleSources.size < n) this.sampleSources.add(client);
     if (this.sampleDestinations.size < n) this.sampleDestinations.add(server);
+    if (this.sampleRequests.size < n) {
+      const request = requestOf(flow);
+      if (request) this.sampleRequests.add(request);
+    }
   }
 
   result(): ConnectionChange {
@@ -133,9 +138,26 @@ class ConnectionAccumulator {
       sample_flow_indexes: this.sampleIndexes,
       sample_sources: [...this.sampleSources].sort(),
       sample_destinations: [...this.sampleDestinations].sort(),
+      sample_requests: [...this.sampleRequests].sort(),
       changed_rules: head.verdict === 'DROPPED' ? head.denied_by : head.allowed_by,
     };
   }
+}
+
+// Longest request text kept in a sample: URLs can be long, the sample only has to identify the request.
+const MAX_REQUEST_CHARS = 200;
+
+/** `GET /path?query` for HTTP, `DNS name` for DNS, undefined for flows without L7 data. */
+function requestOf(flow: Flow): string | undefined {
+  let text: string | undefined;
+  if (flow.http) {
+    // Keep the path and query: the host is the destination already named in the connection.
+    const m = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*(.*)$/i.exec(flow.http.url);
+    text = `${flow.http.method} ${(m ? m[1] : flow.http.url) || '/'}`;
+  } else if (flow.dns && flow.dns.query !== '') {
+    text = `DNS ${flow.dns.query}`;
+  }
+  return text && text.length > MAX_REQUEST_CHARS ? `${text.slice(0, MAX_REQUEST_CHARS - 1)}…` : text;
 }
 
 const CHANGE_ORDER: Readonly<Record<ChangeKind, number>> = { 'newly-blocked': 0, 'newly-allowed': 1, 'l7-changed': 2 };

@@ -180,7 +180,9 @@ function detailBlock(c: ConnectionChange): string {
     `- base: ${sideDetail(c.base)}\n` +
     editedRules(c) +
     `- seen: ${c.sample_sources.map(code).join(', ')} → ${c.sample_destinations.map(code).join(', ')}; ` +
-    `flow index ${c.sample_flow_indexes.join(', ')}${c.flows > c.sample_flow_indexes.length ? ', …' : ''}\n\n`
+    `flow index ${c.sample_flow_indexes.join(', ')}${c.flows > c.sample_flow_indexes.length ? ', …' : ''}\n` +
+    (c.sample_requests.length > 0 ? `- requests: ${c.sample_requests.map(code).join(', ')}\n` : '') +
+    '\n'
   );
 }
 
@@ -201,7 +203,8 @@ function sideDetail(side: SideSummary): string {
 }
 
 function noRule(side: SideSummary): string {
-  return side.verdict === 'DROPPED' ? 'no rule allows it (default deny)' : 'no policy enforced';
+  if (side.verdict === 'FORWARDED') return 'no policy enforced';
+  return side.l7_proxied ? 'no L7 rule allows the request' : 'no rule allows it (default deny)';
 }
 
 function shortPolicy(r: RuleRef): string {

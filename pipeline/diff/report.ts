@@ -61,6 +61,8 @@ export interface ConnectionChange {
   /** A few pod names or IPs seen on each side. */
   readonly sample_sources: readonly string[];
   readonly sample_destinations: readonly string[];
+  /** A few distinct L7 requests among the flows: `GET /api/v1/cart` (path with query), `DNS api.stripe.com`. */
+  readonly sample_requests: readonly string[];
   /**
    * Where in the head policies the change is: the head rules that decide the connection, or, for a connection that
    * head drops by default deny, the head versions (same rule id) of the rules that allowed it in base. Empty when

@@ -80,6 +80,8 @@ function lineOf(rel: string, needle: string, after = 0): number {
 
 interface RawFlow {
   time: string;
+  Type: string;
+  l7?: { http?: { method: string; url: string } };
   IP: { source: string; destination: string };
   l4: { TCP?: { source_port: number; destination_port: number } };
   source: { pod_name?: string };
@@ -136,6 +138,13 @@ beforeAll(() => {
       '  ingress:\n',
       '  ingress:\n    - from:\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: shop\n          podSelector:\n            matchLabels:\n              app: frontend\n      ports:\n        - protocol: TCP\n          port: 5432\n',
     );
+  });
+
+  // The API's HTTP rules removed: requests they refused are now allowed, and nothing goes through the proxy.
+  branch('no-l7', () => {
+    const path = join(repo, 'policies/shop/api.yaml');
+    const text = readFileSync(path, 'utf8');
+    writeFileSync(path, text.replace(/ {10}rules:\n {12}http:\n(?: {14}.*\n)+/, ''));
   });
 
   // The redis policy deleted: nothing in head points at the change.
@@ -238,6 +247,23 @@ describe('palisade diff on a real repository', () => {
     );
     const md = palisade('diff', '--base', 'main', '--head', 'allow-frontend-db', '--flows', FLOWS, '--inventory', INVENTORY);
     expect(md.stdout).toContain(`**This change newly allows ${expected.length} flows in 1 connection.**`);
+  });
+
+  it('reports L7 decisions: refused requests newly allowed, and flows no longer inspected', () => {
+    const report = diffJson('main', 'no-l7');
+    const refused = recorded.filter((f) => f.Type === 'L7' && f.verdict === 'DROPPED' && f.l7?.http);
+    expect(refused.length).toBeGreaterThan(0);
+    const allowed = report.connections.filter((c) => c.change === 'newly-allowed');
+    expect(allowed).toHaveLength(1);
+    expect(allowed[0]).toMatchObject({ source: { name: 'shop/frontend' }, destination: { name: 'shop/api' }, port: 8080, flows: refused.length });
+    expect(allowed[0]!.base).toMatchObject({ verdict: 'DROPPED', dropped_at: ['ingress'], l7_proxied: true });
+    const paths = refused.map((f) => `${f.l7!.http!.method} ${new URL(f.l7!.http!.url).pathname}`);
+    expect(allowed[0]!.sample_requests).toEqual([...new Set(paths)].sort());
+    const inspected = report.connections.filter((c) => c.change === 'l7-changed');
+    expect(inspected).toHaveLength(1);
+    expect(inspected[0]!.base.l7_proxied).toBe(true);
+    expect(inspected[0]!.head.l7_proxied).toBe(false);
+    expect(report.flows.l7_changed).toBe(inspected[0]!.flows);
   });
 
   it('says plainly when the allowing policy is gone from head', () => {
