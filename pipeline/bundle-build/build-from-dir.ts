@@ -69,7 +69,10 @@ export interface BuiltBundle extends ComposedBundle {
 export async function buildBundleFromDir(options: BuildFromDirOptions): Promise<BuiltBundle> {
   const env = options.env ?? {};
   const now = options.now ?? (() => new Date());
-  const read = await readPolicyFiles(options.policiesDir);
+  const git = await readSourceInfo(options.policiesDir);
+  // Source positions in the model (and so in the bundle) are relative to the repository root, or to the policy
+  // directory outside git: the bundle does not depend on where the build ran.
+  const read = await readPolicyFiles(options.policiesDir, { displayBase: git.topLevel ?? path.resolve(options.policiesDir) });
   const loaded = loadPolicyModel(read.files);
   const all = [...read.diagnostics, ...loaded.diagnostics];
   const errors = all.filter((d) => d.severity === 'error');
@@ -79,12 +82,11 @@ export async function buildBundleFromDir(options: BuildFromDirOptions): Promise<
   const flows = await readRecordedFlows(options.flowFiles ?? [], options.inventoryFiles ?? [], options.maxRecordedProbes ?? DEFAULT_MAX_RECORDED_PROBES);
   const bpfObject = await readBpfObject(options.bpfObjectPath ?? defaultBpfObjectPath());
 
-  const git = options.source && options.createdAt ? null : await readSourceInfo(options.policiesDir);
-  const createdAt = options.createdAt ?? sourceDateEpoch(env) ?? git?.commitTime ?? now();
+  const createdAt = options.createdAt ?? sourceDateEpoch(env) ?? git.commitTime ?? now();
   const manifest: ManifestInput = {
     serial: options.serial ?? Math.floor(createdAt.getTime() / 1000),
     rollbackOf: options.rollbackOf ?? null,
-    source: options.source ?? { repository: git?.repository ?? 'unknown', commit: git?.commit ?? 'unknown' },
+    source: options.source ?? { repository: git.repository ?? 'unknown', commit: git.commit ?? 'unknown' },
     createdAt,
     expiresAt: new Date(createdAt.getTime() + (options.lifetimeMs ?? DEFAULT_BUNDLE_LIFETIME_MS)),
     parentDigest: options.parentDigest ?? null,

@@ -10,7 +10,11 @@ export interface SourceInfo {
   readonly commit: string | null;
   /** Commit time of HEAD. */
   readonly commitTime: Date | null;
+  /** The work tree's top-level directory. */
+  readonly topLevel: string | null;
 }
+
+const NOT_GIT: SourceInfo = { repository: null, commit: null, commitTime: null, topLevel: null };
 
 /**
  * Reads the source facts of the git work tree containing `dir`. Never throws: a directory outside git gives nulls.
@@ -18,7 +22,8 @@ export interface SourceInfo {
 export async function readSourceInfo(dir: string): Promise<SourceInfo> {
   try {
     const git = simpleGit({ baseDir: dir, timeout: { block: 10_000 } });
-    if (!(await git.checkIsRepo())) return { repository: null, commit: null, commitTime: null };
+    if (!(await git.checkIsRepo())) return NOT_GIT;
+    const topLevel = (await git.revparse(['--show-toplevel'])).trim() || null;
     const commit = (await git.revparse(['HEAD'])).trim();
     const time = Number((await git.raw(['show', '-s', '--format=%ct', 'HEAD'])).trim());
     let repository: string | null = null;
@@ -27,9 +32,10 @@ export async function readSourceInfo(dir: string): Promise<SourceInfo> {
     } catch {
       repository = null;
     }
-    return { repository: repository && stripCredentials(repository), commit, commitTime: Number.isFinite(time) && time > 0 ? new Date(time * 1000) : null };
+    const commitTime = Number.isFinite(time) && time > 0 ? new Date(time * 1000) : null;
+    return { repository: repository && stripCredentials(repository), commit, commitTime, topLevel };
   } catch {
-    return { repository: null, commit: null, commitTime: null };
+    return NOT_GIT;
   }
 }
 

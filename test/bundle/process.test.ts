@@ -19,8 +19,9 @@ beforeAll(() => {
   }
 });
 
-function palisade(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
+function palisade(args: string[], env: NodeJS.ProcessEnv = {}, cwd = REPO_ROOT): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/palisade'), ...args], {
+    cwd,
     encoding: 'utf8',
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     timeout: 60_000,
@@ -65,5 +66,13 @@ describe('bin/palisade keygen → compile → verify', () => {
     const u = palisade(['verify', file, '--trust', `${other}.pub`]);
     expect(u.status).toBe(BUNDLE_ERROR_EXIT['bundle-unknown-key']);
     expect(`${u.stdout}${u.stderr}${t.stderr}`).not.toMatch(/\n\s+at /);
+  });
+
+  it('reproducibility: the same inputs build the same bytes from any working directory', () => {
+    const tpl = join(REPO_ROOT, 'policy-repo-template');
+    const args = (out: string) => ['compile', '--policies', join(tpl, 'policies'), '--flows', join(tpl, 'flows/recorded.json'), '--out', out, '--serial', '3', '--created-at', '2026-11-28T10:00:00Z'];
+    expect(palisade(args(join(dir, 'cwd-repo.bundle'))).status).toBe(0);
+    expect(palisade(args(join(dir, 'cwd-tmp.bundle')), {}, dir).status).toBe(0);
+    expect(readFileSync(join(dir, 'cwd-repo.bundle')).equals(readFileSync(join(dir, 'cwd-tmp.bundle')))).toBe(true);
   });
 });
