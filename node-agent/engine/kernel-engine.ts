@@ -6,30 +6,38 @@
  * each flow is judged as the opening of its connection (replies as the connection they answer), as the reference
  * evaluator judges it. Same Verdict contract as the reference evaluator. Needs root and BPF.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PolicyModel } from '../../pipeline/core/model/types.js';
 import type { Flow, Verdict } from '../../pipeline/core/flow/types.js';
 import { NotSupportedError } from '../../pipeline/core/errors.js';
-import { FlowReplay, type PacketJudge, type ReplayOptions, type PolicyEntry, type PacketDecision } from '../../pipeline/core/compile/index.js';
-import { buildPacket, openDatapath, type LoadedDatapath } from '../datapath/index.js';
+import { FlowReplay, type PacketJudge, type ReplayOptions, type PacketDecision } from '../../pipeline/core/compile/index.js';
+import { buildPacket, DatapathError, openDatapath, type LoadedDatapath } from '../datapath/index.js';
 
 /** Options of the kernel engine. */
+/**
+ * The engine contract of pipeline/simulate/engine.ts, restated structurally: node-agent may import only the pipeline
+ * core.
+ */
+export interface KernelVerdictEngine {
+  readonly name: 'kernel';
+  judge(flows: AsyncIterable<Flow>): AsyncIterable<Verdict>;
+  /** Unloads the datapath and removes its pins. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options of the kernel engine (the simulate engine options, plus where the object and pins are). */
 export interface KernelEngineOptions extends ReplayOptions {
+  /** A fresh pass over the recording, to compile every party before judging (see pipeline/simulate/engine.ts). */
+  readonly flowsForDns?: () => AsyncIterable<Flow>;
   /** The built object (default: bpf/build/palisade.bpf.o of this checkout). */
   readonly objectPath?: string;
   /** Private bpffs pin directory (default /sys/fs/bpf/palisade-engine-<pid>-<n>); removed on close. */
   readonly pinDir?: string;
 }
 
-/** The engine (pipeline/simulate/engine.ts `VerdictEngine`). */
-export interface KernelEngine {
-  readonly name: 'kernel';
-  judge(flows: AsyncIterable<Flow>): AsyncIterable<Verdict>;
-  /** Nothing stays loaded between judge calls: the datapath is unloaded when each iteration ends. */
-  close(): Promise<void>;
-}
+
 
 let instances = 0;
 
@@ -49,16 +57,14 @@ function notSupported(reason: string, cause?: unknown): NotSupportedError {
 }
 
 /** The loaded datapath as the judge of a replay. */
-function kernelJudge(dp: LoadedDatapath, policy: readonly PolicyEntry[]): PacketJudge {
-  let staged = false;
+function kernelJudge(dp: LoadedDatapath): PacketJudge {
   return {
     sync(mirror, changed) {
-      if (changed.ipcache || !staged) {
+      if (changed.ipcache || changed.policy) {
         // Stage the whole generation beside the active one and switch: the same path a bundle takes.
         const gen = dp.activeGeneration() === 0 ? 1 : 0;
-        dp.stageGeneration(gen, { ipcache: mirror.ipcache.entries(), policy });
+        dp.stageGeneration(gen, { ipcache: mirror.ipcache.entries(), policy: mirror.policyEntries });
         dp.switchTo(gen);
-        staged = true;
       }
       if (changed.endpoints) dp.setEndpoints([...mirror.endpoints].map(([address, endpointId]) => ({ address, endpointId })));
     },
@@ -71,6 +77,7 @@ function kernelJudge(dp: LoadedDatapath, policy: readonly PolicyEntry[]): Packet
         protocol: p.protocol,
         ...(icmp ? { icmpType: p.icmpType ?? 0, icmpCode: 0 } : { sport: 40000, dport: p.dport ?? 0 }),
       });
+      // Each packet opens its connection: nothing earlier may let it pass as a reply.
       dp.resetConntrack();
       const { event } = dp.classify(p.direction, packet);
       if (event === undefined) return { judged: false };
@@ -87,37 +94,43 @@ function kernelJudge(dp: LoadedDatapath, policy: readonly PolicyEntry[]): Packet
 }
 
 /**
- * Creates the kernel engine.
- * @returns an engine whose `judge` reads the whole recording, compiles it, loads the datapath, and yields one verdict
- *          per flow in order; the datapath is unloaded and its pins removed when the iteration ends
- * @throws (from `judge`) NotSupportedError "kernel engine needs root and BPF: …" without root, BPF, bpffs or the object;
- *         MapPressureError when a policy map would overflow
+ * Creates the kernel engine: checks for root, the built object and BPF, and loads the datapath into a private pin
+ * directory (released by `close()`).
+ * @returns an engine whose `judge` compiles the recording's parties (from `flowsForDns` when given, otherwise chunk by
+ *          chunk), stages them as a generation and yields one verdict per flow, in order
+ * @throws NotSupportedError "kernel engine needs root and BPF: …" without Linux, root, the object, bpffs or BPF;
+ *         (from `judge`) MapPressureError when a policy map would overflow
  */
-export async function createEngine(model: PolicyModel, options: KernelEngineOptions = {}): Promise<KernelEngine> {
+export async function createEngine(model: PolicyModel, options: KernelEngineOptions = {}): Promise<KernelVerdictEngine> {
   const objectPath = options.objectPath ?? defaultObjectPath();
+  if (process.platform !== 'linux') throw notSupported(`this is ${process.platform}, not Linux`);
+  if (process.getuid?.() !== 0) throw notSupported('not running as root');
+  if (!existsSync(objectPath)) throw notSupported(`the BPF object ${objectPath} is missing (run bpf/build.sh)`);
+  const pinDir = options.pinDir ?? `/sys/fs/bpf/palisade-engine-${process.pid}-${instances++}`;
+  // Pins already there belong to someone else (a datapath would share their maps): never judge on them.
+  if (existsSync(pinDir) && readdirSync(pinDir).length > 0) {
+    throw new DatapathError('pins-in-use', `kernel engine needs a private pin directory, but ${pinDir} already holds pins`);
+  }
+  let dp: LoadedDatapath;
+  try {
+    dp = openDatapath({ objectPath, pinDir });
+    dp.setEventsEnabled(true);
+  } catch (err) {
+    throw notSupported((err as Error).message, err);
+  }
+  let closed = false;
   return {
     name: 'kernel',
-    close: async () => undefined,
     async *judge(flows: AsyncIterable<Flow>): AsyncIterable<Verdict> {
-      if (process.platform !== 'linux') throw notSupported(`this is ${process.platform}, not Linux`);
-      if (process.getuid?.() !== 0) throw notSupported('not running as root');
-      if (!existsSync(objectPath)) throw notSupported(`the BPF object ${objectPath} is missing (run bpf/build.sh)`);
-      const all: Flow[] = [];
-      for await (const f of flows) all.push(f);
-      const replay = new FlowReplay(model, all, options);
-      const pinDir = options.pinDir ?? `/sys/fs/bpf/palisade-engine-${process.pid}-${instances++}`;
-      let dp: LoadedDatapath;
-      try {
-        dp = openDatapath({ objectPath, pinDir });
-      } catch (err) {
-        throw notSupported((err as Error).message, err);
-      }
-      try {
-        dp.setEventsEnabled(true);
-        yield* replay.run(kernelJudge(dp, replay.state.tables.policy));
-      } finally {
-        dp.close();
-      }
+      if (closed) throw new NotSupportedError('bpf', 'kernel engine is closed');
+      const replay = new FlowReplay(model, options);
+      if (options.flowsForDns) await replay.scanAll(options.flowsForDns());
+      yield* replay.run(kernelJudge(dp), flows);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      dp.close();
     },
   };
 }

@@ -29,10 +29,22 @@ async function* iterate(flows: readonly Flow[]): AsyncIterable<Flow> {
 }
 
 /** Collects an engine's verdicts. */
-export async function engineVerdicts(engine: { judge(flows: AsyncIterable<Flow>): AsyncIterable<Verdict> }, flows: readonly Flow[]): Promise<Verdict[]> {
+export async function engineVerdicts(
+  engine: { judge(flows: AsyncIterable<Flow>): AsyncIterable<Verdict>; close?(): Promise<void> },
+  flows: readonly Flow[],
+): Promise<Verdict[]> {
   const out: Verdict[] = [];
-  for await (const v of engine.judge(iterate(flows))) out.push(v);
+  try {
+    for await (const v of engine.judge(iterate(flows))) out.push(v);
+  } finally {
+    await engine.close?.();
+  }
   return out;
+}
+
+/** A fresh pass over the recording, as `EngineOptions.flowsForDns` gives one. */
+export function secondPass(flows: readonly Flow[]): () => AsyncIterable<Flow> {
+  return () => iterate(flows);
 }
 
 /** Flows whose verdicts differ in any field. */

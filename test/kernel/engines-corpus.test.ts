@@ -13,7 +13,8 @@ import { disagreements, engineVerdicts, referenceVerdicts } from '../compile/dif
 import { describeKernel, OBJECT_PATH, REPO } from './kernel-env.js';
 
 const CORPUS = join(REPO, '..', 'shared', 'corpus', 'cilium');
-const PIN_DIR = '/sys/fs/bpf/pld-engines-corpus';
+// Per process: another run of the suite may be going on at the same time.
+const PIN_DIR = `/sys/fs/bpf/pld-engines-corpus-${process.pid}`;
 
 function yamlFiles(dir: string): string[] {
   const out: string[] = [];

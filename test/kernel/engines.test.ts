@@ -11,17 +11,33 @@ import { arbFlows, arbModel } from '../compile/generators.js';
 import { disagreements, engineVerdicts, referenceVerdicts } from '../compile/differential.js';
 import { describeKernel, OBJECT_PATH } from './kernel-env.js';
 
-const PIN_DIR = '/sys/fs/bpf/pld-engines';
+// Per process: another run of the suite may be going on at the same time.
+const PIN_DIR = `/sys/fs/bpf/pld-engines-${process.pid}`;
 const SEEDS = [7, 2026, 31337];
 
 describeKernel('kernel engine agrees with reference and tables', () => {
+  test('a missing object or a pin directory in use is a clear error, and nothing is loaded', async () => {
+    const m = { specs: [], skipped: {} };
+    await expect(createKernelEngine(m, { objectPath: '/nonexistent/palisade.bpf.o', pinDir: PIN_DIR })).rejects.toThrow(
+      /^kernel engine needs root and BPF: the BPF object \/nonexistent\/palisade\.bpf\.o is missing/,
+    );
+    const first = await createKernelEngine(m, { objectPath: OBJECT_PATH, pinDir: PIN_DIR });
+    try {
+      await expect(createKernelEngine(m, { objectPath: OBJECT_PATH, pinDir: PIN_DIR })).rejects.toMatchObject({ code: 'pins-in-use' });
+    } finally {
+      await first.close();
+      await first.close();
+    }
+    expect(existsSync(PIN_DIR) ? readdirSync(PIN_DIR) : []).toEqual([]);
+  });
+
   for (const seed of SEEDS) {
     test(`generated policies and flows, seed ${seed}`, async () => {
       await fc.assert(
         fc.asyncProperty(arbModel(4), arbFlows(25), async (model, flows) => {
           const ref = referenceVerdicts(model, flows);
           const tab = await engineVerdicts(await createTablesEngine(model), flows);
-          const ker = await engineVerdicts(await createKernelEngine(model, { objectPath: OBJECT_PATH, pinDir: PIN_DIR }), flows);
+          const ker = await engineVerdicts(await createKernelEngine(model, { objectPath: OBJECT_PATH, pinDir: PIN_DIR, readAhead: 5 }), flows);
           for (const [name, other] of [['tables', tab], ['kernel', ker]] as const) {
             const diff = disagreements(flows, ref, other);
             if (diff.length > 0) {

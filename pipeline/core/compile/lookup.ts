@@ -103,13 +103,16 @@ export type PacketDecision =
 export class DatapathMirror {
   readonly ipcache: IpcacheLpm;
   readonly endpoints: Map<string, number>;
-  policy: PolicyTable;
+  readonly policy: PolicyTable;
+  /** The policy entries `policy` was built from, for datapaths that load them. */
+  readonly policyEntries: readonly PolicyEntry[];
 
   constructor(tables: { readonly ipcache: readonly IpcacheEntry[]; readonly policy: readonly PolicyEntry[]; readonly endpoints: readonly { readonly address: string; readonly endpointId: number }[] }) {
     this.ipcache = IpcacheLpm.from(tables.ipcache);
     // An endpoint recorded without an address has no map row until a replay binds a stand-in to it.
     this.endpoints = new Map(tables.endpoints.filter((e) => e.address !== '').map((e) => [e.address, e.endpointId]));
     this.policy = new PolicyTable(tables.policy);
+    this.policyEntries = tables.policy;
   }
 
   /** Judges one packet exactly as the classifier does. */

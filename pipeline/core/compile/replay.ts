@@ -17,16 +17,16 @@ import { reverseFlow } from '../evaluate/reverse-flow.js';
 import { sortRuleRefs } from '../evaluate/rule-ref-order.js';
 import type { Evaluator, ServiceInfo } from '../evaluate/types.js';
 import { compileState, hostPrefix, type CompileOptions, type CompiledState } from './compile-tables.js';
-import { dnsNamesOf, endpointKey, inventoryFromFlows } from './inventory.js';
+import { dnsNamesOf, endpointKey, type PeerView } from './inventory.js';
 import { DatapathMirror, type PacketDecision, type PacketView } from './lookup.js';
 
 /** The datapath under test. */
 export interface PacketJudge {
   /**
-   * Brings the datapath in line with `mirror` (its ipcache and endpoints changed as `changed` says; policy never
-   * changes during a replay). Called once before the first packet and then only after a change.
+   * Brings the datapath in line with `mirror` (its ipcache, endpoints or policy changed as `changed` says; the
+   * policy entries are `mirror.policyEntries`). Called once before the first packet and then only after a change.
    */
-  sync(mirror: DatapathMirror, changed: { readonly ipcache: boolean; readonly endpoints: boolean }): void;
+  sync(mirror: DatapathMirror, changed: { readonly ipcache: boolean; readonly endpoints: boolean; readonly policy?: boolean }): void;
   /** Judges one packet at one endpoint direction. */
   judge(packet: PacketView): PacketDecision;
 }
@@ -34,6 +34,8 @@ export interface PacketJudge {
 /** Options of a replay. */
 export interface ReplayOptions extends CompileOptions {
   readonly services?: readonly ServiceInfo[];
+  /** Flows read ahead of their verdicts, per compilation step (default REPLAY_CHUNK). */
+  readonly readAhead?: number;
 }
 
 interface Outcome {
@@ -47,41 +49,126 @@ const ALLOW_NONE: Outcome = { decision: 'allow', refs: [] };
 const STAND_IN_V4 = parseCidr('198.18.0.0/15')!;
 const STAND_IN_V6 = parseCidr('2001:2::/48')!;
 
-/** A recording compiled for replay. */
+/** Flows judged per compilation step: the engines read this far ahead of their verdicts. */
+export const REPLAY_CHUNK = 4096;
+
+/**
+ * A recording compiled for replay, read as a stream: the parties of each chunk of flows are added to the inventory
+ * (recompiling when new ones appear), then the chunk is judged in order. Given a first pass over the whole recording
+ * (`scan`), nothing is recompiled while judging.
+ */
 export class FlowReplay {
-  readonly state: CompiledState;
-  private readonly flows: readonly Flow[];
+  private compiled: CompiledState | undefined;
   private readonly evaluator: Evaluator;
+  // The inventory so far, and the DNS answers its scan has seen (parties are viewed as each flow sees them).
+  private readonly pods = new Map<string, FlowEndpoint>();
+  private readonly peers = new Map<string, PeerView>();
+  private scanDns = new DnsCache();
+  private scanned = 0;
+  private dirty = true;
   // Stand-in addresses for parties recorded without one, per party and family (a packet needs one family).
   private readonly standIns = new Map<string, string>();
   private readonly used = new Set<string>();
   private nextStandIn = { 4: STAND_IN_V4.lo, 6: STAND_IN_V6.lo };
 
-  /**
-   * Compiles `flows` (the whole recording, in order) against `model`.
-   * @throws MapPressureError / CompileError as `compileTables`
-   */
-  constructor(model: PolicyModel, flows: readonly Flow[], options: ReplayOptions = {}) {
-    this.flows = flows;
-    this.state = compileState(model, inventoryFromFlows(flows, new DnsCache()), options);
+  constructor(
+    private readonly model: PolicyModel,
+    private readonly options: ReplayOptions = {},
+  ) {
     this.evaluator = createEvaluator(model, options.services ? { services: options.services } : {});
-    for (const f of flows) for (const e of [f.src, f.dst]) if (e.ip !== '') this.used.add(e.ip);
+  }
+
+  /** The current compilation (compiling first when the inventory grew). @throws MapPressureError / CompileError */
+  get state(): CompiledState {
+    if (this.dirty || !this.compiled) {
+      const byKey = (m: Map<string, unknown>) => [...m.keys()].sort();
+      this.compiled = compileState(
+        this.model,
+        { pods: byKey(this.pods).map((k) => this.pods.get(k)!), peers: byKey(this.peers).map((k) => this.peers.get(k)!) },
+        this.options,
+      );
+      this.dirty = false;
+    }
+    return this.compiled;
   }
 
   /**
-   * Judges every flow in order with `judge`.
-   * @returns one verdict per flow, in input order
+   * Adds the parties of the next flows of the recording (in order, continuing where the last scan stopped).
+   * @returns true when new parties appeared (the next `state` recompiles)
    */
-  *run(judge: PacketJudge): Generator<Verdict> {
-    const t = this.state.tables;
-    const mirror = new DatapathMirror(t);
-    judge.sync(mirror, { ipcache: true, endpoints: true });
-    const dns = new DnsCache();
-    for (const flow of this.flows) {
-      const verdict = this.judgeFlow(flow, dns, mirror, judge);
-      dns.observe(flow);
-      yield verdict;
+  scan(flows: Iterable<Flow>): boolean {
+    const before = this.pods.size + this.peers.size;
+    for (const flow of flows) {
+      for (const e of [flow.src, flow.dst]) {
+        const key = endpointKey(e);
+        if (e.ip !== '') this.used.add(e.ip);
+        if (e.kind === 'pod' && !this.pods.has(key)) this.pods.set(key, e);
+        const names = dnsNamesOf(e, this.scanDns);
+        const viewKey = `${key}|${names.join(',')}`;
+        if (!this.peers.has(viewKey)) this.peers.set(viewKey, { endpoint: e, dnsNames: names });
+      }
+      this.scanDns.observe(flow);
+      this.scanned++;
     }
+    const grew = this.pods.size + this.peers.size > before;
+    this.dirty ||= grew;
+    return grew;
+  }
+
+  /** `scan` over an asynchronous first pass (e.g. a second read of the recording). Same result. */
+  async scanAll(flows: AsyncIterable<Flow>): Promise<void> {
+    let batch: Flow[] = [];
+    for await (const flow of flows) {
+      batch.push(flow);
+      if (batch.length >= REPLAY_CHUNK) {
+        this.scan(batch);
+        batch = [];
+      }
+    }
+    this.scan(batch);
+  }
+
+  /** Restarts the scan's view of DNS (a second pass over flows already scanned adds nothing new). */
+  private rescanFromStart(): void {
+    this.scanDns = new DnsCache();
+  }
+
+  /**
+   * Judges `flows` (the recording, in order) with `judge`, reading ahead at most REPLAY_CHUNK flows. When `scanned`
+   * (a first pass with `scan`) covered the recording, the tables are compiled once.
+   * @returns one verdict per flow, in input order
+   * @throws MapPressureError / CompileError as `compileTables`
+   */
+  async *run(judge: PacketJudge, flows: AsyncIterable<Flow>): AsyncGenerator<Verdict> {
+    // The scan of the judged stream restarts its DNS view: chunks are scanned in recording order.
+    const prescanned = this.scanned > 0;
+    if (prescanned) this.rescanFromStart();
+    const dns = new DnsCache();
+    const readAhead = Math.max(1, this.options.readAhead ?? REPLAY_CHUNK);
+    let mirror: DatapathMirror | undefined;
+    let compiledFor: CompiledState | undefined;
+    let chunk: Flow[] = [];
+    const flush = function* (this: FlowReplay): Generator<Verdict> {
+      this.scan(chunk);
+      const state = this.state;
+      if (state !== compiledFor || !mirror) {
+        // First chunk, or new parties: a new generation (bindings are redone against it).
+        mirror = new DatapathMirror(state.tables);
+        judge.sync(mirror, { ipcache: true, endpoints: true, policy: true });
+        compiledFor = state;
+      }
+      for (const flow of chunk) {
+        const verdict = this.judgeFlow(flow, dns, mirror, judge);
+        dns.observe(flow);
+        yield verdict;
+      }
+      chunk = [];
+    };
+    for await (const flow of flows) {
+      chunk.push(flow);
+      if (chunk.length >= readAhead) yield* flush.call(this);
+    }
+    if (chunk.length > 0) yield* flush.call(this);
   }
 
   /** The packet address of a party: its own, or a stand-in of the family of the other end (IPv4 by default). */

@@ -5,18 +5,11 @@
  */
 import type { PolicyModel } from '../../core/model/types.js';
 import type { Flow, Verdict } from '../../core/flow/types.js';
-import { FlowReplay, type PacketJudge, type ReplayOptions } from '../../core/compile/index.js';
-import type { DatapathMirror } from '../../core/compile/index.js';
+import { FlowReplay, type DatapathMirror, type PacketJudge, type ReplayOptions } from '../../core/compile/index.js';
+import type { EngineOptions, VerdictEngine } from '../engine.js';
 
-/** Options of the tables engine: services for toServices peers, map limits for the pressure check. */
-export type TablesEngineOptions = ReplayOptions;
-
-/** The engine (pipeline/simulate/engine.ts `VerdictEngine`). */
-export interface TablesEngine {
-  readonly name: 'tables';
-  judge(flows: AsyncIterable<Flow>): AsyncIterable<Verdict>;
-  close(): Promise<void>;
-}
+/** Options of the tables engine: the simulate engine options plus the map limits of the pressure check. */
+export type TablesEngineOptions = EngineOptions & ReplayOptions;
 
 /** The mirror as the datapath under test: it already holds every binding. */
 function mirrorJudge(): PacketJudge {
@@ -33,18 +26,20 @@ function mirrorJudge(): PacketJudge {
 
 /**
  * Creates the tables engine.
- * @returns an engine whose `judge` reads the whole recording (DNS answers and identities need it), compiles it, and
- *          yields one verdict per flow in order
+ * @returns an engine whose `judge` compiles the recording's parties (from `flowsForDns`, a first pass, when given;
+ *          otherwise chunk by chunk as the flows arrive) and yields one verdict per flow, in order
  * @throws (from `judge`) MapPressureError when a policy map would overflow, as the agent would refuse to load it
  */
-export async function createEngine(model: PolicyModel, options: TablesEngineOptions = {}): Promise<TablesEngine> {
+export async function createEngine(model: PolicyModel, options: TablesEngineOptions = {}): Promise<VerdictEngine> {
   return {
     name: 'tables',
-    close: async () => undefined,
     async *judge(flows: AsyncIterable<Flow>): AsyncIterable<Verdict> {
-      const all: Flow[] = [];
-      for await (const f of flows) all.push(f);
-      yield* new FlowReplay(model, all, options).run(mirrorJudge());
+      const replay = new FlowReplay(model, options);
+      if (options.flowsForDns) await replay.scanAll(options.flowsForDns());
+      yield* replay.run(mirrorJudge(), flows);
+    },
+    async close() {
+      // Nothing is held between judge calls.
     },
   };
 }
