@@ -71,7 +71,7 @@ describeKernel('atomic generation switch under load', () => {
     } finally {
       destroyPods(net);
     }
-    expect(await leftovers(ids)).toEqual([]);
+    expect(await leftovers({ ...ids, pinDir: PIN_DIR, podTag: 'as' })).toEqual([]);
   });
 
   test('every packet is judged by exactly one generation, and each verdict fits that generation', async () => {

@@ -34,7 +34,7 @@ describeKernel('datapath load', () => {
     for (const dp of opened) dp.close();
     shQuiet('ip', 'link', 'del', IF_HOST);
     rmSync(scratch, { recursive: true, force: true });
-    expect(await leftovers(ids)).toEqual([]);
+    expect(await leftovers({ ...ids, pinDir: PIN_DIR, links: [IF_HOST, IF_PEER] })).toEqual([]);
   });
 
   test('the built object carries every ABI struct with the layout abi.ts expects', () => {

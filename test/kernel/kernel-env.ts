@@ -213,24 +213,40 @@ function bpftoolIds(kind: 'prog' | 'map'): Set<number> {
   return new Set(list.map((x) => x.id));
 }
 
+/** What a test file created and must have removed: kernel object ids, its pin directory, its pods' tag. */
+export interface Owned {
+  readonly programs: readonly number[];
+  readonly maps: readonly number[];
+  /** bpffs directory of the file's datapath (e.g. /sys/fs/bpf/pld-traffic). */
+  readonly pinDir: string;
+  /** The `tag` given to createPods, when the file made pods. */
+  readonly podTag?: string;
+  /** Other interfaces the file made. */
+  readonly links?: readonly string[];
+}
+
 /**
- * What of ours is still in the kernel: the given program/map ids (bpftool), `pld-` namespaces, links and bpffs
- * entries. Map frees are deferred by the kernel (RCU), so this retries for up to ~3 s before reporting.
+ * What of `owned` is still there: program/map ids (bpftool), the pin directory, the pods' namespaces, veths and
+ * bridge. Map frees are deferred by the kernel (RCU), so this retries for up to ~3 s before reporting.
  */
-export async function leftovers(ids: { programs: readonly number[]; maps: readonly number[] }): Promise<string[]> {
+export async function leftovers(owned: Owned): Promise<string[]> {
   let found: string[] = [];
   for (let attempt = 0; attempt < 30; attempt++) {
     found = [];
     const progs = bpftoolIds('prog');
     const maps = bpftoolIds('map');
-    for (const id of ids.programs) if (progs.has(id)) found.push(`bpf prog id ${id}`);
-    for (const id of ids.maps) if (maps.has(id)) found.push(`bpf map id ${id}`);
-    for (const ns of sh('ip', 'netns', 'list').split('\n')) if (ns.startsWith(PREFIX)) found.push(`netns ${ns.split(' ')[0]}`);
-    for (const line of sh('ip', '-o', 'link', 'show').split('\n')) {
-      const name = /^\d+: ([^:@]+)/.exec(line)?.[1];
-      if (name?.startsWith('pld')) found.push(`link ${name}`);
+    for (const id of owned.programs) if (progs.has(id)) found.push(`bpf prog id ${id}`);
+    for (const id of owned.maps) if (maps.has(id)) found.push(`bpf map id ${id}`);
+    if (existsSync(owned.pinDir)) found.push(`${owned.pinDir} (${readdirSync(owned.pinDir).join(', ') || 'empty'})`);
+    if (owned.podTag !== undefined) {
+      const tag = owned.podTag;
+      for (const ns of sh('ip', 'netns', 'list').split('\n')) if (ns.startsWith(`pld-${tag}-`)) found.push(`netns ${ns.split(' ')[0]}`);
+      for (const line of sh('ip', '-o', 'link', 'show').split('\n')) {
+        const name = /^\d+: ([^:@]+)/.exec(line)?.[1];
+        if (name && (name === `pld-br${tag}` || new RegExp(`^pld${tag}\\d+[hp]$`).test(name))) found.push(`link ${name}`);
+      }
     }
-    for (const entry of readdirSync('/sys/fs/bpf')) if (entry.startsWith(PREFIX)) found.push(`/sys/fs/bpf/${entry}`);
+    for (const link of owned.links ?? []) if (existsSync(`/sys/class/net/${link}`)) found.push(`link ${link}`);
     if (found.length === 0) return found;
     await new Promise((r) => setTimeout(r, 100));
   }

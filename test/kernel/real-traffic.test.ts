@@ -89,7 +89,7 @@ describeKernel('real traffic between test pods', () => {
     } finally {
       destroyPods(net);
     }
-    expect(await leftovers(ids)).toEqual([]);
+    expect(await leftovers({ ...ids, pinDir: PIN_DIR, podTag: 'rt' })).toEqual([]);
   });
 
   /** Events so far, after draining the ring. */

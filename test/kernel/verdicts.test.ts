@@ -69,7 +69,7 @@ describeKernel('datapath verdicts (BPF_PROG_TEST_RUN)', () => {
 
   afterAll(async () => {
     dp?.close();
-    expect(await leftovers(ids)).toEqual([]);
+    expect(await leftovers({ ...ids, pinDir: PIN_DIR })).toEqual([]);
   });
 
   const egress = (spec: Partial<PacketSpec> & Pick<PacketSpec, 'protocol'>) =>
