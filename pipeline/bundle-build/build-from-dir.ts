@@ -25,6 +25,7 @@ export const DEFAULT_MAX_RECORDED_PROBES = 50_000;
 /** Largest BPF object accepted. */
 const MAX_BPF_OBJECT_BYTES = 16 * 1024 * 1024;
 
+/** Inputs of {@link buildBundleFromDir}; only `policiesDir` and `keys` are required. */
 export interface BuildFromDirOptions {
   readonly policiesDir: string;
   /** Hubble recordings (`hubble observe -o json`), judged in order into probe vectors and used for the tables. */

@@ -36,6 +36,7 @@ export const BUNDLE_ERROR_EXIT = {
   'bundle-key-invalid': 23,
 } as const;
 
+/** One of the stable rejection codes. */
 export type BundleErrorCode = keyof typeof BUNDLE_ERROR_EXIT;
 
 /** A bundle, key or trust root was rejected. `exitCode` is what `palisade verify` exits with for this `code`. */

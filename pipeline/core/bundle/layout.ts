@@ -6,9 +6,13 @@
  */
 import { MANIFEST_NAME } from './manifest.js';
 
+/** The first entry: the manifest. */
 export const MANIFEST_ENTRY = MANIFEST_NAME;
+/** Directory of the Sigstore bundles, one per signer. */
 export const SIGNATURE_PREFIX = 'signatures/';
+/** File name suffix of a stored Sigstore bundle. */
 export const SIGNATURE_SUFFIX = '.sigstore.json';
+/** Directory of the components. */
 export const COMPONENT_PREFIX = 'components/';
 
 /** At most this many signatures are read from one bundle. */

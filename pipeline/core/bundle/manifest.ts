@@ -28,6 +28,7 @@ export interface ComponentRef {
   readonly size: number;
 }
 
+/** The manifest, as `manifest.json` holds it (canonical JSON, members in this shape and no others). */
 export interface BundleManifest {
   readonly formatVersion: typeof BUNDLE_FORMAT_VERSION;
   /** Monotonic, assigned by the publisher; agents refuse a serial not above the last one they accepted. */

@@ -7,6 +7,7 @@
 import { BundleError } from './errors.js';
 import { isPlainObject } from './manifest.js';
 
+/** Media type of a Sigstore bundle v0.3 in JSON. */
 export const SIGSTORE_BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 
 /** A Sigstore bundle as JSON (the protobuf-specs JSON mapping: byte fields are standard base64). */

@@ -8,11 +8,14 @@ import { MANIFEST_NAME, isPlainObject, parseManifest } from './manifest.js';
 import type { BundleManifest } from './manifest.js';
 import { sha256Hex } from './digest.js';
 
+/** `_type` of an in-toto Statement v1. */
 export const IN_TOTO_STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
+/** DSSE payload type of an in-toto Statement. */
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 /** The predicate type of a Palisade bundle statement. */
 export const PALISADE_PREDICATE_TYPE = 'https://palisade.dev/attestations/bundle-manifest/v1';
 
+/** The statement a bundle signer signs. */
 export interface BundleStatement {
   readonly _type: typeof IN_TOTO_STATEMENT_TYPE;
   readonly subject: readonly [{ readonly name: typeof MANIFEST_NAME; readonly digest: { readonly sha256: string } }];

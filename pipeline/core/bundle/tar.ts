@@ -12,6 +12,7 @@ export interface TarEntry {
   readonly bytes: Uint8Array;
 }
 
+/** ustar block size in bytes. */
 export const TAR_BLOCK = 512;
 
 /** The archive size `entries` of these data sizes produce: headers, padded data and the two-block end marker. */

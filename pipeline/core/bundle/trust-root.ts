@@ -13,7 +13,9 @@ import { parsePublicKey, publicKeyPem } from './keys.js';
 import type { PublicKeyEntry, SigningKey } from './keys.js';
 import { isPlainObject, rfc3339 } from './manifest.js';
 
+/** DSSE payload type the root signatures are made over (PAE of the canonical `signed` part). */
 export const ROOT_PAYLOAD_TYPE = 'application/vnd.palisade.root.v1+json';
+/** `signed._type` of a trust root. */
 export const ROOT_TYPE = 'palisade/root/v1';
 
 /** Upper bound on a trust root file. */
