@@ -95,7 +95,10 @@ export class HttpBundleStore implements BundleStore {
     return bytes;
   }
 
-  /** @inheritdoc Uses long polls (`?wait=`), so a change arrives as soon as the server sees it. */
+  /**
+   * @inheritdoc Uses long polls (`?wait=`), so a change arrives as soon as the server sees it. A failed request
+   * ends the iteration with its StoreError; the caller decides when to watch again.
+   */
   async *watch(sinceSerial: number, options: WatchOptions): AsyncGenerator<BundleDescriptor> {
     let etag: string | undefined;
     let seen = sinceSerial;

@@ -15,11 +15,12 @@ export class LatestFeed {
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
   #onError: (err: unknown) => void;
+  #failing = false;
 
   /**
    * @param read reads the store's latest descriptor.
    * @param pollMs how often to re-read it, in milliseconds (publishes through other processes show up this late).
-   * @param onError told about failed reads; the last good value stays in place.
+   * @param onError told about the first failed read of a run of failures; the last good value stays in place.
    */
   constructor(read: () => Promise<BundleDescriptor | undefined>, pollMs: number, onError: (err: unknown) => void) {
     this.#read = read;
@@ -50,11 +51,16 @@ export class LatestFeed {
   /** Re-reads now (after an upload, say); concurrent calls share one read. */
   refresh(): Promise<void> {
     this.#refreshing ??= this.#read().then((d) => {
+      this.#failing = false;
       if (d?.serial !== this.#current?.serial || d?.digest !== this.#current?.digest) {
         this.#current = d;
         for (const l of [...this.#listeners]) l(d);
       }
-    }, this.#onError).finally(() => {
+    }, (err: unknown) => {
+      // Report the first failure of a run, not every poll of it.
+      if (!this.#failing) this.#onError(err);
+      this.#failing = true;
+    }).finally(() => {
       this.#refreshing = undefined;
     });
     return this.#refreshing;

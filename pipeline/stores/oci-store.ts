@@ -143,7 +143,12 @@ export class OciBundleStore implements BundleStore {
       checkFetched(this.location, l.digest, bytes, l.size);
       entries.push({ name: l.annotations[ANN_TITLE]!, bytes });
     }
-    const bytes = joinBundle(entries);
+    let bytes: Uint8Array;
+    try {
+      bytes = joinBundle(entries);
+    } catch (err) {
+      throw new StoreError('store-corrupt', `${this.location}: ${digest}: layer titles do not form a bundle: ${(err as Error).message}`, { cause: err });
+    }
     checkFetched(this.location, digest, bytes, options.expectedSize);
     return bytes;
   }

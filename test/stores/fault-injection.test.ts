@@ -58,7 +58,8 @@ describe('fault injection: publisher killed at every step', () => {
   it.each(FS_PUBLISH_STEPS.map((s, i) => [s, i] as const))('palisade publish killed at %s', async (step, index) => {
     const root = join(dir.path, `cli-${step.replace(':', '-')}`);
     const publish = (env: NodeJS.ProcessEnv) => runCli(['publish', '--policies', TEMPLATE_POLICIES, '--store', root, '--key', `${key}.key`], env);
-    expect((await publish({})).code).toBe(0);
+    const first = await publish({});
+    expect(first.code, first.stderr).toBe(0);
     const killed = await publish({ PALISADE_FAULT_STEP: step });
     expect(killed.signal, killed.stderr).toBe('SIGKILL');
     const store = new FsBundleStore(root);
