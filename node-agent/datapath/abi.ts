@@ -230,12 +230,12 @@ export function encodeEndpoint(address: string, endpointId: number, ifindex = 0)
 export const POLICY_FIXED_BITS = 64;
 
 /**
- * The LPM prefix length of a policy entry: 64 for a protocol wildcard, 72 for a protocol with any port,
- * 80 + portPrefixLen for a port prefix of 1..16 bits.
+ * The LPM prefix length of a policy entry: 64 for a protocol wildcard, else 80 + portPrefixLen (protocol and the
+ * always-zero pad byte, then the port bits) — the same numbers as the compiler's mirror (l4-prefix.ts).
  */
 export function policyPrefixLen(e: Pick<PolicyEntry, 'protocol' | 'portPrefixLen'>): number {
   if (e.protocol === 0) return POLICY_FIXED_BITS;
-  return e.portPrefixLen === 0 ? POLICY_FIXED_BITS + 8 : POLICY_FIXED_BITS + 16 + e.portPrefixLen;
+  return POLICY_FIXED_BITS + 16 + e.portPrefixLen;
 }
 
 /**

@@ -166,12 +166,12 @@ export function buildPacket(spec: PacketSpec): Uint8Array {
     pseudo[39] = proto;
   }
   const lv = new DataView(l4.buffer);
+  if (proto === IPPROTO.UDP) lv.setUint16(4, l4len); // the length is part of what the checksum covers
   if (proto === IPPROTO.TCP) lv.setUint16(16, inetChecksum([pseudo, l4]));
   else if (proto === IPPROTO.UDP) lv.setUint16(6, inetChecksum([pseudo, l4]) || 0xffff);
   else if (proto === IPPROTO.ICMP) lv.setUint16(2, inetChecksum([l4]));
   else if (proto === IPPROTO.ICMPV6) lv.setUint16(2, inetChecksum([pseudo, l4]));
   else if (proto === IPPROTO.SCTP) lv.setUint32(8, crc32c(l4), true);
-  if (proto === IPPROTO.UDP) lv.setUint16(4, l4len);
 
   const ipLen = family === 4 ? 20 : 40;
   const frame = new Uint8Array(14 + ipLen + l4len);
