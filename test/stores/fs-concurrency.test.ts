@@ -49,7 +49,25 @@ describe('filesystem store: concurrent publishers', () => {
         }
       }
       process.stdout.write(JSON.stringify({ won, conflicts }));`;
+    // A reader polls throughout: every latest it sees must name a whole, readable bundle, and never go backwards.
+    const reader = new FsBundleStore(root);
+    let publishing = true;
+    let reads = 0;
+    let last = 0;
+    const reading = (async () => {
+      while (publishing) {
+        const d = await reader.latest();
+        if (!d) continue;
+        expect(d.serial).toBeGreaterThanOrEqual(last);
+        last = d.serial;
+        expect(sha256Digest(await reader.get(d.digest, { expectedSize: d.size }))).toBe(d.digest);
+        reads++;
+      }
+    })();
     const runs = await Promise.all(Array.from({ length: processes }, () => runNode(script, {}, [root])));
+    publishing = false;
+    await reading;
+    expect(reads).toBeGreaterThan(0);
     const won = runs.flatMap((r) => {
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);

@@ -152,6 +152,17 @@ describe('palisade serve + HTTP client store', () => {
     expect(((await res.json()) as { current: BundleDescriptor }).current).toEqual(current);
   });
 
+  it('concurrent uploads of the same serial: exactly one is accepted', async () => {
+    const current = (await client.latest())!;
+    const serial = current.serial + 1;
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) =>
+      put(serve.url, makeBundle(serial, `racer-${i}`), { Authorization: `Bearer ${TOKEN}` }).then(async (r) => ({ status: r.status, body: (await r.json()) as BundleDescriptor }))));
+    const accepted = answers.filter((a) => a.status === 201);
+    expect(accepted).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 409)).toHaveLength(7);
+    expect(await client.latest()).toEqual(accepted[0]!.body);
+  });
+
   it('SIGTERM answers waiting long polls and exits 0', async () => {
     const d = await tempDir('http-term');
     const s = await startServe(d.path);

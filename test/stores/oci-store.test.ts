@@ -100,6 +100,34 @@ describe('OCI store against the real docker-registry', () => {
     expect(await store.latest()).toBeUndefined();
   });
 
+  it('a slower publisher of a lower serial overwriting latest is repaired by the higher one', async () => {
+    const repo = 'palisade/repair';
+    const plain = new OciBundleStore(`http://${registry.host}`, repo);
+    await plain.publish({ serial: 1, bytes: makeBundle(1) });
+    const one = await manifestAt(repo, '1');
+    let latestPuts = 0;
+    let rivalDone = false;
+    // Interleave a rival exactly where the race window is: right after our PUT of `latest`.
+    const racing: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (init?.method === 'PUT' && String(input).endsWith('/manifests/latest')) {
+        latestPuts++;
+        if (!rivalDone) {
+          rivalDone = true;
+          const rival = await fetch(`http://${registry.host}/v2/${repo}/manifests/latest`, {
+            method: 'PUT', headers: { 'Content-Type': MANIFEST_TYPE }, body: JSON.stringify(one.body),
+          });
+          expect(rival.status).toBe(201);
+        }
+      }
+      return res;
+    };
+    const store = new OciBundleStore(`http://${registry.host}`, repo, { fetch: racing });
+    const two = await store.publish({ serial: 2, bytes: makeBundle(2) });
+    expect(latestPuts).toBe(2);
+    expect(await plain.latest()).toEqual(two);
+  });
+
   // Why the OCI store's CAS is best effort (see oci-store.ts): this registry does not honour conditional PUTs.
   // Should this ever fail, the registry gained If-Match support and the store could use it for a real CAS.
   it('the registry ignores If-Match on manifest PUT (no conditional tag update exists)', async () => {
