@@ -7,6 +7,7 @@
  */
 import type { Label } from '../core/model/types.js';
 import type { EndpointKind, FlowEndpoint, NamedPort } from '../core/flow/types.js';
+import { identityKeyOf } from '../core/flow/types.js';
 import { NAMESPACE_KEY, NAMESPACE_LABELS_PREFIX, parseLabel } from '../core/model/labels.js';
 import type { Inventory, InventoryPod } from './inventory.js';
 
@@ -76,8 +77,10 @@ export function workloadFromPodName(name: string): string {
 
 /** Caches and enriches endpoints. One instance per reading run. */
 export class EndpointResolver {
-  /** (ip, identity, namespace, pod) → the last label strings seen there and the endpoint they gave. */
-  private readonly endpointCache = new Map<string, { rawLabels: readonly string[]; endpoint: FlowEndpoint }>();
+  /** Address → the endpoints seen there (identity, pod, label strings) and what they resolved to. */
+  private readonly endpointCache = new Map<string, CacheEntry[]>();
+  private readonly labelSets = new Map<string, readonly Label[]>();
+  private readonly identityKeys = new Map<string, string>();
 
   constructor(private readonly inventory: Inventory | undefined) {}
 
@@ -95,15 +98,47 @@ export class EndpointResolver {
     const identity = typeof r.identity === 'number' ? r.identity : 0;
     const namespace = typeof r.namespace === 'string' ? r.namespace : '';
     const podName = typeof r.pod_name === 'string' ? r.pod_name : '';
-    const key = `${ip}\u0002${identity}\u0002${namespace}\u0002${podName}`;
-    // The same endpoint recurs with the same labels; comparing them is cheaper than hashing them into a key.
-    const hit = this.endpointCache.get(key);
-    if (hit !== undefined && sameStrings(hit.rawLabels, rawLabels)) return hit.endpoint;
-    const endpoint = this.build(r, ip, identity, namespace, podName, Object.freeze(rawLabels.map(parseLabel)));
-    // Bounded: recordings with huge numbers of distinct endpoints just rebuild.
-    if (this.endpointCache.size >= 200_000) this.endpointCache.clear();
-    this.endpointCache.set(key, { rawLabels, endpoint });
+    // Endpoints recur: look them up by address, then confirm the rest. A cluster identity (>= 256) names one label
+    // set in its cluster, so with the same address, pod and identity the labels are not compared again.
+    const entries = this.endpointCache.get(ip);
+    if (entries !== undefined) {
+      for (const e of entries) {
+        if (e.identity === identity && e.namespace === namespace && e.podName === podName && (identity >= 256 ? e.rawLabels.length === rawLabels.length : sameStrings(e.rawLabels, rawLabels))) {
+          return e.endpoint;
+        }
+      }
+    }
+    const endpoint = this.build(r, ip, identity, namespace, podName, this.internLabels(rawLabels));
+    // Bounded: recordings with huge numbers of distinct addresses just rebuild.
+    if (this.endpointCache.size >= 50_000) this.endpointCache.clear();
+    const entry = { identity, namespace, podName, rawLabels, endpoint };
+    if (entries !== undefined && entries.length < 16) entries.push(entry);
+    else this.endpointCache.set(ip, [entry]);
     return endpoint;
+  }
+
+  /** One shared frozen array per distinct label set, so that later stages can cache by array identity. */
+  private internLabels(rawLabels: readonly string[]): readonly Label[] {
+    const key = rawLabels.join('\n');
+    let labels = this.labelSets.get(key);
+    if (labels === undefined) {
+      if (this.labelSets.size >= 50_000) this.labelSets.clear();
+      labels = Object.freeze(rawLabels.map(parseLabel));
+      this.labelSets.set(key, labels);
+    }
+    return labels;
+  }
+
+  /** The identity key, one shared string per identity (its hash is computed once). */
+  private keyOf(kind: EndpointKind, labels: readonly Label[]): string {
+    const key = identityKeyOf(kind, labels);
+    let shared = this.identityKeys.get(key);
+    if (shared === undefined) {
+      if (this.identityKeys.size >= 50_000) this.identityKeys.clear();
+      this.identityKeys.set(key, key);
+      shared = key;
+    }
+    return shared;
   }
 
   private build(r: RawEndpoint, ip: string, identity: number, namespace: string, podName: string, labels: readonly Label[]): FlowEndpoint {
@@ -117,8 +152,8 @@ export class EndpointResolver {
     const base = { ip, ...(identity > 0 ? { recordedIdentity: identity } : {}) };
     if (kind !== 'pod') {
       const reservedKey = kind === 'world' ? 'world' : kind;
-      const finalLabels = labels.length > 0 ? labels : Object.freeze([{ source: 'reserved', key: reservedKey, value: '' }]);
-      return { kind, labels: finalLabels, ...base, ...(namespace ? { namespace } : {}), ...(podName ? { podName } : {}) };
+      const finalLabels = labels.length > 0 ? labels : this.internLabels([`reserved:${reservedKey}`]);
+      return { kind, labels: finalLabels, identityKey: this.keyOf(kind, finalLabels), ...base, ...(namespace ? { namespace } : {}), ...(podName ? { podName } : {}) };
     }
     const ns = namespace || invPod?.namespace || labels.find((l) => l.key === NAMESPACE_KEY)?.value || '';
     const name = podName || invPod?.name || '';
@@ -128,6 +163,7 @@ export class EndpointResolver {
     return {
       kind: 'pod',
       labels: podLabels,
+      identityKey: this.keyOf('pod', podLabels),
       ...base,
       ...(ns ? { namespace: ns } : {}),
       ...(name ? { podName: name } : {}),
@@ -153,6 +189,14 @@ export class EndpointResolver {
     if (labels.length === recorded.length) labels = recorded as Label[];
     return Object.freeze(labels);
   }
+}
+
+interface CacheEntry {
+  readonly identity: number;
+  readonly namespace: string;
+  readonly podName: string;
+  readonly rawLabels: readonly string[];
+  readonly endpoint: FlowEndpoint;
 }
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {

@@ -37,13 +37,13 @@ function icmpField(v: unknown, what: string): number {
   return v;
 }
 
-// Recordings repeat a bounded set of addresses; canonicalising each once matters at a million flows.
+// IPv6 canonicalisation is costly; recordings repeat a bounded set of addresses, so it is done once per address.
 const canonicalCache = new Map<string, string | null>();
 
 function ip(v: unknown, what: string): string {
   if (v === undefined || v === null || v === '') return '';
   if (typeof v !== 'string') throw new InvalidFlowError(`${what} must be a string`);
-  let c = canonicalCache.get(v);
+  let c = v.indexOf(':') < 0 ? canonicalIp(v) : canonicalCache.get(v);
   if (c === undefined) {
     c = canonicalIp(v);
     if (canonicalCache.size >= 100_000) canonicalCache.clear();

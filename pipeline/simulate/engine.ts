@@ -16,6 +16,12 @@ import type { ServiceInfo } from '../core/evaluate/types.js';
 export interface VerdictEngine {
   readonly name: string;
   judge(flows: AsyncIterable<Flow>): AsyncIterable<Verdict>;
+  /**
+   * Optional fast path for engines that judge without I/O: starts one run and returns a function judging that run's
+   * flows one by one, in order, with exactly the verdicts `judge` would give. Lets a simulation skip a promise per
+   * flow; engines that need asynchronous work simply leave it out.
+   */
+  startRun?(): (flow: Flow) => Verdict;
   /** Releases what the engine holds (kernel objects, maps). Idempotent. */
   close?(): Promise<void>;
 }

@@ -11,6 +11,6 @@ export { verdictJsonLine } from './jsonl-report.js';
 export { tableHeader, tableRow } from './table-report.js';
 export { SummaryCollector } from './summary-report.js';
 export { endpointName, portName } from './endpoint-name.js';
-export { runSimulation, REPORT_FORMATS, type ReportFormat } from './run-simulation.js';
+export { runSimulation, REPORT_FORMATS, type BatchedFlowSource, type FlowSource, type ReportFormat } from './run-simulation.js';
 export { TextSink } from './text-sink.js';
 export { SimulateError } from './errors.js';

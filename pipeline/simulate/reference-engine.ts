@@ -11,15 +11,21 @@ import type { EngineOptions, VerdictEngine } from './engine.js';
 /** Creates the reference engine. Each `judge` call starts with an empty DNS cache. */
 export function referenceEngine(model: PolicyModel, options: EngineOptions = {}): VerdictEngine {
   const evaluator = createEvaluator(model, options.services ? { services: options.services } : {});
+  const startRun = (): ((flow: Flow) => Verdict) => {
+    const dns = new DnsCache();
+    return (flow) => {
+      const verdict = evaluator.judge(flow, dns);
+      // Learn after judging: a flow only sees answers recorded before it.
+      if (flow.dns) dns.observe(flow);
+      return verdict;
+    };
+  };
   return {
     name: 'reference',
+    startRun,
     async *judge(flows: AsyncIterable<Flow>): AsyncIterable<Verdict> {
-      const dns = new DnsCache();
-      for await (const flow of flows) {
-        const verdict = evaluator.judge(flow, dns);
-        if (flow.dns) dns.observe(flow);
-        yield verdict;
-      }
+      const judgeOne = startRun();
+      for await (const flow of flows) yield judgeOne(flow);
     },
   };
 }

@@ -2,7 +2,8 @@
  * One simulation run: flows through an engine into a report. Streams end to end; only the summary keeps state, and
  * that is bounded.
  */
-import type { Flow } from '../core/flow/types.js';
+import type { Flow, Verdict } from '../core/flow/types.js';
+import { SimulateError } from './errors.js';
 import type { VerdictEngine } from './engine.js';
 import { judgeFlows } from './judge-stream.js';
 import { verdictJsonLine } from './jsonl-report.js';
@@ -10,37 +11,66 @@ import { SummaryCollector } from './summary-report.js';
 import { tableHeader, tableRow } from './table-report.js';
 import type { TextSink } from './text-sink.js';
 
+/** A flow source that can also hand out flows in batches (the flow reader does, one batch per input chunk). */
+export interface BatchedFlowSource {
+  batches(): AsyncIterable<readonly Flow[]>;
+  flows(): AsyncIterable<Flow>;
+}
+
+/** Flows one by one, or a batched source. */
+export type FlowSource = AsyncIterable<Flow> | BatchedFlowSource;
+
+function isBatchSource(source: FlowSource): source is BatchedFlowSource {
+  return typeof (source as BatchedFlowSource).batches === 'function';
+}
+
 export type ReportFormat = 'jsonl' | 'table' | 'summary';
 
 export const REPORT_FORMATS: readonly ReportFormat[] = ['jsonl', 'table', 'summary'];
 
 /**
- * Judges every flow and writes the report. For `summary`, the text is written at the end with `notes()` appended
+ * Judges every flow and writes the report. Engines with a synchronous fast path (`startRun`) judge batched sources
+ * batch by batch; every other combination goes through `judge` one flow at a time. For `summary`, the text is written at the end with `notes()` appended
  * (reader counters are only final once the flows are consumed).
  * @returns the counts (for every format)
  * @throws errors of the flow source (malformed input) and of the engine, unchanged
  */
 export async function runSimulation(
   engine: VerdictEngine,
-  flows: AsyncIterable<Flow>,
+  flows: FlowSource,
   format: ReportFormat,
   sink: TextSink,
   notes: () => readonly string[] = () => [],
 ): Promise<SummaryCollector> {
   const summary = new SummaryCollector();
   if (format === 'table') await sink.write(tableHeader());
-  for await (const { flow, verdict } of judgeFlows(engine, flows)) {
-    let pending: Promise<void> | undefined;
+  const report = (flow: Flow, verdict: Verdict): Promise<void> | undefined => {
     if (format === 'jsonl') {
       summary.total++;
       if (verdict.verdict === 'FORWARDED') summary.forwarded++;
       else summary.dropped++;
-      pending = sink.write(verdictJsonLine(verdict));
-    } else {
-      summary.add(flow, verdict);
-      if (format === 'table') pending = sink.write(tableRow(flow, verdict));
+      return sink.write(verdictJsonLine(verdict));
     }
-    if (pending) await pending;
+    summary.add(flow, verdict);
+    return format === 'table' ? sink.write(tableRow(flow, verdict)) : undefined;
+  };
+  const judgeOne = engine.startRun?.();
+  if (judgeOne !== undefined && isBatchSource(flows)) {
+    // Fast path: one await per batch of flows instead of several per flow.
+    for await (const batch of flows.batches()) {
+      for (const flow of batch) {
+        const verdict = judgeOne(flow);
+        if (verdict.index !== flow.index) throw new SimulateError('simulate.engine-mismatch', `the ${engine.name} engine answered flow ${flow.index} with verdict ${verdict.index}`);
+        const pending = report(flow, verdict);
+        if (pending) await pending;
+      }
+    }
+  } else {
+    const stream = isBatchSource(flows) ? flows.flows() : flows;
+    for await (const { flow, verdict } of judgeFlows(engine, stream)) {
+      const pending = report(flow, verdict);
+      if (pending) await pending;
+    }
   }
   if (format === 'summary') await sink.write(summary.render(notes()));
   await sink.end();

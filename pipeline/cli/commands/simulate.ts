@@ -160,7 +160,7 @@ export async function run(argv: string[]): Promise<number> {
   process.stdout.on('error', onStdoutError);
   try {
     const sink = new TextSink(process.stdout);
-    await runSimulation(engine, reader.flows(), args.format, sink, () => readerNotes(reader.stats, inventory));
+    await runSimulation(engine, reader, args.format, sink, () => readerNotes(reader.stats, inventory));
   } catch (err) {
     if (closedEarly || (err as NodeJS.ErrnoException)?.code === 'EPIPE') return 0;
     throw err;

@@ -35,25 +35,37 @@ interface DirectionOutcome {
 const ALLOW_UNENFORCED: DirectionOutcome = { decision: 'allow', allowedBy: [], deniedBy: [], proxy: false };
 const NO_REFS: readonly RuleRef[] = Object.freeze([]);
 
-/** Per-flow lazily computed facts shared by every rule check. */
+/**
+ * Per-direction facts shared by every rule check, computed lazily. One instance per direction is reused for every
+ * flow (`reset`), which keeps the hot path free of allocation.
+ */
 class FlowFacts {
+  flow!: Flow;
+  peer!: FlowEndpoint;
+  peerIdentity!: Identity;
+  dns!: DnsCache;
   private peerIpValue: IpValue | null | undefined;
   private http: HttpRequestParts | undefined;
-  constructor(
-    readonly flow: Flow,
-    readonly peer: FlowEndpoint,
-    readonly peerIdentity: Identity,
-    readonly dns: DnsCache,
-    private readonly ipCache: Map<string, IpValue | null>,
-  ) {}
+  constructor(private readonly ipCache: Map<string, IpValue | null>) {}
+
+  reset(flow: Flow, peer: FlowEndpoint, peerIdentity: Identity, dns: DnsCache): this {
+    this.flow = flow;
+    this.peer = peer;
+    this.peerIdentity = peerIdentity;
+    this.dns = dns;
+    this.peerIpValue = undefined;
+    this.http = undefined;
+    return this;
+  }
 
   peerIp(): IpValue | null {
     if (this.peerIpValue !== undefined) return this.peerIpValue;
     const text = this.peer.ip;
-    let v = this.ipCache.get(text);
+    // IPv4 parses faster than a map lookup; IPv6 addresses are cached.
+    let v = text.indexOf(':') < 0 ? (text === '' ? null : parseIp(text)) : this.ipCache.get(text);
     if (v === undefined) {
-      v = text === '' ? null : parseIp(text);
-      if (this.ipCache.size > 200_000) this.ipCache.clear();
+      v = parseIp(text);
+      if (this.ipCache.size > 50_000) this.ipCache.clear();
       this.ipCache.set(text, v);
     }
     this.peerIpValue = v;
@@ -139,8 +151,16 @@ function icmpMatches(icmps: readonly IcmpMatch[], flow: Flow): boolean {
   return false;
 }
 
-/** L3/L4 match of one rule: null, or whether a plain port entry matched and which L7 entries matched. */
-function matchL3L4(rule: CompiledRule, facts: FlowFacts, direction: Direction): { plain: boolean; l7: CompiledL7[] } | null {
+/** Results of `matchL3L4`: bit 1 = a plain (L3/L4-only) entry matched, bit 2 = entries with L7 rules matched. */
+const NO_MATCH = 0;
+const PLAIN = 1;
+const WITH_L7 = 2;
+
+/**
+ * L3/L4 match of one rule. The L7 entries that matched are appended to `l7Out` (cleared by the caller).
+ * @returns NO_MATCH, or PLAIN and/or WITH_L7 bits
+ */
+function matchL3L4(rule: CompiledRule, facts: FlowFacts, direction: Direction, l7Out: CompiledL7[] | null): number {
   if (rule.peers !== null) {
     let any = false;
     for (const p of rule.peers) {
@@ -149,25 +169,25 @@ function matchL3L4(rule: CompiledRule, facts: FlowFacts, direction: Direction): 
         break;
       }
     }
-    if (!any) return null;
+    if (!any) return NO_MATCH;
   }
   const flow = facts.flow;
   if (rule.ports === null && rule.icmps === null) return PLAIN;
   if (flow.protocol === 'ICMPv4' || flow.protocol === 'ICMPv6') {
-    return rule.icmps !== null && icmpMatches(rule.icmps, flow) ? PLAIN : null;
+    return rule.icmps !== null && icmpMatches(rule.icmps, flow) ? PLAIN : NO_MATCH;
   }
-  if (rule.ports === null) return null;
-  let plain = false;
-  let l7: CompiledL7[] | null = null;
+  if (rule.ports === null) return NO_MATCH;
+  let result = NO_MATCH;
   for (const pr of rule.ports) {
     if (!portRuleMatches(pr, flow)) continue;
-    if (pr.l7 === null) plain = true;
-    else (l7 ??= []).push(pr.l7);
+    if (pr.l7 === null) result |= PLAIN;
+    else {
+      result |= WITH_L7;
+      l7Out?.push(pr.l7);
+    }
   }
-  if (!plain && l7 === null) return null;
-  return { plain, l7: l7 ?? [] };
+  return result;
 }
-const PLAIN = { plain: true, l7: [] as CompiledL7[] };
 
 /** Does an L7 entry allow the request the flow carries? Flows without a request pass (the proxy sees none). */
 function l7Allows(l7: CompiledL7, facts: FlowFacts): boolean {
@@ -187,28 +207,30 @@ function l7Allows(l7: CompiledL7, facts: FlowFacts): boolean {
 
 function judgeDirection(identity: Identity, direction: Direction, facts: FlowFacts, exempt: boolean): DirectionOutcome {
   const policy = identity.policy(direction);
-  let deniedBy: CompiledRule[] | null = null;
+  let denied: CompiledRule[] | null = null;
   for (const rule of policy.deny) {
-    if (matchL3L4(rule, facts, direction) !== null) (deniedBy ??= []).push(rule);
+    if (matchL3L4(rule, facts, direction, null) !== NO_MATCH) (denied ??= []).push(rule);
   }
-  if (deniedBy !== null) return { decision: 'deny', allowedBy: NO_REFS, deniedBy: refsOf(deniedBy), proxy: false };
+  if (denied !== null) return { decision: 'deny', allowedBy: NO_REFS, deniedBy: refsOf(denied), proxy: false };
   if (exempt || !policy.enforced) return ALLOW_UNENFORCED;
-  const allowedBy: CompiledRule[] = [];
+  // Most flows are allowed by exactly one rule: keep it aside and allocate a list only for more.
+  let first: CompiledRule | null = null;
+  let more: CompiledRule[] | null = null;
   let proxy = false;
+  const l7 = L7_SCRATCH;
   for (const rule of policy.allow) {
-    const m = matchL3L4(rule, facts, direction);
-    if (m === null) continue;
-    if (m.plain) {
-      allowedBy.push(rule);
-      if (m.l7.length > 0) proxy = true;
-      continue;
-    }
-    proxy = true;
-    if (m.l7.some((l7) => l7Allows(l7, facts))) allowedBy.push(rule);
+    l7.length = 0;
+    const m = matchL3L4(rule, facts, direction, l7);
+    if (m === NO_MATCH) continue;
+    if ((m & WITH_L7) !== 0) proxy = true;
+    if ((m & PLAIN) === 0 && !l7.some((entry) => l7Allows(entry, facts))) continue;
+    if (first === null) first = rule;
+    else (more ??= [first]).push(rule);
   }
-  if (allowedBy.length === 0) return { decision: 'denied', allowedBy: NO_REFS, deniedBy: NO_REFS, proxy };
-  return { decision: 'allow', allowedBy: refsOf(allowedBy), deniedBy: NO_REFS, proxy };
+  if (first === null) return { decision: 'denied', allowedBy: NO_REFS, deniedBy: NO_REFS, proxy };
+  return { decision: 'allow', allowedBy: more === null ? first.refs : refsOf(more), deniedBy: NO_REFS, proxy };
 }
+const L7_SCRATCH: CompiledL7[] = [];
 
 /** The sorted refs of matched rules; a single rule's shared list when only one matched. */
 function refsOf(rules: readonly CompiledRule[]): readonly RuleRef[] {
@@ -226,6 +248,25 @@ export function createEvaluator(model: PolicyModel, options: EvaluatorOptions = 
   const compiled = compileModel(model, options.services ?? []);
   const identities = new IdentityCache(compiled, options.maxCachedIdentities ?? 100_000);
   const ipCache = new Map<string, IpValue | null>();
+  const egressFacts = new FlowFacts(ipCache);
+  const ingressFacts = new FlowFacts(ipCache);
+  // allowed_by of both directions, merged once per pair of lists (lists are shared per rule set).
+  const merged = new WeakMap<readonly RuleRef[], WeakMap<readonly RuleRef[], readonly RuleRef[]>>();
+  const merge = (a: readonly RuleRef[], b: readonly RuleRef[]): readonly RuleRef[] => {
+    if (a.length === 0) return b;
+    if (b.length === 0) return a;
+    let inner = merged.get(a);
+    if (inner === undefined) {
+      inner = new WeakMap();
+      merged.set(a, inner);
+    }
+    let both = inner.get(b);
+    if (both === undefined) {
+      both = Object.freeze(sortRuleRefs([...a, ...b]));
+      inner.set(b, both);
+    }
+    return both;
+  };
 
   const judgeOpening = (flow: Flow, dns: DnsCache, index: number): Verdict => {
     const srcIdentity = identities.of(flow.src);
@@ -234,17 +275,17 @@ export function createEvaluator(model: PolicyModel, options: EvaluatorOptions = 
     let allowedBy: readonly RuleRef[] = NO_REFS;
     let proxy = false;
     if (flow.src.kind === 'pod') {
-      const out = judgeDirection(srcIdentity, 'egress', new FlowFacts(flow, flow.dst, dstIdentity, dns, ipCache), self);
+      const out = judgeDirection(srcIdentity, 'egress', egressFacts.reset(flow, flow.dst, dstIdentity, dns), self);
       proxy = out.proxy;
       if (out.decision !== 'allow') return dropped(index, out, 'egress', NO_REFS, proxy);
       allowedBy = out.allowedBy;
     }
     if (flow.dst.kind === 'pod') {
       const exempt = self || flow.src.kind === 'host';
-      const out = judgeDirection(dstIdentity, 'ingress', new FlowFacts(flow, flow.src, srcIdentity, dns, ipCache), exempt);
+      const out = judgeDirection(dstIdentity, 'ingress', ingressFacts.reset(flow, flow.src, srcIdentity, dns), exempt);
       proxy ||= out.proxy;
       if (out.decision !== 'allow') return dropped(index, out, 'ingress', allowedBy, proxy);
-      if (out.allowedBy.length > 0) allowedBy = allowedBy.length > 0 ? sortRuleRefs([...allowedBy, ...out.allowedBy]) : out.allowedBy;
+      allowedBy = merge(allowedBy, out.allowedBy);
     }
     const verdict: Verdict = { index, verdict: 'FORWARDED', drop_reason: null, dropped_at: null, allowed_by: allowedBy, denied_by: NO_REFS };
     return proxy ? { ...verdict, l7: 'proxy' } : verdict;

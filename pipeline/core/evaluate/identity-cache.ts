@@ -4,6 +4,7 @@
  */
 import type { Direction, Label } from '../model/types.js';
 import type { EndpointKind, FlowEndpoint } from '../flow/types.js';
+import { identityKeyOf } from '../flow/types.js';
 import type { CompiledModel, CompiledRule, CompiledSpec } from './compile-model.js';
 import { NAMESPACE_KEY } from '../model/labels.js';
 import { matchesSelector } from '../model/selector-match.js';
@@ -49,8 +50,12 @@ export class Identity {
 
   /** The policy of this identity in a direction (pods only; callers check the kind). */
   policy(direction: Direction): DirectionPolicy {
-    if (direction === 'egress') return (this.egressPolicy ??= this.resolve('egress'));
-    return (this.ingressPolicy ??= this.resolve('ingress'));
+    if (direction === 'egress') {
+      if (this.egressPolicy === undefined) this.egressPolicy = this.resolve('egress');
+      return this.egressPolicy;
+    }
+    if (this.ingressPolicy === undefined) this.ingressPolicy = this.resolve('ingress');
+    return this.ingressPolicy;
   }
 
   private resolve(direction: Direction): DirectionPolicy {
@@ -70,18 +75,11 @@ export class Identity {
   }
 }
 
-function identityKey(kind: EndpointKind, labels: readonly Label[]): string {
-  const parts = labels.map((l) => `${l.source}:${l.key}=${l.value}`);
-  parts.sort();
-  return `${kind}\n${parts.join('\n')}`;
-}
-
 /**
- * Identities by (kind, label set). Lookups first try the label array object itself (flow readers share one array
- * per distinct label set), then the label text.
+ * Identities by (kind, label set), keyed by the endpoint's `identityKey` when the reader set one (a string whose hash
+ * V8 keeps, so lookups stay cheap), else by the key derived from its labels.
  */
 export class IdentityCache {
-  private byArray = new WeakMap<readonly Label[], Identity>();
   private byKey = new Map<string, Identity>();
 
   constructor(
@@ -91,21 +89,14 @@ export class IdentityCache {
 
   /** The identity of an endpoint (created on first sight). */
   of(endpoint: FlowEndpoint): Identity {
-    const labels = endpoint.labels;
-    const cached = this.byArray.get(labels);
-    if (cached !== undefined && cached.kind === endpoint.kind) return cached;
-    const key = identityKey(endpoint.kind, labels);
+    const key = endpoint.identityKey ?? identityKeyOf(endpoint.kind, endpoint.labels);
     let identity = this.byKey.get(key);
     if (identity === undefined) {
-      if (this.byKey.size >= this.maxEntries) {
-        // Bounded memory: start over; identities are rebuilt lazily from the compiled model.
-        this.byKey = new Map();
-        this.byArray = new WeakMap();
-      }
-      identity = new Identity(this.model, endpoint.kind, labels);
+      // Bounded memory: start over; identities are rebuilt lazily from the compiled model.
+      if (this.byKey.size >= this.maxEntries) this.byKey = new Map();
+      identity = new Identity(this.model, endpoint.kind, endpoint.labels);
       this.byKey.set(key, identity);
     }
-    this.byArray.set(labels, identity);
     return identity;
   }
 }

@@ -25,6 +25,8 @@ export interface IpRange {
  * @returns the family and integer value, or null when the text is not an address.
  */
 export function parseIp(text: string): IpValue | null {
+  const v4 = dottedQuadValue(text);
+  if (v4 >= 0) return { family: 4, value: BigInt(v4) };
   if (text.includes(':')) {
     const zone = text.indexOf('%');
     const v = parseIPv6(zone >= 0 ? text.slice(0, zone) : text);
@@ -44,6 +46,8 @@ export function formatIp(ip: IpValue): string {
  * @returns null when the text is not an address.
  */
 export function canonicalIp(text: string): string | null {
+  // Dotted quads without leading zeros are already canonical: the common case, without allocation.
+  if (dottedQuadValue(text) >= 0) return text;
   const ip = parseIp(text);
   return ip === null ? null : formatIp(ip);
 }
@@ -68,4 +72,35 @@ export function parseCidr(text: string): IpRange | null {
 /** True when the address lies in the range (same family, lo <= value <= hi). */
 export function rangeContains(range: IpRange, ip: IpValue): boolean {
   return range.family === ip.family && ip.value >= range.lo && ip.value <= range.hi;
+}
+
+/**
+ * The value of a canonical dotted quad (`10.0.0.1`; no leading zeros, each part <= 255), or -1 for anything else
+ * (other spellings still parse through the general path). A character loop: this runs for every flow endpoint.
+ */
+function dottedQuadValue(text: string): number {
+  const n = text.length;
+  if (n < 7 || n > 15) return -1;
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return -1;
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return -1;
+    } else {
+      return -1;
+    }
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return value * 256 + part;
 }

@@ -37,6 +37,18 @@ export interface FlowEndpoint {
   readonly namedPorts?: readonly NamedPort[];
   /** Numeric identity as recorded, informational only: engines derive identity from labels. */
   readonly recordedIdentity?: number;
+  /**
+   * Optional cache key: `identityKeyOf(kind, labels)`, set by readers that hand out the same endpoint many times, so
+   * engines can find their per-identity state without re-deriving it. Must equal what `identityKeyOf` returns.
+   */
+  readonly identityKey?: string;
+}
+
+/** The canonical text of an identity (kind plus sorted `source:key=value` labels), for caching per identity. */
+export function identityKeyOf(kind: EndpointKind, labels: readonly Label[]): string {
+  const parts = labels.map((l) => `${l.source}:${l.key}=${l.value}`);
+  parts.sort();
+  return `${kind}\n${parts.join('\n')}`;
 }
 
 export type FlowProtocol = 'TCP' | 'UDP' | 'SCTP' | 'ICMPv4' | 'ICMPv6';
