@@ -12,7 +12,7 @@ import { run as compile } from '../../pipeline/cli/commands/compile.js';
 import { run as keygen } from '../../pipeline/cli/commands/keygen.js';
 import { captureOutput, cli, printed } from './capture.js';
 import { verifyBundle, trustOfKey, parsePublicKey, parseSigningKey, parseProbeVectors, type ProbeVector } from '../../pipeline/core/bundle/index.js';
-import { REPO_ROOT } from './fixtures.js';
+import { REPO_ROOT, makePolicyRepo } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-bundle-compile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,7 +55,8 @@ describe('palisade compile', () => {
   });
 
   it('reproducibility: the same inputs give the same bytes', async () => {
-    const argv = (o: string) => ['--policies', join(TEMPLATE, 'policies'), '--flows', join(TEMPLATE, 'flows/recorded.json'), '--out', join(dir, o), ...fixed];
+    const repo = makePolicyRepo(dir);
+    const argv = (o: string) => ['--policies', join(repo, 'policies'), '--flows', join(repo, 'flows/recorded.json'), '--out', join(dir, o), ...fixed];
     expect(await cli(compile, argv('r1.bundle'))).toBe(0);
     expect(await cli(compile, argv('r2.bundle'))).toBe(0);
     expect(readFileSync(join(dir, 'r1.bundle')).equals(readFileSync(join(dir, 'r2.bundle')))).toBe(true);

@@ -2,7 +2,9 @@
  * Shared fixtures for the bundle tests: real P-256 keys, real components (the built BPF object, a policy model,
  * probe lines), and helpers that build good and hostile bundle files.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { cpSync, readFileSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   COMPONENT,
@@ -85,4 +87,22 @@ export function entryOffset(file: Uint8Array, name: string): { header: number; d
     off += 512 + Math.ceil(size / 512) * 512;
   }
   throw new Error(`no entry ${name}`);
+}
+
+/**
+ * A policy repository of its own (a copy of the template's policies and recording, committed once with fixed
+ * dates), so that builds see a HEAD that no concurrent commit to this checkout moves.
+ * @returns the repository's root.
+ */
+export function makePolicyRepo(parent: string): string {
+  const repo = join(parent, 'policy-repo');
+  cpSync(join(REPO_ROOT, 'policy-repo-template/policies'), join(repo, 'policies'), { recursive: true });
+  cpSync(join(REPO_ROOT, 'policy-repo-template/flows/recorded.json'), join(repo, 'flows/recorded.json'));
+  const env = { ...process.env, GIT_AUTHOR_DATE: '2026-11-20T09:00:00Z', GIT_COMMITTER_DATE: '2026-11-20T09:00:00Z' };
+  const git = (...args: string[]) => execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.test', ...args], { env, stdio: 'pipe' });
+  git('init', '-q', '-b', 'main');
+  git('remote', 'add', 'origin', 'https://example.test/policies.git');
+  git('add', '.');
+  git('commit', '-q', '-m', 'policies');
+  return repo;
 }

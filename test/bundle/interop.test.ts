@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bundleFromJSON } from '@sigstore/bundle';
+import { BUNDLE_V03_MEDIA_TYPE, assertBundleLatest, bundleFromJSON, bundleToJSON } from '@sigstore/bundle';
 import { Verifier, toSignedEntity, toTrustMaterial, type KeyFinderFunc } from '@sigstore/verify';
 import {
   IN_TOTO_PAYLOAD_TYPE,
@@ -69,6 +69,9 @@ describe('interoperability', () => {
   it('@sigstore/verify accepts a good bundle and rejects a tampered one', () => {
     const v = sigstoreVerifier(signer);
     const json = signatureJson(file, signer);
+    expect(json.mediaType).toBe(BUNDLE_V03_MEDIA_TYPE);
+    expect(() => assertBundleLatest(bundleFromJSON(json))).not.toThrow(); // a well-formed v0.3 bundle
+    expect(bundleToJSON(bundleFromJSON(json))).toEqual(json); // and exactly the protobuf JSON mapping
     const signerOut = v.verify(toSignedEntity(bundleFromJSON(json)));
     expect(signerOut.key.export({ type: 'spki', format: 'der' })).toEqual(signer.publicKey.export({ type: 'spki', format: 'der' }));
     expect(() => v.verify(toSignedEntity(bundleFromJSON(tampered(json))))).toThrow(/signature verification failed/);

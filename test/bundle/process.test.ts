@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE_ERROR_EXIT } from '../../pipeline/core/bundle/index.js';
-import { REPO_ROOT, entryOffset } from './fixtures.js';
+import { REPO_ROOT, entryOffset, makePolicyRepo } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-bundle-proc-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -69,10 +69,13 @@ describe('bin/palisade keygen → compile → verify', () => {
   });
 
   it('reproducibility: the same inputs build the same bytes from any working directory', () => {
-    const tpl = join(REPO_ROOT, 'policy-repo-template');
-    const args = (out: string) => ['compile', '--policies', join(tpl, 'policies'), '--flows', join(tpl, 'flows/recorded.json'), '--out', out, '--serial', '3', '--created-at', '2026-11-28T10:00:00Z'];
-    expect(palisade(args(join(dir, 'cwd-repo.bundle'))).status).toBe(0);
-    expect(palisade(args(join(dir, 'cwd-tmp.bundle')), {}, dir).status).toBe(0);
+    const repo = makePolicyRepo(dir);
+    // No --created-at or --serial: both come from the commit, so the same commit builds the same bytes.
+    const args = (out: string) => ['compile', '--policies', join(repo, 'policies'), '--flows', join(repo, 'flows/recorded.json'), '--out', out];
+    const a = palisade(args(join(dir, 'cwd-repo.bundle')), {}, repo);
+    expect(a.status, a.stderr).toBe(0);
+    expect(a.stdout).toContain('serial 1795165200,'); // 2026-11-20T09:00:00Z
+    expect(palisade(args(join(dir, 'cwd-tmp.bundle')), {}, tmpdir()).status).toBe(0);
     expect(readFileSync(join(dir, 'cwd-repo.bundle')).equals(readFileSync(join(dir, 'cwd-tmp.bundle')))).toBe(true);
   });
 });

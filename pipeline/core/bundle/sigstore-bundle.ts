@@ -10,13 +10,16 @@ import { isPlainObject } from './manifest.js';
 /** Media type of a Sigstore bundle v0.3 in JSON. */
 export const SIGSTORE_BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 
-/** A Sigstore bundle as JSON (the protobuf-specs JSON mapping: byte fields are standard base64). */
+/**
+ * A Sigstore bundle as JSON, in the protobuf-specs JSON mapping exactly as sigstore-js writes it (`bundleToJSON`):
+ * byte fields in standard base64.
+ */
 export interface SigstoreBundleJson {
   readonly mediaType: typeof SIGSTORE_BUNDLE_MEDIA_TYPE;
+  /** No transparency log entries and no timestamps: empty repeated fields are omitted, as protobuf JSON does. */
   readonly verificationMaterial: {
     readonly publicKey: { readonly hint: string };
-    readonly tlogEntries: readonly never[];
-    readonly timestampVerificationData: { readonly rfc3161Timestamps: readonly never[] };
+    readonly timestampVerificationData: Record<string, never>;
   };
   readonly dsseEnvelope: {
     readonly payload: string;
@@ -32,7 +35,7 @@ export const MAX_SIGNATURE_FILE_BYTES = 2 * 1024 * 1024;
 export function toSigstoreBundle(payloadType: string, payload: Uint8Array, keyId: string, sig: Uint8Array): SigstoreBundleJson {
   return {
     mediaType: SIGSTORE_BUNDLE_MEDIA_TYPE,
-    verificationMaterial: { publicKey: { hint: keyId }, tlogEntries: [], timestampVerificationData: { rfc3161Timestamps: [] } },
+    verificationMaterial: { publicKey: { hint: keyId }, timestampVerificationData: {} },
     dsseEnvelope: {
       payload: Buffer.from(payload).toString('base64'),
       payloadType,
