@@ -1,7 +1,8 @@
 /**
  * Runs the NetworkPolicy conformance cases end to end, the way an outside harness would: policies as YAML files,
  * the inventory as `kubectl get -o json` output, probes as `hubble observe -o json` lines, judged by
- * `palisade simulate --format jsonl` (the built CLI), and compared with the upstream-style truth tables.
+ * `palisade simulate --format jsonl` (the built CLI), and compared with the upstream-style truth tables; the tables
+ * engine must print the same lines as the reference.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -44,11 +45,13 @@ describe('NetworkPolicy conformance (upstream e2e netpol cases) through palisade
     }
     const flowsFile = join(caseDir, 'flows.json');
     await writeFile(flowsFile, probes.map((p, n) => probeLine(p.probe, n)).join('\n') + '\n');
-    const run = spawnSync(process.execPath, [cli, 'simulate', '--policies', join(caseDir, 'policies'), '--flows', flowsFile, '--inventory', inventoryFile, '--format', 'jsonl'], {
-      encoding: 'utf8',
-      cwd: caseDir,
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const simulate = (engine: string) =>
+      spawnSync(process.execPath, [cli, 'simulate', '--policies', join(caseDir, 'policies'), '--flows', flowsFile, '--inventory', inventoryFile, '--format', 'jsonl', '--engine', engine], {
+        encoding: 'utf8',
+        cwd: caseDir,
+        maxBuffer: 64 * 1024 * 1024,
+      });
+    const run = simulate('reference');
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const verdicts = run.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { index: number; verdict: string; drop_reason: string | null; dropped_at: string | null; allowed_by: unknown[] });
@@ -62,5 +65,11 @@ describe('NetworkPolicy conformance (upstream e2e netpol cases) through palisade
       else if (!got && v.drop_reason !== 'POLICY_DENIED') wrong.push(`${podKey(probe.from)} -> ${podKey(probe.to)}: drop reason ${v.drop_reason}`);
     });
     expect(wrong.slice(0, 12), `${wrong.length} of ${probes.length} probes disagree`).toEqual([]);
+    // The compiled-tables engine must give the same answer, byte for byte.
+    const tables = simulate('tables');
+    expect(tables.status, tables.stderr).toBe(0);
+    const tableLines = tables.stdout.trimEnd().split('\n');
+    const firstDiff = tableLines.findIndex((l, n) => l !== run.stdout.trimEnd().split('\n')[n]);
+    expect(firstDiff === -1 ? null : { probe: probes[firstDiff]?.probe, reference: run.stdout.split('\n')[firstDiff], tables: tableLines[firstDiff] }).toBeNull();
   });
 });
