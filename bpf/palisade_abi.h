@@ -107,7 +107,7 @@ struct endpoint_value {
  *     every other packet is judged by policy (established connections included), and an allowed TCP/UDP/SCTP packet
  *     or ICMP echo request records its forward tuple in conntrack. */
 struct policy_key {
-	__u32 prefixlen; /* host order: 64, 72, or 80 + port bits (0..16) */
+	__u32 prefixlen; /* host order: 64 (protocol wildcard), or 80 + port bits (0..16) */
 	__u8 gen;
 	__u8 direction;     /* PALISADE_DIR_* */
 	__be16 endpoint_id; /* network order so that the LPM bit order is the field order */
