@@ -5,6 +5,7 @@
  */
 import type { RuleRef } from '../core/flow/types.js';
 import { BoundedText } from './bounded-text.js';
+import { rfc3339Nanos } from './time-order.js';
 import type { ChangeKind, ConnectionChange, DiffReport, RefInfo, SideSummary } from './report.js';
 import {
   CHANGE_TITLE,
@@ -159,16 +160,20 @@ function writeListing(
 function tableRow(c: ConnectionChange): string {
   return (
     `| ${cell(c.source.name)} | ${cell(c.destination.name)} | ${c.port_label} | ${formatCount(c.flows)} | ` +
-    `${cell(c.first_seen ?? '')} | ${cell(c.last_seen ?? '')} | ${sideCell(c.head)} | ${sideCell(c.base)} |\n`
+    `${shortTime(c.first_seen)} | ${shortTime(c.last_seen)} | ${sideCell(c.head, c.changed_rules)} | ${sideCell(c.base, [])} |\n`
   );
 }
 
-function sideCell(side: SideSummary): string {
+/** The verdict and its rules; with no deciding rule, the edited rules (`changed_rules`) the change comes from. */
+function sideCell(side: SideSummary, edited: readonly RuleRef[]): string {
   const rules = decidingRules(side);
-  const named = rules.slice(0, RULES_PER_CELL).map((r) => `${code(ruleLocation(r))} ${cell(shortPolicy(r))}`);
+  const list = (refs: readonly RuleRef[]): string[] => refs.slice(0, RULES_PER_CELL).map((r) => `${code(ruleLocation(r))} ${cell(shortPolicy(r))}`);
+  const named = list(rules);
   const more = rules.length - named.length + side.rules_omitted;
   if (more > 0) named.push(`+${formatCount(more)} more`);
-  return `${sideVerdict(side)}<br>${named.length > 0 ? named.join('<br>') : noRule(side)}`;
+  if (named.length > 0) return `${sideVerdict(side)}<br>${named.join('<br>')}`;
+  const was = edited.length > 0 ? `<br>edited: ${list(edited).join('<br>')}` : '';
+  return `${sideVerdict(side)}<br>${noRule(side)}${was}`;
 }
 
 function detailBlock(c: ConnectionChange): string {
@@ -227,6 +232,13 @@ function footer(
         '`palisade diff --format json` lists everything.\n'
       : '';
   return `${note}\n<sub>Simulated ${plural(report.flows.total, 'recorded flow')} under both policy sets with Palisade.</sub>\n`;
+}
+
+/** `2026-11-20 09:00:02Z`: recorded times to the second, in UTC, for table cells. */
+function shortTime(time: string | null): string {
+  if (time === null) return '';
+  const ns = rfc3339Nanos(time);
+  return ns === null ? cell(time) : `${new Date(Number(ns / 1_000_000n)).toISOString().slice(0, 19).replace('T', ' ')}Z`;
 }
 
 function refText(ref: RefInfo): string {

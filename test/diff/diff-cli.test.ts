@@ -50,7 +50,7 @@ function palisade(...args: string[]): { code: number; stdout: string; stderr: st
 function diffJson(base: string, head: string): DiffReport {
   const r = palisade('diff', '--base', base, '--head', head, '--flows', FLOWS, '--inventory', INVENTORY, '--format', 'json');
   expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
+  expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as DiffReport;
 }
 
@@ -299,7 +299,7 @@ describe('palisade diff on a real repository', () => {
 
   it('exits 1 with file:line diagnostics when the head policies have errors', () => {
     const r = palisade('diff', '--base', 'main', '--head', 'broken', '--flows', FLOWS);
-    expect(r.code).toBe(1);
+    expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^policies\/data\/redis\.yaml:\d+:\d+: error: .*TPC/m);
     expect(r.stderr).toContain('the head policies (broken) have 1 error');
@@ -322,7 +322,7 @@ describe('palisade diff on a real repository', () => {
     ];
     for (const [args, message] of cases) {
       const r = palisade('diff', ...args);
-      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
