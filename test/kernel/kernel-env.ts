@@ -4,7 +4,8 @@
  * leak check. Everything created here is named with the `pld-` prefix.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'vitest';
@@ -73,7 +74,12 @@ export function describeKernel(name: string, body: () => void): void {
       });
     });
   } else {
-    process.stderr.write(`[kernel tests skipped: ${kernelUnavailable}]\n`);
+    // One notice per test run: the first file to skip leaves a marker for its sibling workers (same parent).
+    const marker = join(tmpdir(), `palisade-kernel-skip-${process.ppid}`);
+    if (!existsSync(marker)) {
+      writeFileSync(marker, kernelUnavailable);
+      process.stderr.write(`[kernel tests skipped: ${kernelUnavailable}]\n`);
+    }
     describe.skip(name, body);
   }
 }
