@@ -147,6 +147,11 @@ export class EndpointResolver {
     let invPod: InventoryPod | undefined;
     if (kind === undefined || kind === 'pod') {
       invPod = (namespace !== '' && podName !== '' ? inv?.podByName(namespace, podName) : undefined) ?? (ip !== '' ? inv?.podByIp(ip) : undefined);
+      // A label-less address that is a Service cluster IP is judged as its backend, as the datapath does after DNAT.
+      if (invPod === undefined && kind === undefined && namespace === '' && podName === '' && ip !== '') {
+        invPod = inv?.backendOfServiceIp(ip);
+        if (invPod !== undefined && invPod.ips[0] !== undefined) ip = invPod.ips[0];
+      }
       if (kind === undefined) kind = invPod || namespace !== '' || podName !== '' || identity >= 256 ? 'pod' : 'world';
     }
     const base = { ip, ...(identity > 0 ? { recordedIdentity: identity } : {}) };

@@ -67,6 +67,7 @@ export class Inventory {
   private readonly podsByName = new Map<string, InventoryPod>();
   private readonly namespaceLabels = new Map<string, Readonly<Record<string, string>>>();
   private readonly serviceList: ServiceInfo[] = [];
+  private readonly serviceBackends = new Map<string, InventoryPod>();
 
   /**
    * Builds the index from Kubernetes objects (Pod, Namespace, Service; others are ignored). Namespaces may come in
@@ -110,6 +111,31 @@ export class Inventory {
       }
     }
     for (const p of pods) this.addPod(p);
+    this.indexServiceBackends();
+  }
+
+  /** ClusterIP → the first backend pod (by name) its selector picks: how a pre-DNAT address is judged. */
+  private indexServiceBackends(): void {
+    const byNamespace = new Map<string, InventoryPod[]>();
+    for (const pod of this.podsByName.values()) {
+      const list = byNamespace.get(pod.namespace);
+      if (list) list.push(pod);
+      else byNamespace.set(pod.namespace, [pod]);
+    }
+    for (const svc of this.serviceList) {
+      if (svc.selector === null) continue;
+      const wanted = Object.entries(svc.selector);
+      const backends = (byNamespace.get(svc.namespace) ?? [])
+        .filter((p) => !p.hostNetwork && wanted.every(([k, v]) => p.labels.some((l) => l.source === 'k8s' && l.key === k && l.value === v)))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const first = backends[0];
+      if (first) for (const ip of svc.clusterIPs) if (!this.podsByIp.has(ip)) this.serviceBackends.set(ip, first);
+    }
+  }
+
+  /** The pod a Service cluster IP leads to (first backend by name), if the address is a known cluster IP. */
+  backendOfServiceIp(ip: string): InventoryPod | undefined {
+    return this.serviceBackends.get(ip);
   }
 
   private addPod(o: Obj): void {

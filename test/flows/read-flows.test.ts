@@ -222,3 +222,17 @@ describe('endpoint normalisation', () => {
     expect(f.src.workload).toBe('web');
   });
 });
+
+describe('service addresses', () => {
+  it('judges a label-less Service cluster IP as its first backend pod', async () => {
+    const inventory = new Inventory([
+      { kind: 'Pod', metadata: { name: 'api-b', namespace: 'shop', labels: { app: 'api' } }, status: { podIP: '10.1.0.6' } },
+      { kind: 'Pod', metadata: { name: 'api-a', namespace: 'shop', labels: { app: 'api' } }, status: { podIP: '10.1.0.5' } },
+      { kind: 'Service', metadata: { name: 'api', namespace: 'shop' }, spec: { clusterIP: '10.96.0.10', selector: { app: 'api' } } },
+    ]);
+    const p = await file('svc.json', JSON.stringify(tcpFlow({ IP: { source: '10.0.0.1', destination: '10.96.0.10' }, destination: {} })));
+    const [f] = await collect(new FlowReader([p], { inventory }));
+    expect(f!.dst).toMatchObject({ kind: 'pod', namespace: 'shop', podName: 'api-a', ip: '10.1.0.5' });
+    expect(f!.dst.labels).toContainEqual({ source: 'k8s', key: 'app', value: 'api' });
+  });
+});
