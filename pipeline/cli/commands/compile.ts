@@ -9,6 +9,7 @@ import { rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError, formatPos } from '../../core/errors.js';
+import { isSha256Digest } from '../../core/bundle/index.js';
 import { buildBundleFromDir, parseDuration, PolicyErrorsError, readSigningKeys } from '../../bundle-build/index.js';
 
 const USAGE =
@@ -49,6 +50,8 @@ export async function run(argv: string[]): Promise<number> {
   const serial = optionalInteger(values.serial, '--serial');
   const rollbackOf = optionalInteger(values['rollback-of'], '--rollback-of');
   const createdAt = values['created-at'] === undefined ? undefined : parseTime(values['created-at']);
+  const parentDigest = values['parent-digest'];
+  if (parentDigest !== undefined && !isSha256Digest(parentDigest)) throw new UsageError('--parent-digest must be sha256:<64 hex digits>');
   const keys = await readSigningKeys(values.key, process.env);
 
   let built;
@@ -64,7 +67,7 @@ export async function run(argv: string[]): Promise<number> {
       ...(serial !== undefined ? { serial } : {}),
       ...(rollbackOf !== undefined ? { rollbackOf } : {}),
       ...(createdAt ? { createdAt } : {}),
-      ...(values['parent-digest'] !== undefined ? { parentDigest: values['parent-digest'] } : {}),
+      ...(parentDigest !== undefined ? { parentDigest } : {}),
     });
   } catch (err) {
     if (!(err instanceof PolicyErrorsError)) throw err;
@@ -82,6 +85,7 @@ export async function run(argv: string[]): Promise<number> {
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
+  if (built.signers.length === 0) process.stderr.write('palisade compile: note: the bundle is unsigned; agents accept only bundles signed by their trust root\n');
   const m = built.manifest;
   const signed = built.signers.length === 0 ? 'unsigned' : `signed by ${built.signers.map((k) => k.slice(0, 12)).join(', ')}`;
   process.stdout.write(
