@@ -158,7 +158,7 @@ export function arbFlows(max = 30): fc.Arbitrary<Flow[]> {
     dst: fc.nat(UNIVERSE.length - 1),
     protocol: arbProtocol,
     dstPort: fc.constantFrom(53, 80, 443, 1000, 8080, 8081, 9090, 0),
-    icmpType: fc.constantFrom(0, 8, 128, 129, 3),
+    icmpType: fc.constantFrom(0, 8, 128, 129, 3, 135),
     isReply: fc.boolean(),
     dns: fc.option(fc.record({ query: fc.constantFrom(...NAMES), ips: fc.subarray(['1.2.3.4', '8.8.8.8', '93.184.216.34', '2001:db8::1', '10.2.0.7', '10.0.0.1']) }), { freq: 4 }),
     http: fc.option(fc.record({ method: fc.constantFrom('GET', 'POST'), path: fc.constantFrom('/public/a', '/private') }), { freq: 4 }),

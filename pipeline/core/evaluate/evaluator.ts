@@ -293,9 +293,17 @@ export function createEvaluator(model: PolicyModel, options: EvaluatorOptions = 
 
   return {
     judge(flow: Flow, dns: DnsCache): Verdict {
+      // IPv6 neighbour discovery is never subject to policy (Cilium answers it before policy; the datapath passes
+      // ICMPv6 types 133..137 unjudged): without it no IPv6 traffic works at all.
+      if (isNeighbourDiscovery(flow)) return { index: flow.index, verdict: 'FORWARDED', drop_reason: null, dropped_at: null, allowed_by: NO_REFS, denied_by: NO_REFS };
       return judgeOpening(flow.isReply ? reverseFlow(flow) : flow, dns, flow.index);
     },
   };
+}
+
+/** ICMPv6 router/neighbour solicitation and advertisement, redirect (types 133..137). */
+function isNeighbourDiscovery(flow: Flow): boolean {
+  return flow.protocol === 'ICMPv6' && flow.icmpType !== undefined && flow.icmpType >= 133 && flow.icmpType <= 137;
 }
 
 function dropped(index: number, out: DirectionOutcome, at: 'egress' | 'ingress', allowedBy: readonly RuleRef[], proxy: boolean): Verdict {
