@@ -17,6 +17,33 @@ export interface JudgedPair {
   readonly head: Verdict;
 }
 
+/** A FIFO of flows with O(1) removal at the front (Array#shift is linear on long queues). */
+class FlowQueue {
+  private items: (Flow | undefined)[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(flow: Flow): void {
+    this.items.push(flow);
+  }
+
+  /** The oldest flow, or undefined when empty. */
+  shift(): Flow | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const flow = this.items[this.head];
+    this.items[this.head++] = undefined;
+    // Drop the consumed prefix now and then so the array does not grow with the recording.
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return flow;
+  }
+}
+
 /** Default bound on flows read but not yet judged by both engines. */
 export const DEFAULT_MAX_LOOKAHEAD = 65_536;
 
@@ -33,8 +60,8 @@ export async function* judgeUnderBoth(
   maxLookahead: number = DEFAULT_MAX_LOOKAHEAD,
 ): AsyncGenerator<JudgedPair> {
   const source = flows[Symbol.asyncIterator]();
-  const queues: [Flow[], Flow[]] = [[], []];
-  const pending: Flow[] = [];
+  const queues: [FlowQueue, FlowQueue] = [new FlowQueue(), new FlowQueue()];
+  const pending = new FlowQueue();
   let sourceDone = false;
   let pulling: Promise<void> | null = null;
 
@@ -62,7 +89,7 @@ export async function* judgeUnderBoth(
   const pull = (): Promise<void> => (pulling ??= source.next().then(accept, fail));
 
   // A plain iterator rather than an async generator: this runs once per flow per engine, so it stays lean.
-  const branch = (queue: Flow[]): AsyncIterableIterator<Flow> => {
+  const branch = (queue: FlowQueue): AsyncIterableIterator<Flow> => {
     const it: AsyncIterableIterator<Flow> = {
       async next(): Promise<IteratorResult<Flow>> {
         while (queue.length === 0 && !sourceDone) await pull();

@@ -53,6 +53,34 @@ describe('judgeUnderBoth', () => {
     expect(seen).toEqual([...Array(1000).keys()]);
   });
 
+  it('follows an engine that reads far ahead, in order', async () => {
+    const batchy = engine((f) => dropped(f.index, 'ingress'), 5_000);
+    let expected = 0;
+    for await (const { flow, base, head } of judgeUnderBoth(countingSource(20_000).flows, allowAll, batchy)) {
+      expect(flow.index).toBe(expected++);
+      expect([base.verdict, head.verdict]).toEqual(['FORWARDED', 'DROPPED']);
+    }
+    expect(expected).toBe(20_000);
+  });
+
+  it('closes the source when the consumer stops early', async () => {
+    let closed = false;
+    let produced = 0;
+    const src = (async function* () {
+      try {
+        for (let i = 0; ; i++) {
+          produced++;
+          yield tcp(i, a, b, 80);
+        }
+      } finally {
+        closed = true;
+      }
+    })();
+    for await (const { flow } of judgeUnderBoth(src, allowAll, allowAll)) if (flow.index === 9) break;
+    expect(closed).toBe(true);
+    expect(produced).toBeLessThan(20);
+  });
+
   it('refuses an engine that reads further ahead than allowed', async () => {
     const run = async () => {
       for await (const _ of judgeUnderBoth(countingSource(1000).flows, allowAll, blockOdd, 50)) void _;
