@@ -1,6 +1,7 @@
 /**
  * Reading keys and trust from files and the environment. Private key text never appears in messages.
  */
+import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { InputError, UsageError } from '../core/errors.js';
 import {
@@ -26,7 +27,10 @@ const MAX_KEY_FILE_BYTES = 64 * 1024;
  */
 export async function readSigningKeys(paths: readonly string[], env: NodeJS.ProcessEnv): Promise<SigningKey[]> {
   const keys: SigningKey[] = [];
-  for (const p of paths) keys.push(parseSigningKey(await readSmallFile(p), p));
+  for (const given of paths) {
+    const p = withSuffix(given, '.key');
+    keys.push(parseSigningKey(await readSmallFile(p), p));
+  }
   const fromEnv = env[SIGNING_KEY_ENV];
   if (fromEnv !== undefined && fromEnv.trim() !== '') keys.push(parseSigningKey(fromEnv, `$${SIGNING_KEY_ENV}`));
   return keys;
@@ -40,13 +44,21 @@ export async function readSigningKeys(paths: readonly string[], env: NodeJS.Proc
  */
 export async function readTrust(paths: readonly string[], now: Date): Promise<{ trust: TrustPolicy; root: RootFile | null }> {
   if (paths.length === 0) throw new UsageError('no --trust given');
-  const texts = await Promise.all(paths.map(async (p) => ({ path: p, text: await readSmallFile(p, 1024 * 1024) })));
+  const texts = await Promise.all(paths.map(async (given) => {
+    const p = withSuffix(given, '.pub');
+    return { path: p, text: await readSmallFile(p, 1024 * 1024) };
+  }));
   const first = texts[0]!;
   if (texts.length === 1 && !first.text.trimStart().startsWith('{')) {
     return { trust: trustOfKey(parsePublicKey(first.text, first.path)), root: null };
   }
   const chain = texts.map((t) => parseRootFile(new TextEncoder().encode(t.text), t.path));
   return { trust: verifyRootChain(chain, now), root: chain[chain.length - 1]! };
+}
+
+/** `PREFIX` as written, or `PREFIX<suffix>` when only that exists (keygen's naming). */
+function withSuffix(p: string, suffix: string): string {
+  return !existsSync(p) && existsSync(`${p}${suffix}`) ? `${p}${suffix}` : p;
 }
 
 async function readSmallFile(path: string, max = MAX_KEY_FILE_BYTES): Promise<string> {

@@ -82,6 +82,9 @@ describe('palisade verify', () => {
     const p = writeBundle('good.bundle', [k]);
     printed.clear();
     expect(await cli(verify, [p, '--trust', join(dir, 'v.pub')])).toBe(0);
+    expect(await cli(verify, [p, '--trust', join(dir, 'v')])).toBe(0); // the keygen PREFIX works too
+    printed.clear();
+    expect(await cli(verify, [p, '--trust', join(dir, 'v.pub')])).toBe(0);
     expect(printed.out).toMatch(/^ok: serial 5, manifest sha256:[0-9a-f]{64}, signed by 1 of 1 required .*next min serial 6\n$/);
   });
 
