@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import type { Entity, Peer, PolicyModel, PolicySpec, PortRule } from '../../pipeline/core/model/types.js';
 import type { Flow, FlowEndpoint, FlowProtocol } from '../../pipeline/core/flow/types.js';
 import { peer, pod, ports, reserved, sel, spec } from '../evaluate/model-builder.js';
+import type { ServiceInfo } from '../../pipeline/core/evaluate/types.js';
 
 const NAMED = [
   [{ name: 'http', port: 8080, protocol: 'TCP' as const }],
@@ -33,6 +34,13 @@ export const UNIVERSE: readonly FlowEndpoint[] = [
   reserved('world', '10.2.0.7'),
   reserved('world', '2001:db8::1'),
   { kind: 'world', ip: '1.2.3.5', labels: [] },
+  reserved('world', '10.96.0.20'),
+];
+
+/** Services for toServices peers: one by cluster IP and pod selector, one without selector. */
+export const SERVICES: readonly ServiceInfo[] = [
+  { namespace: 'default', name: 'api', labels: [{ source: 'k8s', key: 'svc', value: 'api' }], selector: { app: 'api' }, clusterIPs: ['10.96.0.20'] },
+  { namespace: 'default', name: 'external', labels: [], selector: null, clusterIPs: ['1.2.3.4'] },
 ];
 
 const WORLD_V4 = UNIVERSE.find((e) => e.ip === '1.2.3.4')!;
@@ -74,6 +82,7 @@ const arbPeer: fc.Arbitrary<Peer> = fc.oneof(
     fc.constantFrom('*.example.com', '**.example.com', '*').map((p) => peer.fqdn({ matchPattern: p })),
   ),
   arbSelector.map((s) => peer.nodes(s)),
+  fc.constantFrom(peer.service('api', 'default'), peer.service('external', 'default'), peer.service('missing', 'default')),
 );
 
 function contains(outer: string, inner: string): boolean {
@@ -160,7 +169,7 @@ export function arbFlows(max = 30): fc.Arbitrary<Flow[]> {
     dstPort: fc.constantFrom(53, 80, 443, 1000, 8080, 8081, 9090, 0),
     icmpType: fc.constantFrom(0, 8, 128, 129, 3, 135),
     isReply: fc.boolean(),
-    dns: fc.option(fc.record({ query: fc.constantFrom(...NAMES), ips: fc.subarray(['1.2.3.4', '8.8.8.8', '93.184.216.34', '2001:db8::1', '10.2.0.7', '10.0.0.1']) }), { freq: 4 }),
+    dns: fc.option(fc.record({ query: fc.constantFrom(...NAMES), ips: fc.subarray(['1.2.3.4', '8.8.8.8', '93.184.216.34', '2001:db8::1', '10.2.0.7', '10.0.0.1', '10.96.0.20']) }), { freq: 4 }),
     http: fc.option(fc.record({ method: fc.constantFrom('GET', 'POST'), path: fc.constantFrom('/public/a', '/private') }), { freq: 4 }),
   });
   return fc.array(arbFlow, { minLength: 1, maxLength: max }).map((list) =>

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../pipeline/simulate/engines/tables.js';
-import { arbFlows, arbModel } from './generators.js';
+import { arbFlows, arbModel, SERVICES } from './generators.js';
 import { disagreements, engineVerdicts, referenceVerdicts, secondPass } from './differential.js';
 
 // Saved seeds: each reproduces a run; a failing seed found later is added here.
@@ -12,10 +12,10 @@ describe('tables engine agrees with the reference evaluator on generated policie
     it(`seed ${seed}`, async () => {
       await fc.assert(
         fc.asyncProperty(arbModel(4), arbFlows(30), async (model, flows) => {
-          const ref = referenceVerdicts(model, flows);
+          const ref = referenceVerdicts(model, flows, SERVICES);
           // With a first pass (compiled once) and without (compiled chunk by chunk as parties appear).
-          const once = await engineVerdicts(await createEngine(model, { flowsForDns: secondPass(flows) }), flows);
-          const chunked = await engineVerdicts(await createEngine(model, { readAhead: 4 }), flows);
+          const once = await engineVerdicts(await createEngine(model, { flowsForDns: secondPass(flows), services: SERVICES }), flows);
+          const chunked = await engineVerdicts(await createEngine(model, { readAhead: 4, services: SERVICES }), flows);
           const diff = [...disagreements(flows, ref, once), ...disagreements(flows, ref, chunked)];
           if (diff.length > 0) {
             const d = diff[0]!;

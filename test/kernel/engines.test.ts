@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { expect, test } from 'vitest';
 import { createEngine as createKernelEngine } from '../../node-agent/engine/kernel-engine.js';
 import { createEngine as createTablesEngine } from '../../pipeline/simulate/engines/tables.js';
-import { arbFlows, arbModel } from '../compile/generators.js';
+import { arbFlows, arbModel, SERVICES } from '../compile/generators.js';
 import { disagreements, engineVerdicts, referenceVerdicts } from '../compile/differential.js';
 import { describeKernel, OBJECT_PATH } from './kernel-env.js';
 
@@ -35,9 +35,9 @@ describeKernel('kernel engine agrees with reference and tables', () => {
     test(`generated policies and flows, seed ${seed}`, async () => {
       await fc.assert(
         fc.asyncProperty(arbModel(4), arbFlows(25), async (model, flows) => {
-          const ref = referenceVerdicts(model, flows);
-          const tab = await engineVerdicts(await createTablesEngine(model), flows);
-          const ker = await engineVerdicts(await createKernelEngine(model, { objectPath: OBJECT_PATH, pinDir: PIN_DIR, readAhead: 5 }), flows);
+          const ref = referenceVerdicts(model, flows, SERVICES);
+          const tab = await engineVerdicts(await createTablesEngine(model, { services: SERVICES }), flows);
+          const ker = await engineVerdicts(await createKernelEngine(model, { objectPath: OBJECT_PATH, pinDir: PIN_DIR, readAhead: 5, services: SERVICES }), flows);
           for (const [name, other] of [['tables', tab], ['kernel', ker]] as const) {
             const diff = disagreements(flows, ref, other);
             if (diff.length > 0) {
