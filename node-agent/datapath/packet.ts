@@ -32,7 +32,7 @@ export interface PacketSpec {
   readonly payloadLength?: number;
 }
 
-function protocolNumber(p: PacketSpec['protocol'], family: 4 | 6): number {
+function protocolNumber(p: PacketSpec['protocol']): number {
   switch (p) {
     case 'TCP':
       return IPPROTO.TCP;
@@ -46,8 +46,7 @@ function protocolNumber(p: PacketSpec['protocol'], family: 4 | 6): number {
       return IPPROTO.ICMPV6;
     default:
       if (!Number.isInteger(p) || p < 0 || p > 255) throw new DatapathError('bad-packet', `protocol ${String(p)} is not 0..255`);
-      if (family === 6 && p === IPPROTO.ICMP) return IPPROTO.ICMPV6;
-      return p;
+      return p; // literal, even when odd for the family (ICMP in IPv6): the engines must judge what was asked
   }
 }
 
@@ -84,7 +83,7 @@ function crc32c(data: Uint8Array): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-function l4Header(proto: number, spec: PacketSpec, family: 4 | 6): Uint8Array {
+function l4Header(proto: number, spec: PacketSpec): Uint8Array {
   const sport = u16('sport', spec.sport, 40000);
   const dport = u16('dport', spec.dport, 0);
   switch (proto) {
@@ -118,7 +117,7 @@ function l4Header(proto: number, spec: PacketSpec, family: 4 | 6): Uint8Array {
     case IPPROTO.ICMPV6: {
       const h = new Uint8Array(8);
       const v = new DataView(h.buffer);
-      const echo = family === 4 ? 8 : 128;
+      const echo = proto === IPPROTO.ICMP ? 8 : 128;
       h[0] = u16('icmpType', spec.icmpType, echo) & 0xff;
       h[1] = u16('icmpCode', spec.icmpCode, 0) & 0xff;
       if ((spec.icmpType ?? echo) > 255 || (spec.icmpCode ?? 0) > 255) throw new DatapathError('bad-packet', 'ICMP type and code are 0..255');
@@ -142,13 +141,14 @@ export function buildPacket(spec: PacketSpec): Uint8Array {
   const dst = parseAddress(spec.daddr);
   if (src.family !== dst.family) throw new DatapathError('bad-packet', `mixed address families: ${spec.saddr} → ${spec.daddr}`);
   const family = src.family;
-  const proto = protocolNumber(spec.protocol, family);
+  const proto = protocolNumber(spec.protocol);
   const payloadLength = spec.payloadLength ?? 0;
   if (!Number.isInteger(payloadLength) || payloadLength < 0 || payloadLength > 1400) {
     throw new DatapathError('bad-packet', `payloadLength ${payloadLength} is not 0..1400`);
   }
-  const l4 = new Uint8Array(l4Header(proto, spec, family).length + payloadLength);
-  l4.set(l4Header(proto, spec, family));
+  const header = l4Header(proto, spec);
+  const l4 = new Uint8Array(header.length + payloadLength);
+  l4.set(header);
   const l4len = l4.length;
 
   // L4 checksum: pseudo header for TCP/UDP/ICMPv6, none for ICMPv4, CRC32c for SCTP.

@@ -41,8 +41,9 @@ describe('buildPacket', () => {
     expect([i[34], new DataView(i.buffer).getUint16(38)]).toEqual([13, 0x99]);
   });
 
-  test('IPv6 ICMPv6 echo by default, with the pseudo-header checksum; protocol number 1 becomes 58 for IPv6', () => {
-    const f = buildPacket({ saddr: 'fd00::1', daddr: 'fd00::2', protocol: 1 });
+  test('IPv6 ICMPv6 echo by default, with the pseudo-header checksum; protocol numbers are taken literally', () => {
+    expect(buildPacket({ saddr: 'fd00::1', daddr: 'fd00::2', protocol: 1 })[20]).toBe(1);
+    const f = buildPacket({ saddr: 'fd00::1', daddr: 'fd00::2', protocol: 58 });
     const v = new DataView(f.buffer);
     expect(v.getUint16(12)).toBe(0x86dd);
     expect(f[20]).toBe(58);
