@@ -44,7 +44,8 @@ export interface ComposeInput {
 
 /** A composed bundle and what went into it. */
 export interface ComposedBundle extends AssembledBundle {
-  readonly probes: { readonly recorded: number; readonly generated: number };
+  /** Probe vectors kept (repeats dropped) by origin, and how many flows were judged in all. */
+  readonly probes: { readonly recorded: number; readonly generated: number; readonly judged: number };
 }
 
 /**
@@ -64,5 +65,6 @@ export function composeBundle(input: ComposeInput): ComposedBundle {
     components.push({ ...COMPONENT.tables, bytes: canonicalJsonBytes(input.engines.compileTables(input.model, input.recordedFlows)) });
   }
   const assembled = assembleBundle(input.manifest, components, input.keys);
-  return { ...assembled, probes: { recorded: input.recordedFlows.length, generated: edges.length } };
+  const recorded = vectors.filter((v) => v.origin === 'recorded').length;
+  return { ...assembled, probes: { recorded, generated: vectors.length - recorded, judged: input.recordedFlows.length + edges.length } };
 }

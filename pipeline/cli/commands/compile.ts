@@ -90,7 +90,7 @@ export async function run(argv: string[]): Promise<number> {
   const signed = built.signers.length === 0 ? 'unsigned' : `signed by ${built.signers.map((k) => k.slice(0, 12)).join(', ')}`;
   process.stdout.write(
     `wrote ${out}: serial ${m.serial}, manifest ${built.manifestDigest}, ${built.bytes.byteLength} bytes, ${built.policies} policies, ` +
-      `${built.probes.recorded + built.probes.generated} probes (${built.probes.recorded} recorded, ${built.probes.generated} generated), ` +
+      `${built.probes.recorded + built.probes.generated} probes (${built.probes.recorded} recorded, ${built.probes.generated} generated; ${built.probes.judged} flows judged), ` +
       `components ${m.components.map((c) => c.name).join(' ')}, ${signed}, expires ${m.expiresAt}\n`,
   );
   return 0;

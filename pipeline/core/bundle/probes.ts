@@ -59,16 +59,25 @@ export function generateEdgeFlows(model: PolicyModel, max = DEFAULT_MAX_EDGE_PRO
 }
 
 /**
- * Pairs flows with verdicts: recorded flows first (in order), then edge cases; indexes renumbered 0..n-1.
- * @param judge the reference evaluator's verdict for one flow (recorded flows are judged in order, so DNS answers
- *   seen earlier count).
+ * Pairs flows with verdicts: recorded flows first (in order), then edge cases; indexes renumbered 0..n-1. Flows
+ * that repeat an earlier probe (same parties, protocol, destination port and verdict; time, index and source port
+ * aside) are judged but not kept, so a long recording of the same connections stays small.
+ * @param judge the reference evaluator's verdict for one flow (every recorded flow is judged, in order, so DNS
+ *   answers seen earlier count).
  */
 export function buildProbeVectors(recorded: readonly Flow[], edges: readonly { flow: Flow; origin: string }[], judge: (flow: Flow) => Verdict): ProbeVector[] {
   const all = [...recorded.map((flow) => ({ flow, origin: 'recorded' })), ...edges];
-  return all.map(({ flow, origin }, index) => {
-    const f = { ...flow, index };
-    return { flow: f, verdict: { ...judge(f), index }, origin };
+  const seen = new Set<string>();
+  const out: ProbeVector[] = [];
+  all.forEach(({ flow, origin }, position) => {
+    const verdict = judge({ ...flow, index: position });
+    const key = canonicalJson({ flow: { ...flow, index: 0, time: undefined, srcPort: undefined }, verdict: { ...verdict, index: 0 } });
+    if (seen.has(key)) return;
+    seen.add(key);
+    const index = out.length;
+    out.push({ flow: { ...flow, index }, verdict: { ...verdict, index }, origin });
   });
+  return out;
 }
 
 /** `probes.jsonl` bytes: one canonical JSON object per line, newline-terminated. */
