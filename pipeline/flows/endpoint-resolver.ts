@@ -81,6 +81,7 @@ export class EndpointResolver {
   private readonly endpointCache = new Map<string, CacheEntry[]>();
   private readonly labelSets = new Map<string, readonly Label[]>();
   private readonly identityKeys = new Map<string, string>();
+  private readonly keyByLabels = new WeakMap<readonly Label[], { kind: EndpointKind; key: string }>();
 
   constructor(private readonly inventory: Inventory | undefined) {}
 
@@ -131,6 +132,9 @@ export class EndpointResolver {
 
   /** The identity key, one shared string per identity (its hash is computed once). */
   private keyOf(kind: EndpointKind, labels: readonly Label[]): string {
+    // Interned label arrays (world and other reserved endpoints) remember their key.
+    const known = this.keyByLabels.get(labels);
+    if (known !== undefined && known.kind === kind) return known.key;
     const key = identityKeyOf(kind, labels);
     let shared = this.identityKeys.get(key);
     if (shared === undefined) {
@@ -138,6 +142,7 @@ export class EndpointResolver {
       this.identityKeys.set(key, key);
       shared = key;
     }
+    this.keyByLabels.set(labels, { kind, key: shared });
     return shared;
   }
 

@@ -466,3 +466,12 @@ describe('attribution order', () => {
     ]);
   });
 });
+
+describe('IPv6 neighbour discovery', () => {
+  it('is never subject to policy, like the datapath', () => {
+    const lock = model(spec({ name: 'lock', subject: sel({ app: 'api' }, 'default'), rules: [{ direction: 'ingress', peers: [] }, { direction: 'egress', peers: [] }] }));
+    const v6api = pod({ ns: 'default', labels: { app: 'api' }, ip: 'fd00::2' });
+    expect(judge(lock, flow(v6api, reserved('world', 'ff02::2'), { protocol: 'ICMPv6', icmpType: 133 })).verdict).toBe('FORWARDED');
+    expect(judge(lock, flow(v6api, reserved('world', 'ff02::2'), { protocol: 'ICMPv6', icmpType: 128 })).verdict).toBe('DROPPED');
+  });
+});

@@ -18,7 +18,7 @@ import { compileModel, type CompiledL7, type CompiledPeer, type CompiledPortRule
 import { normaliseDnsName, type DnsCache } from './dns-cache.js';
 import { httpRequestParts, type HttpRequestParts } from './http-match.js';
 import { IdentityCache, type Identity } from './identity-cache.js';
-import { parseIp, rangeContains, type IpValue } from './ip-address.js';
+import { ipv4Number, parseIp, rangeContains, type IpValue } from './ip-address.js';
 import { reverseFlow } from './reverse-flow.js';
 import { sortRuleRefs } from './rule-ref-order.js';
 import type { Evaluator, EvaluatorOptions } from './types.js';
@@ -45,6 +45,7 @@ class FlowFacts {
   peerIdentity!: Identity;
   dns!: DnsCache;
   private peerIpValue: IpValue | null | undefined;
+  private peerIp4Value = -2;
   private http: HttpRequestParts | undefined;
   constructor(private readonly ipCache: Map<string, IpValue | null>) {}
 
@@ -54,8 +55,15 @@ class FlowFacts {
     this.peerIdentity = peerIdentity;
     this.dns = dns;
     this.peerIpValue = undefined;
+    this.peerIp4Value = -2;
     this.http = undefined;
     return this;
+  }
+
+  /** The peer address as an IPv4 number, -1 when it is not IPv4. */
+  peerIp4(): number {
+    if (this.peerIp4Value === -2) this.peerIp4Value = ipv4Number(this.peer.ip);
+    return this.peerIp4Value;
   }
 
   peerIp(): IpValue | null {
@@ -86,16 +94,23 @@ function peerMatches(p: CompiledPeer, facts: FlowFacts, direction: Direction): b
       if (peer.kind !== 'pod' && !p.reservedOk) return false;
       return facts.peerIdentity.selectedBy(p.selector);
     case 'entities': {
-      const ip = facts.peerIp();
-      const family = ip === null ? 0 : ip.family;
+      const family = peer.ip === '' ? 0 : peer.ip.includes(':') ? 6 : 4;
       for (const t of p.tests) if (t(peer.kind, family)) return true;
       return false;
     }
     case 'cidr': {
-      if (p.range === null) return false;
+      const range = p.range;
+      if (range === null) return false;
       if (!p.matchesPods && peer.kind !== 'world') return false;
+      if (range.family === 4) {
+        // IPv4 with plain numbers: no BigInt per flow.
+        const v = facts.peerIp4();
+        if (v < 0 || v < range.lo4 || v > range.hi4) return false;
+        for (const e of p.except) if (e.family === 4 && v >= e.lo4 && v <= e.hi4) return false;
+        return true;
+      }
       const ip = facts.peerIp();
-      if (ip === null || !rangeContains(p.range, ip)) return false;
+      if (ip === null || !rangeContains(range, ip)) return false;
       for (const e of p.except) if (rangeContains(e, ip)) return false;
       return true;
     }

@@ -18,6 +18,9 @@ export interface IpRange {
   readonly hi: bigint;
   /** Prefix length in bits. */
   readonly bits: number;
+  /** IPv4 only: `lo` and `hi` as plain numbers (exact below 2^32), for comparisons without BigInt. */
+  readonly lo4: number;
+  readonly hi4: number;
 }
 
 /**
@@ -66,12 +69,24 @@ export function parseCidr(text: string): IpRange | null {
   const p = parsePrefix(withBits);
   if (p === undefined) return null;
   const hostBits = BigInt((p.family === 4 ? 32 : 128) - p.bits);
-  return { family: p.family, lo: p.addr, hi: p.addr + (1n << hostBits) - 1n, bits: p.bits };
+  const hi = p.addr + (1n << hostBits) - 1n;
+  return { family: p.family, lo: p.addr, hi, bits: p.bits, lo4: p.family === 4 ? Number(p.addr) : -1, hi4: p.family === 4 ? Number(hi) : -1 };
 }
 
 /** True when the address lies in the range (same family, lo <= value <= hi). */
 export function rangeContains(range: IpRange, ip: IpValue): boolean {
   return range.family === ip.family && ip.value >= range.lo && ip.value <= range.hi;
+}
+
+/**
+ * An IPv4 address as a plain number, or -1 when the text is not IPv4 (IPv6, empty, malformed). Canonical dotted
+ * quads take a character loop; other IPv4 spellings go through the general parser.
+ */
+export function ipv4Number(text: string): number {
+  const v = dottedQuadValue(text);
+  if (v >= 0 || text === '' || text.includes(':')) return v;
+  const ip = parseIp(text);
+  return ip !== null && ip.family === 4 ? Number(ip.value) : -1;
 }
 
 /**
