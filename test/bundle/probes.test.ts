@@ -27,26 +27,17 @@ spec:
 
 const model = loadPolicyModel([{ path: 'api.yaml', text: POLICY }]).model;
 
-const api: FlowEndpoint = {
+/** A pod in `ns` with the given k8s labels (plus its namespace label). */
+const pod = (ns: string, ip: string, labels: Record<string, string>): FlowEndpoint => ({
   kind: 'pod',
-  ip: '10.0.0.5',
-  namespace: 'shop',
-  labels: [
-    { source: 'k8s', key: 'app', value: 'api' },
-    { source: 'k8s', key: 'io.kubernetes.pod.namespace', value: 'shop' },
-  ],
-};
+  ip,
+  namespace: ns,
+  labels: [...Object.entries(labels), ['io.kubernetes.pod.namespace', ns]].map(([key, value]) => ({ source: 'k8s', key: key!, value: value! })),
+});
+const api = pod('shop', '10.0.0.5', { app: 'api' });
+const dnsServer = pod('kube-system', '10.0.9.9', { 'k8s-app': 'kube-dns' });
 const payIp = '203.0.113.7';
 const world = (ip: string): FlowEndpoint => ({ kind: 'world', ip, labels: [{ source: 'reserved', key: 'world', value: '' }] });
-const dnsServer: FlowEndpoint = {
-  kind: 'pod',
-  ip: '10.0.9.9',
-  namespace: 'kube-system',
-  labels: [
-    { source: 'k8s', key: 'k8s-app', value: 'kube-dns' },
-    { source: 'k8s', key: 'io.kubernetes.pod.namespace', value: 'kube-system' },
-  ],
-};
 const toPay = (index: number, srcPort: number): Flow => ({ index, time: `2026-11-20T09:00:0${index}Z`, src: api, dst: world(payIp), protocol: 'TCP', srcPort, dstPort: 443, isReply: false });
 
 describe('probe vectors', () => {
