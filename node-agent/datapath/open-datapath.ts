@@ -392,6 +392,16 @@ class Datapath implements LoadedDatapath {
     };
   }
 
+  release(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ring?.free();
+    this.ring = undefined;
+    this.listeners.clear();
+    this.attachments.clear();
+    this.obj.close(); // the kernel keeps the attached programs and the pinned maps
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -160,4 +160,10 @@ export interface LoadedDatapath {
   kernelIds(): KernelIds;
   /** Detach from every interface this handle attached, unpin the pins it created, free everything. Idempotent. */
   close(): void;
+  /**
+   * Free this process's handles but leave the datapath enforcing: filters stay attached, pins stay (an agent
+   * restart or upgrade). The next `openDatapath` on the same pin directory reuses the maps, and its `attach`
+   * replaces the filters in place. Idempotent; `close()` after `release()` does nothing.
+   */
+  release(): void;
 }

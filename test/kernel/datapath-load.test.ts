@@ -117,6 +117,30 @@ describeKernel('datapath load', () => {
     sh('ip', 'link', 'del', IF_HOST);
   });
 
+  test('release() leaves the datapath enforcing; the next process takes it over in place', () => {
+    sh('ip', 'link', 'add', IF_HOST, 'type', 'veth', 'peer', 'name', IF_PEER);
+    const first = open();
+    first.stageGeneration(1, { ipcache: [{ prefix: '10.199.9.0/24', identity: 300 }], policy: [] });
+    first.switchTo(1, 7n);
+    first.attach(IF_HOST);
+    const ifindex = ifIndex(IF_HOST);
+    const [oldFrom] = first.kernelIds().programs;
+    first.release();
+    expect(tcQuery(ifindex, 'ingress')).toBe(oldFrom); // still attached, though no process holds it
+    const second = open();
+    expect(second.control()).toMatchObject({ activeGen: 1, serial: 7n });
+    second.attach(IF_HOST);
+    const [newFrom] = second.kernelIds().programs;
+    expect(tcQuery(ifindex, 'ingress')).toBe(newFrom);
+    second.detach(IF_HOST);
+    expect(tcQuery(ifindex, 'ingress')).toBeUndefined();
+    second.close();
+    // The pins were created by `first`, which released rather than closed: they stay until someone removes them.
+    expect(existsSync(join(PIN_DIR, 'pal_policy'))).toBe(true);
+    rmSync(PIN_DIR, { recursive: true });
+    sh('ip', 'link', 'del', IF_HOST);
+  });
+
   test('staging the active generation is refused; a bad entry writes nothing', () => {
     const dp = open();
     expect(() => dp.stageGeneration(0, { ipcache: [], policy: [] })).toThrow(/generation 0 is active/);
