@@ -34,6 +34,8 @@ const NOTE_RESERVE = 240;
 const FOOTER_RESERVE = 700;
 // Rules named in one table cell; the details block names up to the report's limit.
 const RULES_PER_CELL = 2;
+// Rows per change table, so that a flood of one kind of change leaves room for the others.
+const ROWS_PER_TABLE = 100;
 
 /**
  * Renders the report as GitHub-flavoured Markdown.
@@ -64,6 +66,7 @@ export function renderMarkdown(report: DiffReport, options: MarkdownOptions = {}
       (i) => tableRow(list[i]!),
       '',
       (n) => `${plural(n, 'more connection')} (${plural(sumFlows(list, list.length - n), 'flow')}) not shown`,
+      ROWS_PER_TABLE,
     );
   }
 
@@ -133,7 +136,8 @@ function summary(report: DiffReport): string {
 }
 
 /**
- * Writes a heading, then rows while they fit, then the closing text; a cut listing ends with a "not shown" line.
+ * Writes a heading, then rows while they fit (at most `maxRows`), then the closing text; a cut listing ends with a
+ * "not shown" line.
  * @returns how many rows were left out.
  */
 function writeListing(
@@ -143,6 +147,7 @@ function writeListing(
   row: (i: number) => string,
   tail: string,
   notShown: (n: number) => string,
+  maxRows = Number.POSITIVE_INFINITY,
 ): number {
   const reserved = tail.length + NOTE_RESERVE;
   out.reserve(reserved);
@@ -151,7 +156,7 @@ function writeListing(
     return count;
   }
   let shown = 0;
-  while (shown < count && out.tryAppend(row(shown))) shown++;
+  while (shown < count && shown < maxRows && out.tryAppend(row(shown))) shown++;
   const left = count - shown;
   out.release((left > 0 ? `\n_… ${notShown(left)} (see \`--format json\`)._\n` : '') + tail, reserved);
   return left;

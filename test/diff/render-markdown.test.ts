@@ -61,6 +61,23 @@ describe('renderMarkdown', () => {
     expect(md.split('<details>').length).toBe(md.split('</details>').length);
   });
 
+  it('leaves room for every kind of change when one kind floods the report', () => {
+    const big = report(5_000);
+    const allowed = big.connections.slice(0, 3).map((c) => ({
+      ...c,
+      change: 'newly-allowed' as const,
+      source: { ...c.source, name: `allowed/${c.source.name}` },
+      base: c.head,
+      head: c.base,
+    }));
+    const md = renderMarkdown({ ...big, connections: [...big.connections, ...allowed] });
+    expect(md.length).toBeLessThanOrEqual(GITHUB_COMMENT_LIMIT);
+    expect(tableRows(md)).toBe(100);
+    expect(md).toContain('_… 4,900 more connections (14,700 flows) not shown');
+    expect(md).toContain('#### Newly allowed (3 connections)');
+    expect(md.split('\n').filter((l) => l.startsWith('| allowed/'))).toHaveLength(3);
+  });
+
   it('honours a smaller limit', () => {
     const md = renderMarkdown(report(500), { maxChars: 5_000 });
     expect(md.length).toBeLessThanOrEqual(5_000);
