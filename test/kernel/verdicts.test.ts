@@ -163,10 +163,19 @@ describeKernel('datapath verdicts (BPF_PROG_TEST_RUN)', () => {
     expect(dp.readCounters()).toEqual([]);
   });
 
-  test('a non-first IPv4 fragment is judged with port 0; an IPv6 hop-by-hop header is walked to TCP', () => {
+  test('a non-first IPv4 fragment is judged with port 0; IPv4 options and an IPv6 hop-by-hop header are skipped', () => {
     const frag = buildPacket({ saddr: LOCAL4, daddr: PEER4, protocol: 'TCP', dport: 80 });
     new DataView(frag.buffer).setUint16(14 + 6, 185); // fragment offset 185 × 8 bytes
     expect(judged(dp.classify('egress', frag)).rule).toBe(5); // only the any-port entry matches port 0
+
+    // IPv4 options: the L4 header starts after ihl words.
+    const base = buildPacket({ saddr: LOCAL4, daddr: PEER4, protocol: 'TCP', dport: 80 });
+    const withOptions = new Uint8Array(base.length + 4);
+    withOptions.set(base.subarray(0, 34));
+    withOptions[14] = 0x46; // ihl 6
+    withOptions.set([1, 1, 1, 0], 34); // NOP NOP NOP EOL
+    withOptions.set(base.subarray(34), 38);
+    expect(judged(dp.classify('egress', withOptions)).rule).toBe(1);
 
     const plain = buildPacket({ saddr: LOCAL6, daddr: PEER6, protocol: 'TCP', dport: 80 });
     const hbh = new Uint8Array(plain.length + 8);
