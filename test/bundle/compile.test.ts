@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { run as compile } from '../../pipeline/cli/commands/compile.js';
 import { run as keygen } from '../../pipeline/cli/commands/keygen.js';
+import { run as verify } from '../../pipeline/cli/commands/verify.js';
 import { captureOutput, cli, printed } from './capture.js';
 import { verifyBundle, trustOfKey, parsePublicKey, parseSigningKey, parseProbeVectors, type ProbeVector } from '../../pipeline/core/bundle/index.js';
 import { REPO_ROOT, makePolicyRepo } from './fixtures.js';
@@ -117,5 +118,21 @@ describe('palisade compile', () => {
     expect(printed.err).toContain('no bundle written');
     expect(existsSync(file)).toBe(false);
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('an explicit, signed rollback bundle passes the serial check that refuses a plain older one', async () => {
+    const pol = join(TEMPLATE, 'policies');
+    const key = join(dir, 'ci.key');
+    const pub = join(dir, 'ci.pub');
+    const at = ['--created-at', '2026-11-28T10:00:00Z'];
+    expect(await cli(compile, ['--policies', pol, '--out', join(dir, 'old.bundle'), '--key', key, '--serial', '3', ...at])).toBe(0);
+    expect(await cli(compile, ['--policies', pol, '--out', join(dir, 'rb.bundle'), '--key', key, '--serial', '3', '--rollback-of', '7', ...at])).toBe(0);
+    printed.clear();
+    // The agent runs serial 7: a plain serial-3 bundle is a rollback attack, the signed rollback of 7 is not.
+    expect(await cli(verify, [join(dir, 'old.bundle'), '--trust', pub, '--min-serial', '8'])).toBe(16);
+    expect(await cli(verify, [join(dir, 'rb.bundle'), '--trust', pub, '--min-serial', '8'])).toBe(0);
+    expect(printed.out).toMatch(/serial 3, rollback of serial 7, .*next min serial 8/);
+    // A stale rollback (the agent has moved past serial 7 since) is refused too.
+    expect(await cli(verify, [join(dir, 'rb.bundle'), '--trust', pub, '--min-serial', '10'])).toBe(16);
   });
 });
