@@ -130,6 +130,15 @@ describe('bundle gate: attacks', () => {
     expect(v.signers).toEqual([keys[0]!.keyId, keys[2]!.keyId].sort());
   });
 
+  it('rollback: concurrent admits are judged in call order', async () => {
+    const g = gate();
+    const [six, five] = await Promise.allSettled([g.admit([bundle(6, [signer])]), g.admit([bundle(5, [signer])])]);
+    expect(six.status).toBe('fulfilled');
+    expect(five).toMatchObject({ status: 'rejected', reason: { code: 'bundle-rollback' } });
+    expect(g.state.minSerial).toBe(7);
+    expect(g.state.current?.serial).toBe(6);
+  });
+
   it('rollback', async () => {
     const g = gate();
     await g.admit([bundle(5, [signer])]);

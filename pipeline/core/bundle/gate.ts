@@ -24,6 +24,8 @@ export class BundleGate {
   private st: BundleGateState;
   private readonly clock: () => Date;
   private readonly abiVersions: readonly number[] | undefined;
+  /** Settles when the previous admit has finished. */
+  private turn: Promise<void> = Promise.resolve();
 
   /**
    * @param clock the current time (injected so tests control expiry).
@@ -40,10 +42,20 @@ export class BundleGate {
   }
 
   /**
-   * Verifies a bundle and, only if it passes, records it.
+   * Verifies a bundle and, only if it passes, records it. Calls are served one at a time in call order, so a bundle
+   * is always checked against the state every earlier call left.
    * @throws BundleError (see verifyBundleStream) with the state unchanged.
    */
-  async admit(source: ByteSource, limits: BoundedReadOptions = {}): Promise<VerifiedBundle> {
+  admit(source: ByteSource, limits: BoundedReadOptions = {}): Promise<VerifiedBundle> {
+    const run = this.turn.then(() => this.admitNow(source, limits));
+    this.turn = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async admitNow(source: ByteSource, limits: BoundedReadOptions): Promise<VerifiedBundle> {
     const before = this.st;
     const v = await verifyBundleStream(source, {
       ...limits,
@@ -52,7 +64,8 @@ export class BundleGate {
       minSerial: before.minSerial,
       ...(this.abiVersions ? { abiVersions: this.abiVersions } : {}),
     });
-    this.st = { ...before, minSerial: v.nextMinSerial, current: { serial: v.manifest.serial, manifestDigest: v.manifestDigest } };
+    // Admits run one at a time; a root rotation that happened meanwhile is kept.
+    this.st = { ...this.st, minSerial: v.nextMinSerial, current: { serial: v.manifest.serial, manifestDigest: v.manifestDigest } };
     return v;
   }
 
