@@ -32,8 +32,13 @@ export async function readSigningKeys(paths: readonly string[], env: NodeJS.Proc
     keys.push(parseSigningKey(await readSmallFile(p), p));
   }
   const fromEnv = env[SIGNING_KEY_ENV];
-  if (fromEnv !== undefined && fromEnv.trim() !== '') keys.push(parseSigningKey(fromEnv, `$${SIGNING_KEY_ENV}`));
-  return keys;
+  if (fromEnv !== undefined && fromEnv.trim() !== '') {
+    // CI secret stores sometimes flatten the PEM's newlines to a literal "\n".
+    const pem = fromEnv.includes('\n') ? fromEnv : fromEnv.replace(/\\n/g, '\n');
+    keys.push(parseSigningKey(pem, `$${SIGNING_KEY_ENV}`));
+  }
+  // The same key from a file and from the environment signs once.
+  return [...new Map(keys.map((k) => [k.keyId, k] as const)).values()];
 }
 
 /**

@@ -68,6 +68,11 @@ describe('palisade compile', () => {
     vi.stubEnv('PALISADE_SIGNING_KEY', readFileSync(join(dir, 'ci.key'), 'utf8'));
     expect(await cli(compile, ['--policies', join(TEMPLATE, 'policies'), '--out', join(dir, 'env.bundle'), ...fixed])).toBe(0);
     expect(printed.out).toContain(`signed by ${key.keyId.slice(0, 12)}`);
+    // Flattened newlines (as some CI secret stores keep them), and the same key also given as a file: one signature.
+    vi.stubEnv('PALISADE_SIGNING_KEY', readFileSync(join(dir, 'ci.key'), 'utf8').replace(/\n/g, '\\n'));
+    printed.clear();
+    expect(await cli(compile, ['--policies', join(TEMPLATE, 'policies'), '--out', join(dir, 'env2.bundle'), '--key', join(dir, 'ci.key'), ...fixed])).toBe(0);
+    expect(printed.out).toMatch(new RegExp(`signed by ${key.keyId.slice(0, 12)}, expires`));
   });
 
   it('generates probes at the edges of every rule, judged by the reference evaluator', async () => {
