@@ -20,12 +20,13 @@ export interface DiffLimits {
 export const DEFAULT_DIFF_LIMITS: DiffLimits = { maxConnections: 100_000, maxRulesPerSide: 20, maxSamples: 5 };
 
 /**
- * How the verdict of one flow changed, or null when it did not (drop reason and rule attribution alone do not count).
+ * How the verdict of one flow changed, or null when it did not. Drop reason and rule attribution alone do not count,
+ * nor does the proxy for a flow dropped on both sides (it is dropped either way).
  */
 export function classifyChange(base: Verdict, head: Verdict): ChangeKind | null {
   if (base.verdict === 'FORWARDED' && head.verdict === 'DROPPED') return 'newly-blocked';
   if (base.verdict === 'DROPPED' && head.verdict === 'FORWARDED') return 'newly-allowed';
-  if ((base.l7 === 'proxy') !== (head.l7 === 'proxy')) return 'l7-changed';
+  if (base.verdict === 'FORWARDED' && (base.l7 === 'proxy') !== (head.l7 === 'proxy')) return 'l7-changed';
   return null;
 }
 

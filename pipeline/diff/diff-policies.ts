@@ -2,16 +2,17 @@
  * The impact diff as one stage: stream recorded flows once, judge each under the base and the head policies, and
  * fold the differences into a {@link DiffReport}.
  */
-import type { Flow } from '../core/flow/types.js';
 import type { PolicyModel } from '../core/model/types.js';
 import { DiffAggregator, type DiffLimits } from './aggregate.js';
 import { CoverageTracker, type SelectsEndpoint } from './coverage.js';
-import { judgeUnderBoth, type JudgingEngine } from './judge-both.js';
+import { forEachJudgedPair, type JudgingEngine } from './judge-both.js';
+import type { FlowSource } from '../simulate/index.js';
 import { locateChangesInHead } from './locate-changes.js';
 import type { DiffReport, InputSummary, RefInfo } from './report.js';
 
 export interface DiffPoliciesInput {
-  readonly flows: AsyncIterable<Flow>;
+  /** Flows one by one, or a batched source (the flow reader): judged synchronously when both engines allow it. */
+  readonly flows: FlowSource;
   readonly base: { readonly ref: RefInfo; readonly engine: JudgingEngine };
   readonly head: {
     readonly ref: RefInfo;
@@ -36,15 +37,16 @@ export interface DiffPoliciesInput {
 export async function diffPolicies(input: DiffPoliciesInput): Promise<DiffReport> {
   const aggregator = new DiffAggregator(input.limits);
   const coverage = new CoverageTracker(input.head.selects);
-  for await (const { flow, base, head } of judgeUnderBoth(
+  await forEachJudgedPair(
     input.flows,
     input.base.engine,
     input.head.engine,
+    ({ flow, base, head }) => {
+      aggregator.add(flow, base, head);
+      coverage.observe(flow, head);
+    },
     input.maxLookahead,
-  )) {
-    aggregator.add(flow, base, head);
-    coverage.observe(flow, head);
-  }
+  );
   const { flows, connections } = aggregator.result();
   return {
     version: 1,

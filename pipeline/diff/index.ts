@@ -6,7 +6,7 @@
  */
 export { diffPolicies } from './diff-policies.js';
 export type { DiffPoliciesInput } from './diff-policies.js';
-export { judgeUnderBoth, DEFAULT_MAX_LOOKAHEAD } from './judge-both.js';
+export { judgeUnderBoth, forEachJudgedPair, DEFAULT_MAX_LOOKAHEAD } from './judge-both.js';
 export type { JudgingEngine, JudgedPair } from './judge-both.js';
 export { DiffAggregator, DEFAULT_DIFF_LIMITS, classifyChange, compareConnections } from './aggregate.js';
 export type { DiffLimits } from './aggregate.js';

@@ -5,10 +5,11 @@
  */
 import type { Flow, Verdict } from '../core/flow/types.js';
 import type { VerdictEngine } from '../simulate/engine.js';
+import type { FlowSource } from '../simulate/index.js';
 import { DiffError } from './errors.js';
 
-/** What the diff needs of an engine: the streaming `judge` of a VerdictEngine. */
-export type JudgingEngine = Pick<VerdictEngine, 'judge'>;
+/** What the diff needs of an engine: the streaming `judge` of a VerdictEngine, and its synchronous path if any. */
+export type JudgingEngine = Pick<VerdictEngine, 'judge' | 'startRun'>;
 
 /** One flow with its verdict under each policy set. */
 export interface JudgedPair {
@@ -46,6 +47,45 @@ class FlowQueue {
 
 /** Default bound on flows read but not yet judged by both engines. */
 export const DEFAULT_MAX_LOOKAHEAD = 65_536;
+
+/**
+ * Calls `visit` for every flow with its base and head verdicts, in input order. When both engines have a
+ * synchronous path (`startRun`) and the source hands out batches, each batch is judged without a promise per flow;
+ * otherwise the flows stream through {@link judgeUnderBoth}.
+ * @throws as {@link judgeUnderBoth}.
+ */
+export async function forEachJudgedPair(
+  flows: FlowSource,
+  base: JudgingEngine,
+  head: JudgingEngine,
+  visit: (pair: JudgedPair) => void,
+  maxLookahead?: number,
+): Promise<void> {
+  const judgeBase = base.startRun?.();
+  const judgeHead = head.startRun?.();
+  if (judgeBase && judgeHead && isBatched(flows)) {
+    for await (const batch of flows.batches()) {
+      for (const flow of batch) {
+        const b = judgeBase(flow);
+        const h = judgeHead(flow);
+        if (b.index !== flow.index || h.index !== flow.index) {
+          throw new DiffError(
+            'diff-engine-mismatch',
+            `flow ${flow.index} got base verdict ${b.index} and head verdict ${h.index}`,
+          );
+        }
+        visit({ flow, base: b, head: h });
+      }
+    }
+    return;
+  }
+  const stream = isBatched(flows) ? flows.flows() : flows;
+  for await (const pair of judgeUnderBoth(stream, base, head, maxLookahead)) visit(pair);
+}
+
+function isBatched(flows: FlowSource): flows is Extract<FlowSource, { batches(): unknown }> {
+  return typeof (flows as { batches?: unknown }).batches === 'function';
+}
 
 /**
  * Yields every flow of `flows` with its base and head verdicts, in input order.

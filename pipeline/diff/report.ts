@@ -11,7 +11,7 @@ export type ChangeKind =
   | 'newly-blocked'
   /** DROPPED under base, FORWARDED under head. */
   | 'newly-allowed'
-  /** Same verdict, but the flows start or stop going through the L7 proxy. */
+  /** FORWARDED on both sides, but the flows start or stop going through the L7 proxy. */
   | 'l7-changed';
 
 /** One side of a connection, as reports name it: a workload for pods, the kind for everything else. */

@@ -12,6 +12,8 @@ describe('classifyChange', () => {
     expect(classifyChange(forwarded(0), dropped(0, 'egress'))).toBe('newly-blocked');
     expect(classifyChange(dropped(0, 'ingress'), forwarded(0))).toBe('newly-allowed');
     expect(classifyChange(forwarded(0), forwarded(0, [], true))).toBe('l7-changed');
+    const l7Refused = { ...dropped(0, 'ingress'), l7: 'proxy' as const };
+    expect(classifyChange(l7Refused, dropped(0, 'egress'))).toBeNull();
     expect(classifyChange(forwarded(0, [rule('a.yaml', 1)]), forwarded(0, [rule('b.yaml', 2)]))).toBeNull();
     expect(classifyChange(dropped(0, 'egress'), dropped(0, 'ingress', [rule('c.yaml', 3)]))).toBeNull();
   });

@@ -146,7 +146,7 @@ async function diff(args: DiffArgs): Promise<number> {
   let report: DiffReport;
   try {
     report = await diffPolicies({
-      flows: reader.flows(),
+      flows: reader,
       base: { ref: refInfo(baseTree), engine: engines[0] },
       head: {
         ref: refInfo(headTree),
