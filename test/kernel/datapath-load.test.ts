@@ -3,13 +3,13 @@
  * detach on a real interface, typed errors for the failures a person meets (missing object, verifier refusal,
  * missing interface), and no leftovers.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import { ABI_LAYOUTS, AbiMismatchError, Btf, checkAbiLayouts, openDatapath, type KernelIds, type LoadedDatapath } from '../../node-agent/datapath/index.js';
-import { BpfObject, LibbpfError, VerifierError, ifIndex, tcQuery } from '../../node-agent/libbpf/index.js';
+import { BpfObject, BpffsMissingError, Errno, LibbpfError, VerifierError, closeFd, ensurePinDir, ifIndex, objGet, objPin, tcQuery } from '../../node-agent/libbpf/index.js';
 import { OBJECT_PATH, REPO, describeKernel, leftovers, sh, shQuiet } from './kernel-env.js';
 
 const PIN_DIR = '/sys/fs/bpf/pld-load';
@@ -152,6 +152,42 @@ describeKernel('datapath load', () => {
       });
     expect(bad).toThrow(/port 81 has bits below its \/15 prefix/);
     dp.close();
+  });
+
+  test('pin and get by path; a taken path, a missing pin and a directory outside bpffs are clear errors', () => {
+    const dp = open();
+    const extra = `${PIN_DIR}-extra`;
+    try {
+      const fd = objGet(join(PIN_DIR, 'pal_control'));
+      expect(fd).toBeGreaterThan(2);
+      objPin(fd, extra);
+      expect(existsSync(extra)).toBe(true);
+      expect(() => objPin(fd, extra)).toThrow(expect.objectContaining({ errno: Errno.EEXIST, operation: 'bpf_obj_pin' }));
+      closeFd(fd);
+    } finally {
+      rmSync(extra, { force: true });
+      dp.close();
+    }
+    expect(() => objGet(`${PIN_DIR}-missing`)).toThrow(/bpf_obj_get: not found: \/sys\/fs\/bpf\/pld-load-missing/);
+    expect(() => ensurePinDir('/tmp/pld-not-bpffs')).toThrow(/is not under \/sys\/fs\/bpf/);
+    expect(new BpffsMissingError('pin', '/sys/fs/bpf').message).toBe('pin: bpffs not mounted at /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)');
+  });
+
+  test('without privileges, loading says it needs root or CAP_BPF', () => {
+    // The compiled bindings (npm run build) in a child process running as nobody.
+    const dist = join(REPO, 'dist', 'node-agent', 'libbpf', 'index.js');
+    if (!existsSync(dist)) {
+      if (process.env.CI === 'true') throw new Error('dist/ is missing: npm test builds before testing');
+      return; // off CI without a build: the other tests cover the bindings from source
+    }
+    const code =
+      `import { BpfObject } from ${JSON.stringify(dist)};\n` +
+      `try { const o = BpfObject.open(${JSON.stringify(OBJECT_PATH)}); o.load(); console.log('{"loaded":true}'); }\n` +
+      `catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, errno: e.errno, message: e.message })); }`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: '/' });
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
+    expect(out).toMatchObject({ name: 'LibbpfError', code: 'libbpf', errno: Errno.EPERM });
+    expect(out.message).toMatch(/needs root or CAP_BPF/);
   });
 
   test('failures become typed errors a person understands', () => {
