@@ -12,7 +12,7 @@ import { run as compile } from '../../pipeline/cli/commands/compile.js';
 import { run as keygen } from '../../pipeline/cli/commands/keygen.js';
 import { run as verify } from '../../pipeline/cli/commands/verify.js';
 import { captureOutput, cli, printed } from './capture.js';
-import { verifyBundle, trustOfKey, parsePublicKey, parseSigningKey, parseProbeVectors, type ProbeVector } from '../../pipeline/core/bundle/index.js';
+import { verifyBundle, trustOfKey, parsePublicKey, parseSigningKey, parseProbeVectors, readBundleContents, type ProbeVector } from '../../pipeline/core/bundle/index.js';
 import { REPO_ROOT, makePolicyRepo } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-bundle-compile-'));
@@ -51,8 +51,10 @@ describe('palisade compile', () => {
       expect(p.verdict.index).toBe(i);
       expect(['FORWARDED', 'DROPPED']).toContain(p.verdict.verdict);
     });
-    const tables = JSON.parse(new TextDecoder().decode(v.components.get('tables.json'))) as { policy: unknown[] };
-    expect(tables.policy.length).toBeGreaterThan(0);
+    const contents = readBundleContents(v);
+    expect(contents.model.specs.length).toBe(model.specs.length);
+    expect(contents.probes).toHaveLength(probes.length);
+    expect((contents.tables as { policy: unknown[] }).policy.length).toBeGreaterThan(0);
   });
 
   it('reproducibility: the same inputs give the same bytes', async () => {

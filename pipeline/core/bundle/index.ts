@@ -9,6 +9,7 @@ export { PALISADE_ABI_VERSION } from './abi-version.js';
 export { assembleBundle, cosignBundle, packBundle, signManifest, type AssembledBundle } from './assemble.js';
 export { BoundedByteReader, DEFAULT_MAX_BUNDLE_BYTES, readBounded, type BoundedReadOptions, type ByteSource } from './bounded-reader.js';
 export { canonicalJson, canonicalJsonBytes } from './canonical-json.js';
+export { readBundleContents, type BundleContents } from './contents.js';
 export { COMPONENT, REQUIRED_COMPONENTS, componentOrder, isComponentName, type BundleComponent } from './components.js';
 export { isSha256Digest, sha256Digest, sha256Hex } from './digest.js';
 export { preAuthEncoding, signDsse, verifyDsse } from './dsse.js';
