@@ -5,7 +5,7 @@
 import { PalisadeError } from '../../pipeline/core/errors.js';
 
 /**
- * A datapath misuse or bad input. Stable codes: `bad-address`, `bad-entry`, `bad-packet`, `stage-active`,
+ * A datapath misuse or bad input. Stable codes: `bad-address`, `bad-entry`, `bad-packet`, `stage-active`, `map-full`,
  * `bad-generation`, `unknown-interface`, `closed`, `events-off`.
  */
 export class DatapathError extends PalisadeError {}

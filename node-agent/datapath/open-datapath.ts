@@ -204,8 +204,21 @@ class Datapath implements LoadedDatapath {
       this.maps.ipcache.deleteKeys(ipcKeys.filter((k) => ipcacheKeyGen(k) === gen)) +
       this.maps.policy.deleteKeys(polKeys.filter((k) => policyKeyGen(k) === gen));
     const t1 = performance.now();
-    const ipcacheBatched = this.writeAll(this.maps.ipcache, ipc);
-    const policyBatched = this.writeAll(this.maps.policy, pol);
+    let ipcacheBatched: boolean;
+    let policyBatched: boolean;
+    try {
+      ipcacheBatched = this.writeAll(this.maps.ipcache, ipc);
+      policyBatched = this.writeAll(this.maps.policy, pol);
+    } catch (err) {
+      // Never leave a half-written generation that a later switch could activate: empty it again.
+      try {
+        this.maps.ipcache.deleteKeys(this.maps.ipcache.allKeys().filter((k) => ipcacheKeyGen(k) === gen));
+        this.maps.policy.deleteKeys(this.maps.policy.allKeys().filter((k) => policyKeyGen(k) === gen));
+      } catch {
+        // The write error below is the one to report.
+      }
+      throw err;
+    }
     const t2 = performance.now();
     return {
       gen,

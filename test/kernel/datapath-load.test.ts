@@ -154,6 +154,24 @@ describeKernel('datapath load', () => {
     dp.close();
   });
 
+  test('a generation that does not fit beside the active one is refused before anything is written', () => {
+    const dp = open();
+    const many = (n: number, ruleBase: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        endpointId: 1 + (i % 60000), direction: 'egress' as const, identity: 256 + Math.floor(i / 60000), protocol: 6,
+        port: 80, portPrefixLen: 16, deny: false, proxy: false, ruleId: ruleBase + i,
+      }));
+    const first = dp.stageGeneration(1, { ipcache: [], policy: many(140_000, 0) });
+    expect(first.policyEntries).toBe(140_000);
+    dp.switchTo(1);
+    expect(() => dp.stageGeneration(0, { ipcache: [{ prefix: '10.199.9.0/24', identity: 9 }], policy: many(130_000, 1_000_000) })).toThrow(
+      expect.objectContaining({ code: 'map-full', message: expect.stringMatching(/policy: 130000 entries do not fit beside the active generation's 140000 \(max 262144\)/) }),
+    );
+    // Nothing of the refused generation was written.
+    expect(dp.stageGeneration(0, { ipcache: [], policy: [] }).cleared).toBe(0);
+    dp.close();
+  });
+
   test('pin and get by path; a taken path, a missing pin and a directory outside bpffs are clear errors', () => {
     const dp = open();
     const extra = `${PIN_DIR}-extra`;
