@@ -51,6 +51,11 @@ describe('probe vectors', () => {
     expect(of('peer 0 outside 198.51.100.0/24 TCP 443 first in')?.drop_reason).toBe('POLICY_DENIED');
     expect(of('peer 0 matching UDP 53 first in')?.verdict).toBe('FORWARDED');
     expect(of('peer 0 not matching UDP 53 first in')?.drop_reason).toBe('POLICY_DENIED');
+    expect(of('peer 0 answered for pay.example.com TCP 443 first in')?.verdict).toBe('FORWARDED');
+    expect(of('peer 0 answered for pay.example.com TCP 444 above out')?.drop_reason).toBe('POLICY_DENIED');
+    expect(of('peer 0 address without a DNS answer TCP 443 first in')?.drop_reason).toBe('POLICY_DENIED');
+    const answer = vectors.find((v) => v.origin.endsWith('(DNS answer)'))!;
+    expect(answer.flow.dns).toEqual({ query: 'pay.example.com.', ips: [vectors.find((v) => v.origin.endsWith('answered for pay.example.com TCP 443 first in'))!.flow.dst.ip] });
     const deny = vectors.filter((v) => v.origin.includes('egress-deny') && v.origin.includes('TCP 25 first in'));
     expect(deny.length).toBeGreaterThan(0);
     for (const d of deny) expect(d.verdict.drop_reason).toBe('POLICY_DENY');

@@ -2,7 +2,8 @@
  * Probe vectors: flows paired with the verdict the reference evaluator gives them. Each agent replays them against
  * its own kernel before it activates a bundle. They come from recorded flows and from edge cases generated around
  * every rule of the model: each port range's first and last port (in) and the ports just outside (out), each ICMP
- * type and its neighbour, each peer with a matching and a non-matching party, for allow and deny rules alike.
+ * type and its neighbour, each peer with a matching and a non-matching party (for toFQDNs: an address a DNS answer
+ * named, after that answer, and one no answer named), for allow and deny rules alike.
  * Pure: the verdicts come from the `judge` function the caller hands in (the reference evaluator).
  */
 import type { Flow, FlowEndpoint, FlowProtocol, Verdict } from '../flow/types.js';
@@ -26,6 +27,18 @@ const PROBE_VALUE = 'palisade-probe';
 const OTHER_VALUE = 'palisade-probe-other';
 const SRC_PORT = 40000;
 
+/** The cluster DNS server DNS answers come from. */
+const DNS_SERVER: FlowEndpoint = {
+  kind: 'pod',
+  ip: '10.199.0.53',
+  namespace: 'kube-system',
+  podName: 'coredns-probe',
+  labels: [
+    { source: 'k8s', key: 'io.kubernetes.pod.namespace', value: 'kube-system' },
+    { source: 'k8s', key: 'k8s-app', value: 'kube-dns' },
+  ],
+};
+
 /**
  * Edge-case flows around every rule of `model`, deterministic and de-duplicated, at most `max` of them.
  * @returns flows (indexes 0..n-1) with a description of what each probes.
@@ -34,18 +47,26 @@ export function generateEdgeFlows(model: PolicyModel, max = DEFAULT_MAX_EDGE_PRO
   const out: { flow: Flow; origin: string }[] = [];
   const seen = new Set<string>();
   const addrs = new AddressBook();
-  const add = (f: Omit<Flow, 'index' | 'isReply'>, origin: string): void => {
+  const add = (f: Omit<Flow, 'index' | 'isReply'>, origin: string, isReply = false): void => {
     if (out.length >= max) return;
     const key = canonicalJson(f);
     if (seen.has(key)) return;
     seen.add(key);
-    out.push({ flow: { ...f, index: out.length, isReply: false }, origin });
+    out.push({ flow: { ...f, index: out.length, isReply }, origin });
   };
   for (const spec of model.specs) {
     if (spec.subjectKind !== 'endpoints') continue; // host firewall policies need node identities, not probed
     const subject = podMatching(spec.subject, addrs, spec);
     for (const rule of spec.rules) {
-      for (const { party, what } of peerParties(rule, addrs)) {
+      for (const { party, what, dnsName } of peerParties(rule, addrs)) {
+        if (dnsName !== undefined) {
+          // The answer reaches the subject as the reply of its query, so later flows see the name's address.
+          add(
+            { src: DNS_SERVER, dst: subject, protocol: 'UDP', srcPort: 53, dstPort: SRC_PORT, dns: { query: `${dnsName}.`, ips: [party.ip] } },
+            `${rule.id} ${what} (DNS answer)`,
+            true,
+          );
+        }
         for (const l4 of l4Cases(rule)) {
           const dst = rule.direction === 'ingress' ? withNamedPort(subject, l4) : withNamedPort(party, l4);
           const src = rule.direction === 'ingress' ? party : subject;
@@ -90,6 +111,19 @@ export function probesJsonl(vectors: readonly ProbeVector[]): Uint8Array {
 /** Hands out distinct, stable addresses per synthesized party. */
 class AddressBook {
   private readonly byKey = new Map<string, string>();
+  private readonly byName = new Map<string, string>();
+
+  /** A distinct address (198.18.0.0/15, the benchmarking range) per DNS name; '' asks for a fresh unnamed one. */
+  fqdn(name: string): string {
+    const known = name === '' ? undefined : this.byName.get(name);
+    if (known) return known;
+    const n = ++this.fqdnCount;
+    const ip = `198.${18 + Math.floor(n / 65536) % 2}.${Math.floor(n / 256) % 256}.${n % 256}`;
+    if (name !== '') this.byName.set(name, ip);
+    return ip;
+  }
+  private fqdnCount = 0;
+
   pod(key: string): string {
     let ip = this.byKey.get(key);
     if (!ip) {
@@ -161,16 +195,23 @@ const ENTITY_PARTY: Partial<Record<Entity, FlowEndpoint>> = {
   health: { kind: 'health', ip: '10.199.0.4', labels: [{ source: 'reserved', key: 'health', value: '' }] },
 };
 
-function peerParties(rule: PolicyRule, addrs: AddressBook): { party: FlowEndpoint; what: string }[] {
+/** A party to probe a rule with; `dnsName` asks for a DNS answer naming the party's address to be seen first. */
+interface Party {
+  readonly party: FlowEndpoint;
+  readonly what: string;
+  readonly dnsName?: string;
+}
+
+function peerParties(rule: PolicyRule, addrs: AddressBook): Party[] {
   const anyPod = endpointFromLabels([{ source: 'k8s', key: 'app', value: PROBE_VALUE }], addrs, PROBE_VALUE)!;
   if (rule.peers === null) return [{ party: anyPod, what: 'any peer' }, { party: ENTITY_PARTY.world!, what: 'any peer (world)' }];
-  const parties: { party: FlowEndpoint; what: string }[] = [];
+  const parties: Party[] = [];
   rule.peers.forEach((peer, i) => parties.push(...partiesOfPeer(peer, i, addrs, anyPod)));
   return parties;
 }
 
-function partiesOfPeer(peer: Peer, i: number, addrs: AddressBook, anyPod: FlowEndpoint): { party: FlowEndpoint; what: string }[] {
-  const out: { party: FlowEndpoint; what: string }[] = [];
+function partiesOfPeer(peer: Peer, i: number, addrs: AddressBook, anyPod: FlowEndpoint): Party[] {
+  const out: Party[] = [];
   switch (peer.kind) {
     case 'endpoints': {
       const yes = endpointFromLabels(labelsMatching(peer.selector), addrs, null);
@@ -192,16 +233,32 @@ function partiesOfPeer(peer: Peer, i: number, addrs: AddressBook, anyPod: FlowEn
     case 'cidr': {
       const edges = ipv4Edges(peer.cidr);
       if (edges) {
-        const party = (ip: string): FlowEndpoint => ({ kind: 'world', ip, labels: [{ source: 'reserved', key: 'world', value: '' }] });
-        out.push({ party: party(edges.inside), what: `peer ${i} inside ${peer.cidr}` });
-        if (edges.outside) out.push({ party: party(edges.outside), what: `peer ${i} outside ${peer.cidr}` });
+        out.push({ party: worldAt(edges.inside), what: `peer ${i} inside ${peer.cidr}` });
+        if (edges.outside) out.push({ party: worldAt(edges.outside), what: `peer ${i} outside ${peer.cidr}` });
       }
       break;
     }
+    case 'fqdn': {
+      // An address the DNS answered for a matching name, and one it never named.
+      const name = peer.matchName ?? nameMatchingPattern(peer.matchPattern ?? '*');
+      out.push({ party: worldAt(addrs.fqdn(name)), what: `peer ${i} answered for ${name}`, dnsName: name });
+      out.push({ party: worldAt(addrs.fqdn('')), what: `peer ${i} address without a DNS answer` });
+      break;
+    }
     default:
-      break; // fqdn, nodes, services, groups: need DNS answers or an inventory; covered by recorded flows
+      break; // nodes, services, groups: need an inventory; covered by recorded flows
   }
   return out;
+}
+
+function worldAt(ip: string): FlowEndpoint {
+  return { kind: 'world', ip, labels: [{ source: 'reserved', key: 'world', value: '' }] };
+}
+
+/** A DNS name a toFQDNs pattern matches: `*` stands for one label, `**.` for one or more. */
+function nameMatchingPattern(pattern: string): string {
+  if (pattern === '*') return 'probe.palisade.example';
+  return pattern.replace(/\*\*\./g, 'probe.').replace(/\*/g, 'probe');
 }
 
 /** First address inside an IPv4 prefix and the first one after it (null past the end of the space). */
