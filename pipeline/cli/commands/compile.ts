@@ -7,8 +7,8 @@
  */
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { UsageError, formatPos } from '../../core/errors.js';
+import { parseCommandArgs } from '../command-args.js';
 import { isSha256Digest } from '../../core/bundle/index.js';
 import { buildBundleFromDir, parseDuration, PolicyErrorsError, readSigningKeys } from '../../bundle-build/index.js';
 
@@ -18,34 +18,25 @@ const USAGE =
 
 /** Runs `palisade compile`. @returns 0 when the bundle was written, 1 when the policies have errors. */
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        policies: { type: 'string' },
-        out: { type: 'string' },
-        key: { type: 'string', multiple: true, default: [] },
-        flows: { type: 'string', multiple: true, default: [] },
-        inventory: { type: 'string', multiple: true, default: [] },
-        serial: { type: 'string' },
-        expires: { type: 'string', default: '30d' },
-        'created-at': { type: 'string' },
-        'parent-digest': { type: 'string' },
-        'rollback-of': { type: 'string' },
-        'bpf-object': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommandArgs(
+    argv,
+    {
+      policies: { type: 'string' },
+      out: { type: 'string' },
+      key: { type: 'string', multiple: true, default: [] },
+      flows: { type: 'string', multiple: true, default: [] },
+      inventory: { type: 'string', multiple: true, default: [] },
+      serial: { type: 'string' },
+      expires: { type: 'string', default: '30d' },
+      'created-at': { type: 'string' },
+      'parent-digest': { type: 'string' },
+      'rollback-of': { type: 'string' },
+      'bpf-object': { type: 'string' },
+    },
+    USAGE,
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
   if (!values.policies || !values.out) throw new UsageError(`--policies and --out are required\n${USAGE}`);
   const serial = optionalInteger(values.serial, '--serial');
   const rollbackOf = optionalInteger(values['rollback-of'], '--rollback-of');

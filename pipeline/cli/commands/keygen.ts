@@ -8,8 +8,8 @@
  * previous root's threshold and by its own).
  */
 import { open, readFile, unlink, writeFile, chmod } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../../core/errors.js';
+import { parseCommandArgs } from '../command-args.js';
 import {
   canonicalJson,
   createRootSigned,
@@ -26,30 +26,21 @@ const USAGE = 'usage: palisade keygen --out PREFIX\n       palisade keygen --roo
 
 /** Runs `palisade keygen`. @returns the exit code. @throws UsageError, BundleError, InputError (reported by main). */
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        out: { type: 'string' },
-        root: { type: 'string' },
-        pub: { type: 'string', multiple: true, default: [] },
-        sign: { type: 'string', multiple: true, default: [] },
-        threshold: { type: 'string' },
-        previous: { type: 'string' },
-        expires: { type: 'string', default: '365d' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommandArgs(
+    argv,
+    {
+      out: { type: 'string' },
+      root: { type: 'string' },
+      pub: { type: 'string', multiple: true, default: [] },
+      sign: { type: 'string', multiple: true, default: [] },
+      threshold: { type: 'string' },
+      previous: { type: 'string' },
+      expires: { type: 'string', default: '365d' },
+    },
+    USAGE,
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
   if (values.out !== undefined && values.root === undefined) return writeKeyPair(values.out);
   if (values.root !== undefined && values.out === undefined) {
     return writeRoot(values.root, values.pub, values.sign, values.threshold, values.previous, values.expires);

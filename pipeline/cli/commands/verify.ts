@@ -6,8 +6,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../../core/errors.js';
+import { parseCommandArgs } from '../command-args.js';
 import { BundleError, DEFAULT_MAX_BUNDLE_BYTES, PALISADE_ABI_VERSION, verifyBundleStream } from '../../core/bundle/index.js';
 import { readTrust } from '../../bundle-build/keys-io.js';
 
@@ -15,27 +15,18 @@ const USAGE = 'usage: palisade verify FILE --trust PREFIX.pub|ROOT.json [--trust
 
 /** Runs `palisade verify`. @returns 0 for a good bundle, the reason's exit code otherwise. */
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        trust: { type: 'string', multiple: true, default: [] },
-        'min-serial': { type: 'string', default: '0' },
-        'max-bytes': { type: 'string', default: String(DEFAULT_MAX_BUNDLE_BYTES) },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: true,
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
+  const parsed = parseCommandArgs(
+    argv,
+    {
+      trust: { type: 'string', multiple: true, default: [] },
+      'min-serial': { type: 'string', default: '0' },
+      'max-bytes': { type: 'string', default: String(DEFAULT_MAX_BUNDLE_BYTES) },
+    },
+    USAGE,
+    true,
+  );
+  if (!parsed) return 0;
   const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
   if (positionals.length !== 1 || values.trust.length === 0) throw new UsageError(USAGE);
   const file = positionals[0]!;
   const minSerial = Number(values['min-serial']);
