@@ -4,6 +4,8 @@
  * plus head rules no flow used and pods no policy selects; rendered as JSON, as a Markdown PR comment within
  * GitHub's size limit, or as GitHub Actions annotations on the deciding rules.
  */
+export { diffGitRefs } from './diff-git-refs.js';
+export type { DiffGitRefsOptions, DiffGitRefsResult } from './diff-git-refs.js';
 export { diffPolicies } from './diff-policies.js';
 export type { DiffPoliciesInput } from './diff-policies.js';
 export { judgeUnderBoth, forEachJudgedPair, DEFAULT_MAX_LOOKAHEAD } from './judge-both.js';
@@ -20,7 +22,7 @@ export { renderMarkdown, GITHUB_COMMENT_LIMIT } from './render-markdown.js';
 export type { MarkdownOptions } from './render-markdown.js';
 export { renderGithub } from './render-github.js';
 export type { GithubOptions } from './render-github.js';
-export { headline } from './wording.js';
+export { headline, plural } from './wording.js';
 export { DiffError } from './errors.js';
 export type { DiffErrorCode } from './errors.js';
 export type * from './report.js';

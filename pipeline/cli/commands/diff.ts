@@ -9,20 +9,8 @@
  */
 import { parseArgs } from 'node:util';
 import { InputError, UsageError, formatPos } from '../../core/errors.js';
-import { loadPolicyModel } from '../../core/policy/index.js';
 import type { Diagnostic } from '../../core/validate/diagnostic.js';
-import type { PolicyModel } from '../../core/model/types.js';
-import {
-  diffPolicies,
-  renderGithub,
-  renderJson,
-  renderMarkdown,
-  selectsEndpointOf,
-  type DiffReport,
-} from '../../diff/index.js';
-import { FlowReader, readInventory, type Inventory } from '../../flows/index.js';
-import { openRepository, readPolicyTree, type PolicyTreeSnapshot } from '../../git/index.js';
-import { referenceEngine, type VerdictEngine } from '../../simulate/index.js';
+import { diffGitRefs, plural, renderGithub, renderJson, renderMarkdown, type DiffReport } from '../../diff/index.js';
 import { reportError } from '../main.js';
 
 const USAGE =
@@ -119,64 +107,30 @@ function parse(argv: string[]): DiffArgs | 'help' {
 }
 
 async function diff(args: DiffArgs): Promise<number> {
-  const repo = await openRepository(args.repo);
-  const baseTree = await readPolicyTree(repo, args.base, args.policies);
-  const headTree = await readPolicyTree(repo, args.head, args.policies);
-
-  const head = loadPolicyModel(headTree.files);
-  if (head.diagnostics.some((d) => d.severity === 'error')) {
-    writeDiagnostics(head.diagnostics);
-    const errors = head.diagnostics.filter((d) => d.severity === 'error').length;
-    process.stderr.write(`palisade diff: the head policies (${args.head}) have ${errors} error${errors === 1 ? '' : 's'}\n`);
+  const result = await diffGitRefs({
+    repo: args.repo,
+    base: args.base,
+    head: args.head,
+    policies: args.policies,
+    flows: args.flows,
+    inventory: args.inventory,
+    skipInvalid: args.skipInvalid,
+  });
+  if (result.kind === 'head-invalid') {
+    writeDiagnostics(result.diagnostics);
+    const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
+    process.stderr.write(`palisade diff: the head policies (${args.head}) have ${plural(errors, 'error')}\n`);
     return 1;
   }
-  const base = loadPolicyModel(baseTree.files);
-  const baseErrors = base.diagnostics.filter((d) => d.severity === 'error').length;
-  if (baseErrors > 0) {
-    // The base is what is deployed now; its invalid objects are left out of the model, as they would be rejected.
+  if (result.baseErrors.length > 0) {
     process.stderr.write(
-      `palisade diff: warning: the base policies (${args.base}) have ${baseErrors} error${baseErrors === 1 ? '' : 's'}; ` +
+      `palisade diff: warning: the base policies (${args.base}) have ${plural(result.baseErrors.length, 'error')}; ` +
         'their invalid policies are left out of the comparison\n',
     );
   }
-
-  const inventory = args.inventory.length > 0 ? await readInventory(args.inventory) : undefined;
-  const reader = new FlowReader(args.flows, { ...(inventory ? { inventory } : {}), skipInvalid: args.skipInvalid });
-  const engines = [engineFor(base.model, inventory), engineFor(head.model, inventory)] as const;
-  let report: DiffReport;
-  try {
-    report = await diffPolicies({
-      flows: reader,
-      base: { ref: refInfo(baseTree), engine: engines[0] },
-      head: {
-        ref: refInfo(headTree),
-        engine: engines[1],
-        model: head.model,
-        selects: selectsEndpointOf(head.model),
-      },
-      inputSummary: () => ({
-        files: reader.stats.files,
-        lines: reader.stats.lines,
-        flows: reader.stats.flows,
-        not_flows: reader.stats.notFlows,
-        unjudgeable: reader.stats.unjudgeable,
-        invalid: reader.stats.invalid,
-      }),
-    });
-  } finally {
-    await Promise.all(engines.map((e) => e.close?.()));
-  }
-  for (const sample of reader.stats.invalidSamples) process.stderr.write(`palisade diff: skipped ${sample}\n`);
-  process.stdout.write(render(report, args.format));
+  for (const sample of result.skippedSamples) process.stderr.write(`palisade diff: skipped ${sample}\n`);
+  process.stdout.write(render(result.report, args.format));
   return 0;
-}
-
-function engineFor(model: PolicyModel, inventory: Inventory | undefined): VerdictEngine {
-  return referenceEngine(model, inventory ? { services: inventory.services } : {});
-}
-
-function refInfo(tree: PolicyTreeSnapshot): { ref: string; commit: string } {
-  return { ref: tree.ref, commit: tree.commit };
 }
 
 function render(report: DiffReport, format: Format): string {
