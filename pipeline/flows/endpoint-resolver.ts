@@ -80,8 +80,9 @@ export class EndpointResolver {
   /** Address → the endpoints seen there (identity, pod, label strings) and what they resolved to. */
   private readonly endpointCache = new Map<string, CacheEntry[]>();
   private readonly labelSets = new Map<string, readonly Label[]>();
-  private readonly identityKeys = new Map<string, string>();
-  private readonly keyByLabels = new WeakMap<readonly Label[], { kind: EndpointKind; key: string }>();
+  private readonly identityKeys = new Map<string, { identityKey: string; identityIndex: number }>();
+  private readonly keyByLabels = new WeakMap<readonly Label[], { kind: EndpointKind; id: { identityKey: string; identityIndex: number } }>();
+  private nextIdentityIndex = 0;
 
   constructor(private readonly inventory: Inventory | undefined) {}
 
@@ -93,7 +94,8 @@ export class EndpointResolver {
     const r: RawEndpoint = raw ?? {};
     let rawLabels: string[] = [];
     if (r.labels !== undefined && r.labels !== null) {
-      if (!Array.isArray(r.labels) || !r.labels.every((l) => typeof l === 'string')) throw new Error('endpoint labels must be a list of strings');
+      if (!Array.isArray(r.labels)) throw new Error('endpoint labels must be a list of strings');
+      for (let i = 0; i < r.labels.length; i++) if (typeof r.labels[i] !== 'string') throw new Error('endpoint labels must be a list of strings');
       rawLabels = r.labels as string[];
     }
     const identity = typeof r.identity === 'number' ? r.identity : 0;
@@ -130,20 +132,21 @@ export class EndpointResolver {
     return labels;
   }
 
-  /** The identity key, one shared string per identity (its hash is computed once). */
-  private keyOf(kind: EndpointKind, labels: readonly Label[]): string {
+  /** The identity key and its dense index; one shared key string per identity (its hash is computed once). */
+  private keyOf(kind: EndpointKind, labels: readonly Label[]): { identityKey: string; identityIndex: number } {
     // Interned label arrays (world and other reserved endpoints) remember their key.
     const known = this.keyByLabels.get(labels);
-    if (known !== undefined && known.kind === kind) return known.key;
+    if (known !== undefined && known.kind === kind) return known.id;
     const key = identityKeyOf(kind, labels);
-    let shared = this.identityKeys.get(key);
-    if (shared === undefined) {
+    let id = this.identityKeys.get(key);
+    if (id === undefined) {
+      // Indexes stay unique for the reader's lifetime: engines confirm hits by comparing keys anyway.
       if (this.identityKeys.size >= 50_000) this.identityKeys.clear();
-      this.identityKeys.set(key, key);
-      shared = key;
+      id = { identityKey: key, identityIndex: this.nextIdentityIndex++ };
+      this.identityKeys.set(key, id);
     }
-    this.keyByLabels.set(labels, { kind, key: shared });
-    return shared;
+    this.keyByLabels.set(labels, { kind, id });
+    return id;
   }
 
   private build(r: RawEndpoint, ip: string, identity: number, namespace: string, podName: string, labels: readonly Label[]): FlowEndpoint {
@@ -163,7 +166,7 @@ export class EndpointResolver {
     if (kind !== 'pod') {
       const reservedKey = kind === 'world' ? 'world' : kind;
       const finalLabels = labels.length > 0 ? labels : this.internLabels([`reserved:${reservedKey}`]);
-      return { kind, labels: finalLabels, identityKey: this.keyOf(kind, finalLabels), ...base, ...(namespace ? { namespace } : {}), ...(podName ? { podName } : {}) };
+      return { kind, labels: finalLabels, ...this.keyOf(kind, finalLabels), ...base, ...(namespace ? { namespace } : {}), ...(podName ? { podName } : {}) };
     }
     const ns = namespace || invPod?.namespace || labels.find((l) => l.key === NAMESPACE_KEY)?.value || '';
     const name = podName || invPod?.name || '';
@@ -173,7 +176,7 @@ export class EndpointResolver {
     return {
       kind: 'pod',
       labels: podLabels,
-      identityKey: this.keyOf('pod', podLabels),
+      ...this.keyOf('pod', podLabels),
       ...base,
       ...(ns ? { namespace: ns } : {}),
       ...(name ? { podName: name } : {}),

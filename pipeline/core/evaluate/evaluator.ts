@@ -11,6 +11,20 @@
  * explicit deny still drops them: Palisade lets an author deny them on purpose. When an allow rule that matches at
  * L3/L4 carries L7 rules, the flow is handed to the proxy (`l7: 'proxy'`) and the L7 rules decide requests the flow
  * carries (HTTP, DNS); a plain L3/L4 allow of the same flow in that direction allows every request.
+ *
+ * Choices where SEMANTICS.md leaves room, each covered by a test:
+ * - Self traffic and host→local pod ingress skip default-deny but not explicit deny rules.
+ * - IPv6 neighbour discovery (ICMPv6 133..137) is never judged (the datapath passes it before policy).
+ * - A reply (`isReply`) is judged as the connection it answers (ends and ports swapped, ICMP reply → request type).
+ * - An L3/L4-only flow (no request recorded) that an L7 rule governs is FORWARDED with `l7: 'proxy'`; an L7 decision
+ *   against a recorded request that no rule allows is POLICY_DENIED in that direction.
+ * - `toFQDNs` addresses become world identities, like CIDR rules: they never match pods, hosts or nodes, and apply to
+ *   egress only. TTLs are ignored within one recording.
+ * - The `cluster` entity covers every non-world kind (pods, host, remote nodes, health, init, unmanaged, ingress,
+ *   kube-apiserver). Node-subject specs (host firewall) are not enforced: only pods are enforcement points.
+ * - `toServices` matches a service's cluster IPs and the pods its selector picks in its namespace.
+ * - allowed_by lists the allow rules of every direction that was enforced and allowed; denied_by the deny rules of
+ *   the direction that dropped; both sorted by kind, namespace, name, rule id.
  */
 import type { Direction, IcmpMatch } from '../model/types.js';
 import type { Flow, FlowEndpoint, RuleRef, Verdict } from '../flow/types.js';

@@ -31,6 +31,8 @@ export class Identity {
     private readonly model: CompiledModel,
     kind: EndpointKind,
     labels: readonly Label[],
+    /** The identity key (see `identityKeyOf`); derived from kind and labels when not given. */
+    readonly key: string = identityKeyOf(kind, labels),
   ) {
     this.kind = kind;
     this.labels = labels;
@@ -81,6 +83,8 @@ export class Identity {
  */
 export class IdentityCache {
   private byKey = new Map<string, Identity>();
+  /** By the reader's dense `identityIndex`: an array slot instead of a hash lookup. */
+  private byIndex: (Identity | undefined)[] = [];
 
   constructor(
     private readonly model: CompiledModel,
@@ -89,14 +93,23 @@ export class IdentityCache {
 
   /** The identity of an endpoint (created on first sight). */
   of(endpoint: FlowEndpoint): Identity {
+    const index = endpoint.identityIndex;
+    if (index !== undefined) {
+      const hit = this.byIndex[index];
+      if (hit !== undefined && hit.key === endpoint.identityKey) return hit;
+    }
     const key = endpoint.identityKey ?? identityKeyOf(endpoint.kind, endpoint.labels);
     let identity = this.byKey.get(key);
     if (identity === undefined) {
       // Bounded memory: start over; identities are rebuilt lazily from the compiled model.
-      if (this.byKey.size >= this.maxEntries) this.byKey = new Map();
-      identity = new Identity(this.model, endpoint.kind, endpoint.labels);
+      if (this.byKey.size >= this.maxEntries) {
+        this.byKey = new Map();
+        this.byIndex = [];
+      }
+      identity = new Identity(this.model, endpoint.kind, endpoint.labels, key);
       this.byKey.set(key, identity);
     }
+    if (index !== undefined && index < this.maxEntries * 4) this.byIndex[index] = identity;
     return identity;
   }
 }

@@ -42,6 +42,12 @@ export interface FlowEndpoint {
    * engines can find their per-identity state without re-deriving it. Must equal what `identityKeyOf` returns.
    */
   readonly identityKey?: string;
+  /**
+   * Optional: a small dense number the reader gives each distinct `identityKey` (0, 1, 2, ... in order of first
+   * sight), so engines can keep per-identity state in an array. Only meaningful together with `identityKey`, which
+   * engines compare to confirm a hit (numbers from different readers may collide).
+   */
+  readonly identityIndex?: number;
 }
 
 /** The canonical text of an identity (kind plus sorted `source:key=value` labels), for caching per identity. */
