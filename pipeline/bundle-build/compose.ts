@@ -54,7 +54,9 @@ export interface ComposedBundle extends AssembledBundle {
  */
 export function composeBundle(input: ComposeInput): ComposedBundle {
   const judge = input.engines.createJudge(input.model);
-  const edges = generateEdgeFlows(input.model, input.maxEdgeProbes);
+  // Synthesized parties get addresses no recorded party has: one address, one party, in the datapath too.
+  const recordedIps = new Set(input.recordedFlows.flatMap((f) => [f.src.ip, f.dst.ip]).filter((ip) => ip !== ''));
+  const edges = generateEdgeFlows(input.model, input.maxEdgeProbes, recordedIps);
   const vectors = buildProbeVectors(input.recordedFlows, edges, judge);
   const components: BundleComponent[] = [
     { ...COMPONENT.policyModel, bytes: canonicalJsonBytes(input.model) },

@@ -77,4 +77,21 @@ describe('probe vectors', () => {
     expect(vectors).toHaveLength(3);
     expect(vectors.map((v) => v.flow.index)).toEqual([0, 1, 2]);
   });
+
+  it('give every synthesized party an address of its own, never one a recorded party has', () => {
+    const recorded = [{ ...toPay(0, 41000), dst: world('198.51.100.1') }, { ...toPay(1, 41000), src: pod('shop', '10.200.0.1', { app: 'other' }) }];
+    const avoid = new Set(recorded.flatMap((f) => [f.src.ip, f.dst.ip]));
+    const edges = generateEdgeFlows(model, undefined, avoid);
+    const partyAt = new Map<string, string>();
+    for (const { flow } of edges) {
+      for (const e of [flow.src, flow.dst]) {
+        const who = JSON.stringify([e.kind, e.labels]);
+        expect(avoid.has(e.ip), `${e.ip} is a recorded address`).toBe(false);
+        expect(partyAt.get(e.ip) ?? who, `${e.ip} stands for two parties`).toBe(who);
+        partyAt.set(e.ip, who);
+      }
+    }
+    // The first address inside the CIDR was recorded, so the probe uses the next one.
+    expect(edges.find((e) => e.origin.endsWith('peer 0 inside 198.51.100.0/24 TCP 443 first in'))?.flow.dst.ip).toBe('198.51.100.2');
+  });
 });

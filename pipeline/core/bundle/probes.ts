@@ -6,7 +6,7 @@
  * named, after that answer, and one no answer named), for allow and deny rules alike.
  * Pure: the verdicts come from the `judge` function the caller hands in (the reference evaluator).
  */
-import type { Flow, FlowEndpoint, FlowProtocol, Verdict } from '../flow/types.js';
+import type { EndpointKind, Flow, FlowEndpoint, FlowProtocol, Verdict } from '../flow/types.js';
 import type { Entity, Label, LabelRequirement, Peer, PolicyModel, PolicyRule, PolicySpec, Selector } from '../model/types.js';
 import { canonicalJson } from './canonical-json.js';
 import { BundleError } from './errors.js';
@@ -27,26 +27,29 @@ const PROBE_VALUE = 'palisade-probe';
 const OTHER_VALUE = 'palisade-probe-other';
 const SRC_PORT = 40000;
 
-/** The cluster DNS server DNS answers come from. */
-const DNS_SERVER: FlowEndpoint = {
-  kind: 'pod',
-  ip: '10.199.0.53',
-  namespace: 'kube-system',
-  podName: 'coredns-probe',
-  labels: [
-    { source: 'k8s', key: 'io.kubernetes.pod.namespace', value: 'kube-system' },
-    { source: 'k8s', key: 'k8s-app', value: 'kube-dns' },
-  ],
-};
+/** The cluster DNS server DNS answers come from (its address from the book, preferably 10.199.0.53). */
+function dnsServer(addrs: AddressBook): FlowEndpoint {
+  return {
+    kind: 'pod',
+    ip: addrs.fixed('dns server', '10.199.0.53'),
+    namespace: 'kube-system',
+    podName: 'coredns-probe',
+    labels: [
+      { source: 'k8s', key: 'io.kubernetes.pod.namespace', value: 'kube-system' },
+      { source: 'k8s', key: 'k8s-app', value: 'kube-dns' },
+    ],
+  };
+}
 
 /**
  * Edge-case flows around every rule of `model`, deterministic and de-duplicated, at most `max` of them.
+ * @param avoid addresses the synthesized parties must not use (those of the recorded flows).
  * @returns flows (indexes 0..n-1) with a description of what each probes.
  */
-export function generateEdgeFlows(model: PolicyModel, max = DEFAULT_MAX_EDGE_PROBES): { flow: Flow; origin: string }[] {
+export function generateEdgeFlows(model: PolicyModel, max = DEFAULT_MAX_EDGE_PROBES, avoid: ReadonlySet<string> = new Set()): { flow: Flow; origin: string }[] {
   const out: { flow: Flow; origin: string }[] = [];
   const seen = new Set<string>();
-  const addrs = new AddressBook();
+  const addrs = new AddressBook(avoid);
   const add = (f: Omit<Flow, 'index' | 'isReply'>, origin: string, isReply = false): void => {
     if (out.length >= max) return;
     const key = canonicalJson(f);
@@ -62,7 +65,7 @@ export function generateEdgeFlows(model: PolicyModel, max = DEFAULT_MAX_EDGE_PRO
         if (dnsName !== undefined) {
           // The answer reaches the subject as the reply of its query, so later flows see the name's address.
           add(
-            { src: DNS_SERVER, dst: subject, protocol: 'UDP', srcPort: 53, dstPort: SRC_PORT, dns: { query: `${dnsName}.`, ips: [party.ip] } },
+            { src: dnsServer(addrs), dst: subject, protocol: 'UDP', srcPort: 53, dstPort: SRC_PORT, dns: { query: `${dnsName}.`, ips: [party.ip] } },
             `${rule.id} ${what} (DNS answer)`,
             true,
           );
@@ -108,31 +111,72 @@ export function probesJsonl(vectors: readonly ProbeVector[]): Uint8Array {
 
 // ───────────────────────────── parties ─────────────────────────────
 
-/** Hands out distinct, stable addresses per synthesized party. */
+/**
+ * Hands out distinct, stable addresses per synthesized party, never one that a recorded flow or a fixed party uses,
+ * so that every address in a bundle's probes stands for one party (the datapath binds addresses to identities).
+ */
 class AddressBook {
-  private readonly byKey = new Map<string, string>();
-  private readonly byName = new Map<string, string>();
+  private readonly taken: Set<string>;
+  private readonly memo = new Map<string, string | null>();
+  private podNext = 1;
+  private fqdnNext = 1;
 
-  /** A distinct address (198.18.0.0/15, the benchmarking range) per DNS name; '' asks for a fresh unnamed one. */
-  fqdn(name: string): string {
-    const known = name === '' ? undefined : this.byName.get(name);
-    if (known) return known;
-    const n = ++this.fqdnCount;
-    const ip = `198.${18 + Math.floor(n / 65536) % 2}.${Math.floor(n / 256) % 256}.${n % 256}`;
-    if (name !== '') this.byName.set(name, ip);
-    return ip;
+  constructor(avoid: ReadonlySet<string>) {
+    this.taken = new Set(avoid);
   }
-  private fqdnCount = 0;
 
+  /** `preferred` for the party `key` when free, else a free one from the documentation ranges. */
+  fixed(key: string, preferred: string): string {
+    const candidates = [preferred, ...FALLBACK_RANGES.flatMap((base) => Array.from({ length: 254 }, (_, i) => ipv4(base + i + 1)))];
+    let i = 0;
+    return this.remember(key, () => candidates[i++] ?? null) ?? preferred;
+  }
+
+  /** A pod address in 10.200.0.0/13 per distinct label set. */
   pod(key: string): string {
-    let ip = this.byKey.get(key);
-    if (!ip) {
-      const n = this.byKey.size + 1;
-      ip = `10.${200 + Math.floor(n / 65536) % 50}.${Math.floor(n / 256) % 256}.${n % 256}`;
-      this.byKey.set(key, ip);
-    }
-    return ip;
+    return this.remember(`pod ${key}`, () => (this.podNext < 2 ** 19 ? ipv4(POD_BASE + this.podNext++) : null)) ?? '';
   }
+
+  /** An address in 240.0.0.0/8 (reserved, never routed) per DNS name; '' asks for a fresh unnamed one. */
+  fqdn(name: string): string {
+    const next = (): string | null => (this.fqdnNext < 2 ** 24 ? ipv4(FQDN_BASE + this.fqdnNext++) : null);
+    return (name === '' ? this.claim(next) : this.remember(`fqdn ${name}`, next)) ?? '';
+  }
+
+  /** A free address among the first few inside (or, `outside`, just after) an IPv4 block; null when none is free. */
+  cidrEdge(cidr: string, outside: boolean): string | null {
+    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+    if (!m) return null;
+    const base = m.slice(1, 5).reduce((n, o) => n * 256 + Number(o), 0);
+    const size = 2 ** (32 - Number(m[5]));
+    let k = outside ? size : size === 1 ? 0 : 1;
+    const end = outside ? Math.min(size + 16, 2 ** 32 - base) : Math.min(size, 17);
+    return this.remember(`cidr ${cidr} ${outside}`, () => (k < end ? ipv4(base + k++) : null));
+  }
+
+  private remember(key: string, next: () => string | null): string | null {
+    if (!this.memo.has(key)) this.memo.set(key, this.claim(next));
+    return this.memo.get(key)!;
+  }
+
+  private claim(next: () => string | null): string | null {
+    for (let ip = next(); ip !== null; ip = next()) {
+      if (!this.taken.has(ip)) {
+        this.taken.add(ip);
+        return ip;
+      }
+    }
+    return null;
+  }
+}
+
+const POD_BASE = 10 * 2 ** 24 + 200 * 2 ** 16;
+/** 192.0.2.0/24 and 198.51.100.0/24 (documentation ranges), for fixed parties whose preferred address is taken. */
+const FALLBACK_RANGES = [192 * 2 ** 24 + 2 * 2 ** 8, 198 * 2 ** 24 + 51 * 2 ** 16 + 100 * 2 ** 8];
+const FQDN_BASE = 240 * 2 ** 24;
+
+function ipv4(n: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
 }
 
 /** Labels satisfying every requirement of `sel` (absent-key requirements are satisfied by leaving the key out). */
@@ -187,13 +231,20 @@ function podMatching(sel: Selector, addrs: AddressBook, spec: PolicySpec): FlowE
     ?? { kind: 'pod', ip: addrs.pod('subject'), labels: [], namespace: PROBE_VALUE };
 }
 
-const ENTITY_PARTY: Partial<Record<Entity, FlowEndpoint>> = {
-  world: { kind: 'world', ip: '203.0.113.10', labels: [{ source: 'reserved', key: 'world', value: '' }] },
-  host: { kind: 'host', ip: '192.0.2.1', labels: [{ source: 'reserved', key: 'host', value: '' }] },
-  'remote-node': { kind: 'remote-node', ip: '192.0.2.2', labels: [{ source: 'reserved', key: 'remote-node', value: '' }] },
-  'kube-apiserver': { kind: 'kube-apiserver', ip: '192.0.2.3', labels: [{ source: 'reserved', key: 'kube-apiserver', value: '' }] },
-  health: { kind: 'health', ip: '10.199.0.4', labels: [{ source: 'reserved', key: 'health', value: '' }] },
+/** Entities probed with a party of their own: its kind and preferred address. */
+const ENTITY_PARTY: Partial<Record<Entity, { readonly kind: EndpointKind; readonly ip: string }>> = {
+  world: { kind: 'world', ip: '203.0.113.10' },
+  host: { kind: 'host', ip: '192.0.2.1' },
+  'remote-node': { kind: 'remote-node', ip: '192.0.2.2' },
+  'kube-apiserver': { kind: 'kube-apiserver', ip: '192.0.2.3' },
+  health: { kind: 'health', ip: '10.199.0.4' },
 };
+
+/** The party standing for entity `e` (labelled `reserved:<e>`), or undefined when it has none. */
+function entityParty(e: Entity, addrs: AddressBook): FlowEndpoint | undefined {
+  const p = ENTITY_PARTY[e];
+  return p && { kind: p.kind, ip: addrs.fixed(`entity ${e}`, p.ip), labels: [{ source: 'reserved', key: e, value: '' }] };
+}
 
 /** A party to probe a rule with; `dnsName` asks for a DNS answer naming the party's address to be seen first. */
 interface Party {
@@ -204,7 +255,7 @@ interface Party {
 
 function peerParties(rule: PolicyRule, addrs: AddressBook): Party[] {
   const anyPod = endpointFromLabels([{ source: 'k8s', key: 'app', value: PROBE_VALUE }], addrs, PROBE_VALUE)!;
-  if (rule.peers === null) return [{ party: anyPod, what: 'any peer' }, { party: ENTITY_PARTY.world!, what: 'any peer (world)' }];
+  if (rule.peers === null) return [{ party: anyPod, what: 'any peer' }, { party: entityParty('world', addrs)!, what: 'any peer (world)' }];
   const parties: Party[] = [];
   rule.peers.forEach((peer, i) => parties.push(...partiesOfPeer(peer, i, addrs, anyPod)));
   return parties;
@@ -223,19 +274,18 @@ function partiesOfPeer(peer: Peer, i: number, addrs: AddressBook, anyPod: FlowEn
     }
     case 'entities': {
       for (const e of peer.entities) {
-        const p = ENTITY_PARTY[e];
+        const p = entityParty(e, addrs);
         if (p) out.push({ party: p, what: `peer ${i} entity ${e}` });
       }
-      if (!peer.entities.includes('world') && !peer.entities.includes('all')) out.push({ party: ENTITY_PARTY.world!, what: `peer ${i} not an entity (world)` });
+      if (!peer.entities.includes('world') && !peer.entities.includes('all')) out.push({ party: entityParty('world', addrs)!, what: `peer ${i} not an entity (world)` });
       if (peer.entities.includes('cluster') || peer.entities.includes('all')) out.push({ party: anyPod, what: `peer ${i} in-cluster pod` });
       break;
     }
     case 'cidr': {
-      const edges = ipv4Edges(peer.cidr);
-      if (edges) {
-        out.push({ party: worldAt(edges.inside), what: `peer ${i} inside ${peer.cidr}` });
-        if (edges.outside) out.push({ party: worldAt(edges.outside), what: `peer ${i} outside ${peer.cidr}` });
-      }
+      const inside = addrs.cidrEdge(peer.cidr, false);
+      const outside = addrs.cidrEdge(peer.cidr, true);
+      if (inside) out.push({ party: worldAt(inside), what: `peer ${i} inside ${peer.cidr}` });
+      if (outside) out.push({ party: worldAt(outside), what: `peer ${i} outside ${peer.cidr}` });
       break;
     }
     case 'fqdn': {
@@ -259,19 +309,6 @@ function worldAt(ip: string): FlowEndpoint {
 function nameMatchingPattern(pattern: string): string {
   if (pattern === '*') return 'probe.palisade.example';
   return pattern.replace(/\*\*\./g, 'probe.').replace(/\*/g, 'probe');
-}
-
-/** First address inside an IPv4 prefix and the first one after it (null past the end of the space). */
-function ipv4Edges(cidr: string): { inside: string; outside: string | null } | null {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
-  if (!m) return null;
-  const base = m.slice(1, 5).reduce((n, o) => n * 256 + Number(o), 0);
-  const len = Number(m[5]);
-  const size = 2 ** (32 - len);
-  const inside = len === 32 ? base : base + 1;
-  const after = base + size;
-  const fmt = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-  return { inside: fmt(inside), outside: after < 2 ** 32 ? fmt(after) : null };
 }
 
 // ───────────────────────────── L4 cases ─────────────────────────────
