@@ -75,7 +75,7 @@ async function generatePolicies(dir: string): Promise<void> {
 async function timed<T>(label: string, f: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
   const v = await f();
-  process.stdout.write(`${label.padEnd(40)} ${(performance.now() - t0).toFixed(0).padStart(7)} ms\n`);
+  process.stdout.write(`${label.padEnd(50)} ${(performance.now() - t0).toFixed(0).padStart(7)} ms\n`);
   return v;
 }
 
@@ -100,7 +100,9 @@ async function buildAndPublish(work: string, storeDir: string): Promise<BundleDe
   const token = 'bench-token';
   const server = await startStoreServer({ store: new FsBundleStore(join(work, 'upload-store')), readSerial: readBundleSerial, token }, '127.0.0.1', 0);
   try {
-    await timed('publish over HTTP (PUT to a store server)', () => new HttpBundleStore(server.url, { token }).publish({ serial: 1, bytes: built.bytes }));
+    const client = new HttpBundleStore(server.url, { token });
+    const d = await timed('publish over HTTP (PUT to a store server)', () => client.publish({ serial: 1, bytes: built.bytes }));
+    await timed('fetch over HTTP (GET by digest, bounded, hashed)', () => client.get(d.digest, { expectedSize: d.size }));
   } finally {
     await server.close();
   }

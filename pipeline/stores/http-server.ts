@@ -109,6 +109,8 @@ class StoreHandler {
     }
     const method = req.method ?? 'GET';
     const read = method === 'GET' || method === 'HEAD';
+    // While shutting down, tell keep-alive clients not to send another request on this connection.
+    if (this.closing.aborted) res.setHeader('Connection', 'close');
     if (path === `${API_PREFIX}/latest` && read) return this.latest(req, res, url);
     if (path === API_PREFIX && (method === 'PUT' || method === 'POST')) return this.upload(req, res);
     if (path === API_PREFIX && read) return sendJson(res, 200, { bundles: await this.options.store.list() });
@@ -130,7 +132,8 @@ class StoreHandler {
       const gone = new AbortController();
       const onClose = (): void => gone.abort();
       res.on('close', onClose);
-      current = await this.feed.waitForChange(unchanged, waitMs, AbortSignal.any([gone.signal, this.closing]));
+      // Shutdown needs no signal here: stopping the feed wakes every waiter.
+      current = await this.feed.waitForChange(unchanged, waitMs, gone.signal);
       res.off('close', onClose);
       if (res.destroyed) return;
     }
