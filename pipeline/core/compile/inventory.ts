@@ -30,15 +30,28 @@ export function dnsNamesOf(endpoint: FlowEndpoint, dns: DnsCache | undefined): s
 
 /** A stable text key of an endpoint's facts that the datapath can see (kind, address, labels, named ports). */
 export function endpointKey(endpoint: FlowEndpoint): string {
-  const labels = endpoint.labels.map((l) => `${l.source}:${l.key}=${l.value}`).sort();
-  const ports = (endpoint.namedPorts ?? []).map((p) => `${p.name}/${p.protocol}=${p.port}`).sort();
-  return JSON.stringify([endpoint.kind, endpoint.ip, labels, ports]);
+  // Called for every party of every flow: plain concatenation, sorting only what is not sorted already.
+  const labels = endpoint.labels.map((l) => `${l.source}:${l.key}=${l.value}`);
+  if (!isSorted(labels)) labels.sort();
+  let key = `${endpoint.kind}\u0000${endpoint.ip}\u0000${labels.join('\u0001')}`;
+  const named = endpoint.namedPorts;
+  if (named !== undefined && named.length > 0) {
+    const ports = named.map((p) => `${p.name}/${p.protocol}=${p.port}`);
+    if (!isSorted(ports)) ports.sort();
+    key += `\u0000${ports.join('\u0001')}`;
+  }
+  return key;
+}
+
+function isSorted(list: readonly string[]): boolean {
+  for (let i = 1; i < list.length; i++) if (list[i - 1]! > list[i]!) return false;
+  return true;
 }
 
 /**
- * Collects the inventory a recording needs: every pod seen (as a local endpoint) and every party with the DNS
- * names known for it at the time of each flow. `dnsFactory` makes the empty cache that is fed in recording order,
- * exactly as the reference evaluator is fed (a flow sees only answers of earlier flows).
+ * Collects the inventory a recording needs: every pod seen (as a local endpoint) and every party with the DNS names
+ * known for it at the time of each flow. `dns` (normally empty) is fed the flows in recording order after each flow's
+ * parties are taken, exactly as the reference evaluator is fed: a flow sees only the answers of earlier flows.
  */
 export function inventoryFromFlows(flows: readonly Flow[], dns: DnsCache): CompileInventory {
   const pods = new Map<string, FlowEndpoint>();

@@ -70,6 +70,9 @@ export class FlowReplay {
   private readonly standIns = new Map<string, string>();
   private readonly used = new Set<string>();
   private nextStandIn = { 4: STAND_IN_V4.lo, 6: STAND_IN_V6.lo };
+  private readonly keys = new WeakMap<FlowEndpoint, string>();
+  private readonly identityCache = new Map<string, number>();
+  private identityCacheFor: CompiledState | undefined;
 
   constructor(
     private readonly model: PolicyModel,
@@ -100,7 +103,7 @@ export class FlowReplay {
     const before = this.pods.size + this.peers.size;
     for (const flow of flows) {
       for (const e of [flow.src, flow.dst]) {
-        const key = endpointKey(e);
+        const key = this.keyOf(e);
         if (e.ip !== '') this.used.add(e.ip);
         if (e.kind === 'pod' && !this.pods.has(key)) this.pods.set(key, e);
         const names = dnsNamesOf(e, this.scanDns);
@@ -171,11 +174,21 @@ export class FlowReplay {
     if (chunk.length > 0) yield* flush.call(this);
   }
 
+  /** `endpointKey`, cached per endpoint object (flow readers share one object per party). */
+  private keyOf(e: FlowEndpoint): string {
+    let key = this.keys.get(e);
+    if (key === undefined) {
+      key = endpointKey(e);
+      this.keys.set(e, key);
+    }
+    return key;
+  }
+
   /** The packet address of a party: its own, or a stand-in of the family of the other end (IPv4 by default). */
   private addressOf(e: FlowEndpoint, other: FlowEndpoint): string {
     if (e.ip !== '' && parseIp(e.ip) !== null) return e.ip;
     const family = other.ip !== '' ? parseIp(other.ip)?.family ?? 4 : 4;
-    const key = `${family}|${endpointKey(e)}`;
+    const key = `${family}|${this.keyOf(e)}`;
     let ip = this.standIns.get(key);
     if (ip === undefined) {
       do ip = formatIp({ family, value: this.nextStandIn[family]++ });
@@ -189,12 +202,25 @@ export class FlowReplay {
   /** Points the datapath's view of `e`'s address at the identity and endpoint this flow sees. */
   private bind(e: FlowEndpoint, ip: string, dns: DnsCache, mirror: DatapathMirror, changed: { ipcache: boolean; endpoints: boolean }): void {
     if (ip === '') return;
-    const identity = this.state.identityTable.of({ endpoint: e, dnsNames: dnsNamesOf(e, dns) }).id;
+    const state = this.state;
+    const key = this.keyOf(e);
+    const names = dnsNamesOf(e, dns);
+    // Identities are cached per party and DNS names, per compilation (recordings repeat the same parties).
+    if (this.identityCacheFor !== state) {
+      this.identityCache.clear();
+      this.identityCacheFor = state;
+    }
+    const cacheKey = names.length === 0 ? key : `${key}|${names.join(',')}`;
+    let identity = this.identityCache.get(cacheKey);
+    if (identity === undefined) {
+      identity = state.identityTable.of({ endpoint: e, dnsNames: names }).id;
+      this.identityCache.set(cacheKey, identity);
+    }
     if (mirror.ipcache.lookup(ip) !== identity) {
       mirror.ipcache.set(hostPrefix(ip), identity);
       changed.ipcache = true;
     }
-    const endpointId = e.kind === 'pod' ? this.state.endpointIds.get(endpointKey(e)) : undefined;
+    const endpointId = e.kind === 'pod' ? state.endpointIds.get(key) : undefined;
     if (mirror.endpoints.get(ip) !== endpointId) {
       if (endpointId === undefined) mirror.endpoints.delete(ip);
       else mirror.endpoints.set(ip, endpointId);
