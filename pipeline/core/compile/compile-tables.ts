@@ -82,7 +82,6 @@ export function describeEndpoint(e: FlowEndpoint): string {
   return `${name} (${e.ip === '' ? 'no address' : e.ip})`;
 }
 
-const ALL_KINDS = ['pod', 'host', 'remote-node', 'world', 'kube-apiserver', 'health', 'init', 'unmanaged', 'ingress'] as const;
 
 /**
  * Compiles tables for an inventory.

@@ -4,6 +4,7 @@
  * the same for every party of an identity because identities are keyed by every fact these tests read.
  */
 import type { Direction } from '../model/types.js';
+import type { EndpointKind } from '../flow/types.js';
 import type { CompiledPeer } from '../evaluate/compile-model.js';
 import type { Identity } from '../evaluate/identity-cache.js';
 import { parseIp, rangeContains } from '../evaluate/ip-address.js';
@@ -56,7 +57,13 @@ export function peerSelects(peer: CompiledPeer, view: PeerView, identity: Identi
   }
 }
 
-/** True when the peer matches every party whatever its identity (`all`): compiled as identity 0. */
+const KINDS: readonly EndpointKind[] = ['pod', 'host', 'remote-node', 'world', 'kube-apiserver', 'health', 'init', 'unmanaged', 'ingress'];
+
+/**
+ * True when the peer matches every party whatever it is (entities covering every kind and family, e.g. `all`, or
+ * `world` with `cluster`): compiled as identity 0, which the datapath matches for any peer.
+ */
 export function peerSelectsEveryone(peer: CompiledPeer): boolean {
-  return peer.kind === 'entities' && peer.tests.some((t) => t('world', 6) && t('world', 4) && t('world', 0) && t('pod', 0) && t('host', 0) && t('unmanaged', 0));
+  if (peer.kind !== 'entities') return false;
+  return KINDS.every((kind) => ([4, 6, 0] as const).every((family) => peer.tests.some((t) => t(kind, family))));
 }
