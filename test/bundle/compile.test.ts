@@ -46,6 +46,8 @@ describe('palisade compile', () => {
     const recorded = probes.filter((p) => p.origin === 'recorded');
     expect(recorded.length).toBeGreaterThan(100);
     expect(probes.length).toBeGreaterThan(recorded.length);
+    // Reader-local cache hints stay out of the bundle.
+    expect(new TextDecoder().decode(v.components.get('probes.jsonl'))).not.toMatch(/identityKey|identityIndex/);
     probes.forEach((p, i) => {
       expect(p.flow.index).toBe(i);
       expect(p.verdict.index).toBe(i);

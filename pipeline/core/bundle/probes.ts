@@ -95,13 +95,20 @@ export function buildProbeVectors(recorded: readonly Flow[], edges: readonly { f
   const out: ProbeVector[] = [];
   all.forEach(({ flow, origin }, position) => {
     const verdict = judge({ ...flow, index: position });
-    const key = canonicalJson({ flow: { ...flow, index: 0, time: undefined, srcPort: undefined }, verdict: { ...verdict, index: 0 } });
+    const portable = portableFlow(flow);
+    const key = canonicalJson({ flow: { ...portable, index: 0, time: undefined, srcPort: undefined }, verdict: { ...verdict, index: 0 } });
     if (seen.has(key)) return;
     seen.add(key);
     const index = out.length;
-    out.push({ flow: { ...flow, index }, verdict: { ...verdict, index }, origin });
+    out.push({ flow: { ...portable, index }, verdict: { ...verdict, index }, origin });
   });
   return out;
+}
+
+/** The flow without the per-process cache hints readers attach to endpoints (identityKey, identityIndex). */
+function portableFlow(flow: Flow): Flow {
+  const strip = (e: FlowEndpoint): FlowEndpoint => (e.identityKey === undefined && e.identityIndex === undefined ? e : { ...e, identityKey: undefined, identityIndex: undefined });
+  return { ...flow, src: strip(flow.src), dst: strip(flow.dst) };
 }
 
 /** `probes.jsonl` bytes: one canonical JSON object per line, newline-terminated. */
