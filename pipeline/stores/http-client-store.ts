@@ -56,14 +56,15 @@ export class HttpBundleStore implements BundleStore {
     const body = await this.#json(res, `PUT ${API_PREFIX}`);
     if (res.status === 201) return toDescriptor(body, `${this.location}: upload answer`, 'store-protocol');
     const info = body as { error?: unknown; message?: unknown; current?: unknown };
-    const message = `${this.location}: upload refused (${res.status}): ${typeof info.message === 'string' ? info.message : 'no reason given'}`;
+    const reason = typeof info.error === 'string' ? ` ${info.error.slice(0, 64)}` : '';
+    const message = `${this.location}: upload refused (${res.status}${reason}): ${typeof info.message === 'string' ? info.message.slice(0, 500) : 'no reason given'}`;
     if (res.status === 409) {
       const current = info.current === undefined ? undefined : toDescriptor(info.current, `${this.location}: conflict answer`, 'store-protocol');
       throw new StoreError('store-conflict', message, current ? { current } : {});
     }
     if (res.status === 401 || res.status === 403) throw new StoreError('store-unauthorized', message);
     if (res.status === 413) throw new StoreError('store-too-large', message);
-    throw new StoreError(res.status === 400 ? 'store-bad-input' : 'store-protocol', message);
+    throw new StoreError(res.status === 400 || res.status === 422 ? 'store-bad-input' : 'store-protocol', message);
   }
 
   /** @inheritdoc */

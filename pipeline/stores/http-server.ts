@@ -19,6 +19,11 @@ export interface StoreServerOptions {
   readonly store: BundleStore;
   /** Reads the serial from an uploaded bundle's manifest. @throws for a bundle that is not one. */
   readonly readSerial: (bytes: Uint8Array) => number;
+  /**
+   * Extra gate for uploads after the token and size checks, e.g. signature verification against a trust root.
+   * Throw to refuse; the error's `code` and message go back to the uploader (status 422).
+   */
+  readonly checkUpload?: (bytes: Uint8Array) => Promise<void>;
   /** The upload bearer token; without one, uploads are refused. */
   readonly token?: string | undefined;
   /** Largest upload accepted, in bytes. */
@@ -189,6 +194,14 @@ class StoreHandler {
       serial = this.options.readSerial(bytes);
     } catch (err) {
       return refuse(400, 'bad-bundle', (err as Error).message);
+    }
+    if (this.options.checkUpload) {
+      try {
+        await this.options.checkUpload(bytes);
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        return refuse(422, typeof code === 'string' ? code : 'rejected', (err as Error).message);
+      }
     }
     const claimed = req.headers[SERIAL_HEADER];
     if (claimed !== undefined && Number(claimed) !== serial) {

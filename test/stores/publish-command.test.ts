@@ -8,9 +8,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verifyBundle } from '../../pipeline/core/bundle/verify.js';
 import { readTrust } from '../../pipeline/bundle-build/keys-io.js';
-import { FsBundleStore, OciBundleStore, peekBundle } from '../../pipeline/stores/index.js';
+import { FsBundleStore, HttpBundleStore, OciBundleStore, StoreError, peekBundle } from '../../pipeline/stores/index.js';
 import type { BundleStore } from '../../pipeline/stores/index.js';
-import { TEMPLATE_FLOWS, TEMPLATE_POLICIES, runCli, startRegistry, startServe, tempDir } from './helpers.js';
+import { TEMPLATE_FLOWS, TEMPLATE_POLICIES, makeBundle, runCli, startRegistry, startServe, tempDir } from './helpers.js';
 
 describe('palisade publish', () => {
   let dir: { path: string; remove(): Promise<void> };
@@ -70,6 +70,28 @@ describe('palisade publish', () => {
       await serve.stop();
     }
     await expectVerifiedChain(new FsBundleStore(root), [1, 2]);
+  }, 60_000);
+
+  it('a server with --trust accepts only bundles the trust root verifies', async () => {
+    const root = join(dir.path, 'trusted-store');
+    const other = join(dir.path, 'other-signer');
+    expect((await runCli(['keygen', '--out', other])).code).toBe(0);
+    const serve = await startServe(root, ['--trust', pub], { PALISADE_STORE_TOKEN: 'trust-test-token' });
+    try {
+      const env = { PALISADE_STORE_TOKEN: 'trust-test-token' };
+      const wrongKey = await runCli(['publish', '--policies', TEMPLATE_POLICIES, '--store', serve.url, '--key', `${other}.key`], env);
+      expect(wrongKey.code).toBe(1);
+      expect(wrongKey.stderr).toContain('bundle-unknown-key');
+      const unsigned = await new HttpBundleStore(serve.url, { token: 'trust-test-token' }).publish({ serial: 1, bytes: makeBundle(1) })
+        .catch((e: unknown) => e);
+      expect((unsigned as StoreError).code).toBe('store-bad-input');
+      expect((unsigned as StoreError).message).toContain('bundle-threshold');
+      const good = await runCli(['publish', '--policies', TEMPLATE_POLICIES, '--store', serve.url, '--key', key], env);
+      expect(good.code, good.stderr).toBe(0);
+    } finally {
+      await serve.stop();
+    }
+    await expectVerifiedChain(new FsBundleStore(root), [1]);
   }, 60_000);
 
   it('publishes to an OCI registry', async () => {

@@ -1,14 +1,17 @@
 /**
- * `palisade serve --store DIR --listen ADDR [--token-file FILE] [--max-upload-bytes N] [--poll-ms N]`: serves a
- * filesystem bundle store over HTTP. Uploads need the bearer token from --token-file or PALISADE_STORE_TOKEN
- * (without one, the server is read-only). SIGTERM or SIGINT stops it gracefully: no new connections, waiting long
- * polls answered, uploads in flight finished.
+ * `palisade serve --store DIR --listen ADDR [--token-file FILE] [--trust PREFIX.pub|ROOT.json…] [--max-upload-bytes N]
+ * [--poll-ms N]`: serves a filesystem bundle store over HTTP. Uploads need the bearer token from --token-file or
+ * PALISADE_STORE_TOKEN (without one, the server is read-only); with --trust, an upload must also pass the agents'
+ * verification gate (signatures, threshold, expiry, ABI), so a leaked token alone cannot plant a bundle. SIGTERM or
+ * SIGINT stops it gracefully: no new connections, waiting long polls answered, uploads in flight finished.
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../core/errors.js';
+import { verifyBundle } from '../../core/bundle/index.js';
+import { readTrust } from '../../bundle-build/index.js';
 import { FsBundleStore, loadStoreToken, readBundleSerial, startStoreServer } from '../../stores/index.js';
 
-const USAGE = 'usage: palisade serve --store DIR --listen HOST:PORT [--token-file FILE] [--max-upload-bytes N] [--poll-ms N]';
+const USAGE = 'usage: palisade serve --store DIR --listen HOST:PORT [--token-file FILE] [--trust PREFIX.pub|ROOT.json…] [--max-upload-bytes N] [--poll-ms N]';
 
 /** Runs the command; resolves to the exit code once the server has stopped. */
 export async function run(argv: string[]): Promise<number> {
@@ -20,6 +23,7 @@ export async function run(argv: string[]): Promise<number> {
         store: { type: 'string' },
         listen: { type: 'string' },
         'token-file': { type: 'string' },
+        trust: { type: 'string', multiple: true, default: [] },
         'max-upload-bytes': { type: 'string' },
         'poll-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -37,15 +41,24 @@ export async function run(argv: string[]): Promise<number> {
   if (!values.store || !values.listen) throw new UsageError(`--store and --listen are required\n${USAGE}`);
   const { host, port } = parseListen(values.listen);
   const token = await loadStoreToken(values['token-file']);
+  const trustFiles = values.trust;
+  // Read once at start so a bad trust file fails the start, not the first upload; expiry is checked per upload.
+  if (trustFiles.length > 0) await readTrust(trustFiles, new Date());
+  const checkUpload = trustFiles.length === 0 ? undefined : async (bytes: Uint8Array): Promise<void> => {
+    const now = new Date();
+    await verifyBundle(bytes, { trust: (await readTrust(trustFiles, now)).trust, now });
+  };
   const server = await startStoreServer({
     store: new FsBundleStore(values.store),
     readSerial: readBundleSerial,
     token,
+    ...(checkUpload ? { checkUpload } : {}),
     ...(values['max-upload-bytes'] ? { maxUploadBytes: positiveInt(values['max-upload-bytes'], '--max-upload-bytes') } : {}),
     ...(values['poll-ms'] ? { pollMs: positiveInt(values['poll-ms'], '--poll-ms') } : {}),
     log: (line) => process.stderr.write(`palisade serve: ${line}\n`),
   }, host, port);
-  process.stdout.write(`palisade serve: serving ${values.store} at ${server.url}${token ? '' : ' (read-only: no upload token)'}\n`);
+  const mode = !token ? ' (read-only: no upload token)' : trustFiles.length > 0 ? ' (uploads verified against --trust)' : '';
+  process.stdout.write(`palisade serve: serving ${values.store} at ${server.url}${mode}\n`);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
