@@ -101,5 +101,11 @@ export async function run(argv: string[]): Promise<number> {
 
 /** The manifest digest of the store's latest bundle, the new bundle's `parentDigest`. */
 async function parentManifestDigest(store: BundleStore, latest: BundleDescriptor): Promise<string> {
-  return peekBundle(await store.get(latest.digest, { expectedSize: latest.size })).manifestDigest;
+  const bytes = await store.get(latest.digest, { expectedSize: latest.size });
+  try {
+    return peekBundle(bytes).manifestDigest;
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw err;
+    throw new StoreError('store-corrupt', `${store.location}: the latest bundle (serial ${latest.serial}) cannot be read as a parent: ${err.message}`, { cause: err });
+  }
 }
