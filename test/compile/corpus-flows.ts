@@ -4,6 +4,8 @@
  * flows between all of them on every port, protocol and ICMP type the model names — so the corpus policies'
  * rules actually decide the flows the engines are compared on.
  */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Label, PolicyModel, Selector } from '../../pipeline/core/model/types.js';
 import type { Flow, FlowEndpoint, FlowProtocol, NamedPort } from '../../pipeline/core/flow/types.js';
 import { parseCidr, formatIp } from '../../pipeline/core/evaluate/ip-address.js';
@@ -104,4 +106,18 @@ export function corpusFlows(model: PolicyModel, maxFlows = 600): Flow[] {
     }
   }
   return flows;
+}
+
+/** The Cilium corpus (../shared/corpus/cilium, next to the repository). */
+export const CILIUM_CORPUS = join(import.meta.dirname, '..', '..', '..', 'shared', 'corpus', 'cilium');
+
+/** Every YAML file of a directory tree, sorted, without the CRD schemas. */
+export function corpusYamlFiles(dir: string = CILIUM_CORPUS): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...corpusYamlFiles(p));
+    else if (/\.ya?ml$/.test(name) && !p.includes('/crds/')) out.push(p);
+  }
+  return out;
 }

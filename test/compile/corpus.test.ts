@@ -2,29 +2,17 @@
  * The tables engine agrees with the reference evaluator on every real Cilium policy file of the corpus, with flows
  * between synthetic parties that the policies' selectors pick (test/compile/corpus-flows.ts).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPolicyModel } from '../../pipeline/core/policy/index.js';
 import { createEngine } from '../../pipeline/simulate/engines/tables.js';
-import { corpusFlows } from './corpus-flows.js';
+import { CILIUM_CORPUS as CORPUS, corpusFlows, corpusYamlFiles } from './corpus-flows.js';
 import { disagreements, engineVerdicts, referenceVerdicts } from './differential.js';
 
-const REPO = join(import.meta.dirname, '..', '..');
-const CORPUS = join(REPO, '..', 'shared', 'corpus', 'cilium');
-
-function yamlFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...yamlFiles(p));
-    else if (/\.ya?ml$/.test(name) && !p.includes('/crds/')) out.push(p);
-  }
-  return out;
-}
 
 describe('corpus: tables engine vs reference evaluator', () => {
-  const files = yamlFiles(CORPUS);
+  const files = corpusYamlFiles(CORPUS);
   it('finds the corpus', () => expect(files.length).toBeGreaterThan(100));
   let withPolicies = 0;
   for (const file of files) {

@@ -2,35 +2,24 @@
  * The kernel engine agrees with the reference evaluator and the tables engine on every real Cilium policy file of
  * the corpus (flows between synthetic parties its selectors pick, test/compile/corpus-flows.ts).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { expect, test } from 'vitest';
 import { createEngine as createKernelEngine } from '../../node-agent/engine/kernel-engine.js';
 import { loadPolicyModel } from '../../pipeline/core/policy/index.js';
 import { createEngine as createTablesEngine } from '../../pipeline/simulate/engines/tables.js';
-import { corpusFlows } from '../compile/corpus-flows.js';
+import { CILIUM_CORPUS as CORPUS, corpusFlows, corpusYamlFiles } from '../compile/corpus-flows.js';
 import { disagreements, engineVerdicts, referenceVerdicts } from '../compile/differential.js';
-import { describeKernel, OBJECT_PATH, REPO } from './kernel-env.js';
+import { describeKernel, OBJECT_PATH } from './kernel-env.js';
 
-const CORPUS = join(REPO, '..', 'shared', 'corpus', 'cilium');
 // Per process: another run of the suite may be going on at the same time.
 const PIN_DIR = `/sys/fs/bpf/pld-engines-corpus-${process.pid}`;
-
-function yamlFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...yamlFiles(p));
-    else if (/\.ya?ml$/.test(name) && !p.includes('/crds/')) out.push(p);
-  }
-  return out;
-}
 
 describeKernel('corpus: kernel engine vs reference and tables', () => {
   test('every policy file of the corpus', async () => {
     let compared = 0;
     let flowsCompared = 0;
-    for (const file of yamlFiles(CORPUS)) {
+    for (const file of corpusYamlFiles(CORPUS)) {
       const rel = relative(CORPUS, file);
       const { model } = loadPolicyModel([{ path: rel, text: readFileSync(file, 'utf8') }]);
       if (model.specs.length === 0) continue;
