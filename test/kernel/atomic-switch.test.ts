@@ -37,8 +37,8 @@ function inconsistency(e: VerdictEvent): string | undefined {
   const g = e.gen;
   const id = IDS[g];
   if (e.srcIdentity !== id.a || e.dstIdentity !== id.b) return `identities ${e.srcIdentity}→${e.dstIdentity} in gen ${g}`;
-  const portIdx = e.dport === PORT[0] ? 0 : e.dport === PORT[1] ? 1 : -1;
-  if (portIdx < 0) return `unexpected port ${e.dport}`;
+  if (e.dport !== PORT[0] && e.dport !== PORT[1]) return `unexpected port ${e.dport}`;
+  const portIdx = e.dport === PORT[0] ? 0 : 1;
   if (e.endpointId === 1 && e.direction === 'egress') {
     const allowed = PORT[g] === e.dport;
     if (allowed && !(e.verdict === 'forwarded' && e.ruleId === RULE_A[g])) return `gen ${g} port ${e.dport}: ${e.verdict} rule ${e.ruleId}`;
