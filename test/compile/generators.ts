@@ -122,7 +122,11 @@ const arbRule = fc
     action: fc.constantFrom('allow' as const, 'allow' as const, 'deny' as const),
     peers: fc.option(fc.array(arbPeer, { minLength: 0, maxLength: 2 }), { freq: 4 }),
     ports: fc.option(fc.array(arbPortRule, { minLength: 1, maxLength: 2 }), { freq: 2 }),
-    icmps: fc.option(fc.array(fc.record({ family: fc.constantFrom(4 as const, 6 as const), type: fc.constantFrom(0, 8, 128) }), { minLength: 1, maxLength: 2 }), { freq: 4 }),
+    // Mostly without ICMP (a rule with only ICMP matches no TCP/UDP flow), sometimes with.
+    icmps: fc.oneof(
+      { arbitrary: fc.constant(null), weight: 3 },
+      { arbitrary: fc.array(fc.record({ family: fc.constantFrom(4 as const, 6 as const), type: fc.constantFrom(0, 8, 128) }), { minLength: 1, maxLength: 2 }), weight: 1 },
+    ),
   })
   .map((r) => ({
     ...r,
@@ -133,7 +137,7 @@ const arbSpec = fc
   .record({
     kind: fc.constantFrom('CiliumNetworkPolicy' as const, 'CiliumClusterwideNetworkPolicy' as const, 'NetworkPolicy' as const),
     subject: arbSelector,
-    rules: fc.array(arbRule, { minLength: 0, maxLength: 4 }),
+    rules: fc.array(arbRule, { minLength: 1, maxLength: 5 }),
     ddIngress: fc.option(fc.boolean(), { freq: 3 }),
     ddEgress: fc.option(fc.boolean(), { freq: 3 }),
   })

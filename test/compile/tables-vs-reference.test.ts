@@ -11,7 +11,7 @@ describe('tables engine agrees with the reference evaluator on generated policie
   for (const seed of SEEDS) {
     it(`seed ${seed}`, async () => {
       await fc.assert(
-        fc.asyncProperty(arbModel(4), arbFlows(30), async (model, flows) => {
+        fc.asyncProperty(arbModel(8), arbFlows(30), async (model, flows) => {
           const ref = referenceVerdicts(model, flows, SERVICES);
           // With a first pass (compiled once) and without (compiled chunk by chunk as parties appear).
           const once = await engineVerdicts(await createEngine(model, { flowsForDns: secondPass(flows), services: SERVICES }), flows);

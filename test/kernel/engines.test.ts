@@ -34,7 +34,7 @@ describeKernel('kernel engine agrees with reference and tables', () => {
   for (const seed of SEEDS) {
     test(`generated policies and flows, seed ${seed}`, async () => {
       await fc.assert(
-        fc.asyncProperty(arbModel(4), arbFlows(25), async (model, flows) => {
+        fc.asyncProperty(arbModel(6), arbFlows(25), async (model, flows) => {
           const ref = referenceVerdicts(model, flows, SERVICES);
           const tab = await engineVerdicts(await createTablesEngine(model, { services: SERVICES }), flows);
           const ker = await engineVerdicts(await createKernelEngine(model, { objectPath: OBJECT_PATH, pinDir: PIN_DIR, readAhead: 5, services: SERVICES }), flows);
