@@ -7,12 +7,12 @@ import { BundleError } from '../core/bundle/errors.js';
 import { StoreError } from './errors.js';
 
 /**
- * Reads a fetch body through the bundle format's bounded reader: at most `max` bytes, and exactly `expectedSize`
+ * Reads a fetch body (or any byte stream) through the bundle format's bounded reader: at most `max` bytes, and exactly `expectedSize`
  * when given.
  * @throws StoreError `store-too-large` as soon as the body passes the bound (the stream is cancelled there),
  *   `store-truncated` when it ends short of `expectedSize`.
  */
-export async function readBodyBounded(body: ReadableStream<Uint8Array> | null, max: number, where: string,
+export async function readBodyBounded(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | null, max: number, where: string,
   expectedSize?: number): Promise<Uint8Array> {
   if (!body) return new Uint8Array(0);
   try {

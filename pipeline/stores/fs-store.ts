@@ -12,7 +12,10 @@
  * either the old bundle or the new one, whatever point a publisher is killed at. One host only: link(2) and
  * rename(2) are atomic on local filesystems, not necessarily on network ones.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { open, readFile, readdir, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { readBodyBounded } from './bounded-read.js';
 import { join, resolve } from 'node:path';
 import { StoreError, serialConflict } from './errors.js';
 import { checkFetched, checkPublishable, digestHex, parseDescriptor, sha256Digest } from './digest.js';
@@ -20,7 +23,7 @@ import { ensureDirs, linkExclusive, renameDurable, sweepDeadTemps, syncDir, temp
 import { faultPoint } from './fault.js';
 import { pollLatest } from './watch.js';
 import { DEFAULT_MAX_BUNDLE_BYTES } from './types.js';
-import type { BundleDescriptor, BundleStore, GetOptions, PublishableBundle, PublishOptions, WatchOptions } from './types.js';
+import type { BundleDescriptor, BundleStore, GetOptions, PublishableBundle, PublishOptions, StreamingBundleSource, WatchOptions } from './types.js';
 
 /** One version of the `latest` pointer, as stored in heads/. */
 interface Head {
@@ -39,7 +42,7 @@ export interface FsStoreOptions {
 }
 
 /** A bundle store in a local directory. */
-export class FsBundleStore implements BundleStore {
+export class FsBundleStore implements BundleStore, StreamingBundleSource {
   readonly location: string;
   readonly root: string;
   readonly #maxBytes: number;
@@ -100,19 +103,38 @@ export class FsBundleStore implements BundleStore {
 
   /** @inheritdoc */
   async get(digest: string, options: GetOptions = {}): Promise<Uint8Array> {
-    const path = join(this.#blobs, digestHex(digest));
     const max = options.maxBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
-    let size: number;
+    const { size, stream } = await this.openBlob(digest);
+    if (size > max) {
+      stream.destroy();
+      throw new StoreError('store-too-large', `${this.location}: ${digest} has ${size} bytes, the limit is ${max}`);
+    }
+    const bytes = await readBodyBounded(stream, max, `${this.location}: ${digest}`);
+    checkFetched(this.location, digest, bytes, options.expectedSize);
+    return bytes;
+  }
+
+  /**
+   * The blob as a stream of its size, not yet checked against its digest (blobs are immutable and were complete
+   * when renamed into place; readers check the digest).
+   * @throws StoreError `store-not-found`, `store-bad-input`.
+   */
+  async openBlob(digest: string): Promise<{ size: number; stream: Readable }> {
+    const path = join(this.#blobs, digestHex(digest));
+    let fh: FileHandle;
     try {
-      size = (await stat(path)).size;
+      fh = await open(path, 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new StoreError('store-not-found', `${this.location}: no bundle ${digest}`);
       throw err;
     }
-    if (size > max) throw new StoreError('store-too-large', `${this.location}: ${digest} has ${size} bytes, the limit is ${max}`);
-    const bytes = await readFile(path);
-    checkFetched(this.location, digest, bytes, options.expectedSize);
-    return bytes;
+    try {
+      const { size } = await fh.stat();
+      return { size, stream: fh.createReadStream({ highWaterMark: 256 * 1024 }) };
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
   }
 
   /** @inheritdoc */

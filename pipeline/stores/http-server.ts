@@ -3,6 +3,7 @@
  * events for changes, and authenticated, size-bounded uploads that publish through the store's own CAS.
  */
 import { createServer } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StoreError } from './errors.js';
@@ -12,7 +13,7 @@ import { readRequestBounded } from './bounded-read.js';
 import { LatestFeed } from './latest-feed.js';
 import { API_PREFIX, EXPECT_LATEST_HEADER, SERIAL_HEADER, latestEtag, parseWait } from './http-protocol.js';
 import { DEFAULT_MAX_BUNDLE_BYTES } from './types.js';
-import type { BundleDescriptor, BundleStore } from './types.js';
+import type { BundleDescriptor, BundleStore, StreamingBundleSource } from './types.js';
 
 /** Options of {@link startStoreServer}. */
 export interface StoreServerOptions {
@@ -154,20 +155,30 @@ class StoreHandler {
     if (!isDigest(digest)) return sendJson(res, 404, { error: 'not-found', message: 'expected /v1/bundles/sha256:<hex>' });
     const etag = `"${digest}"`;
     if (req.headers['if-none-match'] === etag) return void res.writeHead(304, { ETag: etag }).end();
-    let bytes: Uint8Array;
+    const store = this.options.store as BundleStore & Partial<StreamingBundleSource>;
+    const headers = { 'Content-Type': 'application/octet-stream', ETag: etag, 'Cache-Control': 'public, max-age=31536000, immutable' };
     try {
-      bytes = await this.options.store.get(digest);
+      if (store.openBlob) {
+        // Streamed from disk: concurrent downloads of a large bundle are not each held in memory.
+        const { size, stream } = await store.openBlob(digest);
+        res.writeHead(200, { ...headers, 'Content-Length': size });
+        if (req.method === 'HEAD') {
+          stream.destroy();
+          res.end();
+          return;
+        }
+        await pipeline(stream, res);
+        return;
+      }
+      const bytes = await store.get(digest);
+      res.writeHead(200, { ...headers, 'Content-Length': bytes.byteLength });
+      res.end(req.method === 'HEAD' ? undefined : bytes);
     } catch (err) {
       if (err instanceof StoreError && err.code === 'store-not-found') return sendJson(res, 404, { error: 'not-found', message: `no bundle ${digest}` });
+      // A client that went away mid-download is not a server error.
+      if (res.headersSent) return void res.destroy();
       throw err;
     }
-    res.writeHead(200, {
-      'Content-Type': 'application/octet-stream',
-      'Content-Length': bytes.byteLength,
-      ETag: etag,
-      'Cache-Control': 'public, max-age=31536000, immutable',
-    });
-    res.end(req.method === 'HEAD' ? undefined : bytes);
   }
 
   private async upload(req: IncomingMessage, res: ServerResponse): Promise<void> {

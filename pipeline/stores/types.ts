@@ -74,5 +74,14 @@ export interface BundleStore {
   list(options?: { signal?: AbortSignal }): Promise<BundleDescriptor[]>;
 }
 
+/**
+ * A store that can hand out a bundle file as a stream of known size, unverified (the HTTP server uses it so that
+ * many concurrent downloads of a large bundle are not each buffered in memory; clients check the digest).
+ */
+export interface StreamingBundleSource {
+  /** @throws StoreError `store-not-found`, `store-bad-input` for a malformed digest. */
+  openBlob(digest: string): Promise<{ readonly size: number; readonly stream: import('node:stream').Readable }>;
+}
+
 /** Hard ceiling on one bundle file unless the caller asks for another: 64 MiB (the bundle format's own limit). */
 export { DEFAULT_MAX_BUNDLE_BYTES } from '../core/bundle/bounded-reader.js';

@@ -67,6 +67,10 @@ describe('palisade serve + HTTP client store', () => {
     const r3 = await fetch(`${serve.url}/v1/bundles/${sha256Digest(new Uint8Array([7]))}`);
     expect(r3.status).toBe(404);
     await r3.body?.cancel();
+    const head = await fetch(`${serve.url}/v1/bundles/${first.digest}`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(Number(head.headers.get('content-length'))).toBe(first.size);
+    expect((await head.arrayBuffer()).byteLength).toBe(0);
   });
 
   it('a long poll returns 304 when nothing changes, and wakes up on a publish', async () => {
