@@ -6,6 +6,10 @@
  *   GET  /v1/bundles                    every published descriptor, oldest first
  *   GET  /v1/events                     server-sent events: `event: latest` with the descriptor on every change
  *   PUT|POST /v1/bundles                upload (Authorization: Bearer <token>); 201 + descriptor, 409 on a CAS conflict
+ *                                       (body carries `current`), 401 bad token, 403 read-only server, 413 too large,
+ *                                       400 not a bundle, 422 refused by the server's verification gate
+ *
+ * GET routes also answer HEAD. Error bodies are `{error: <stable code>, message}`.
  */
 import type { BundleDescriptor } from './types.js';
 
