@@ -69,5 +69,19 @@ describe('diffPolicies', () => {
     // The frontend's edited egress rule is where its change is.
     expect(fast.connections[0]!.changed_rules).toEqual([expect.objectContaining({ name: 'frontend', file: 'policies/shop/frontend.yaml' })]);
     expect(fast.unselected_endpoints).toEqual([]);
+
+    // The JSON contract: field names are stable API.
+    expect(Object.keys(fast).sort()).toEqual(
+      ['base', 'connections', 'flows', 'head', 'input', 'unmatched_rules', 'unselected_endpoints', 'version'],
+    );
+    expect(Object.keys(fast.flows).sort()).toEqual(['changed', 'l7_changed', 'newly_allowed', 'newly_blocked', 'not_grouped', 'total']);
+    expect(Object.keys(fast.connections[0]!).sort()).toEqual([
+      'base', 'change', 'changed_rules', 'destination', 'first_seen', 'flows', 'head', 'last_seen', 'port', 'port_label',
+      'protocol', 'sample_destinations', 'sample_flow_indexes', 'sample_requests', 'sample_sources', 'source',
+    ]);
+    expect(Object.keys(fast.connections[0]!.head).sort()).toEqual([
+      'allowed_by', 'denied_by', 'drop_reasons', 'dropped_at', 'l7_proxied', 'rules_omitted', 'verdict',
+    ]);
+    expect(Object.keys(fast.connections[0]!.source).sort()).toEqual(['kind', 'name', 'namespace', 'workload']);
   });
 });
