@@ -182,7 +182,15 @@ try {
     writeFileSync(path.join(sub, `policies-${f}.yaml`), docs.join('---\n'));
   }
 
+  // Wall time and CPU time (user + system) of this process: CPU time is steadier on a shared machine.
+  const cpuMs = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const bareCpu: number[] = [];
+  const fullCpu: number[] = [];
   const bareRun = (): number => {
+    const c0 = cpuMs();
     const t0 = performance.now();
     let n = 0;
     for (const sub of readdirSync(dir).sort()) {
@@ -192,13 +200,16 @@ try {
       }
     }
     if (n !== POLICIES) throw new Error(`bare parse saw ${n} documents`);
+    bareCpu.push(cpuMs() - c0);
     return performance.now() - t0;
   };
   const fullRun = async (): Promise<number> => {
+    const c0 = cpuMs();
     const t0 = performance.now();
     const read = await readPolicyFiles(dir);
     const result = loadPolicyModel(read.files);
     const ms = performance.now() - t0;
+    fullCpu.push(cpuMs() - c0);
     const errors = result.diagnostics.filter((d) => d.severity === 'error');
     if (result.stats.policies !== POLICIES || errors.length > 0) {
       throw new Error(`validate accepted ${result.stats.policies} policies with ${errors.length} errors: ${errors[0]?.message ?? ''}`);
@@ -208,6 +219,8 @@ try {
 
   bareRun();
   await fullRun();
+  bareCpu.length = 0;
+  fullCpu.length = 0;
   const bare: number[] = [];
   const full: number[] = [];
   for (let i = 0; i < RUNS; i++) {
@@ -220,6 +233,9 @@ try {
   console.log(`bare YAML parse (read + parseAllDocuments + toJS)  median ${b.toFixed(0)} ms  ${(POLICIES / (b / 1000)).toFixed(0)} policies/s`);
   console.log(`validate end to end (read + load + validate + model) median ${v.toFixed(0)} ms  ${(POLICIES / (v / 1000)).toFixed(0)} policies/s`);
   console.log(`ratio ${(v / b).toFixed(2)}x the bare parse (goal <= 2x); total ${(v / 1000).toFixed(2)} s (goal < 2 s); ${RUNS} runs each`);
+  const bc = median(bareCpu);
+  const vc = median(fullCpu);
+  console.log(`CPU time (user+sys): bare ${bc.toFixed(0)} ms, validate ${vc.toFixed(0)} ms, ratio ${(vc / bc).toFixed(2)}x`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -85,14 +85,22 @@ export function checkDnsPattern(v: string): string | undefined {
   return FQDN_PATTERN.test(v) ? undefined : `'${v}' is not a valid DNS pattern (letters, digits, '-', '_', '*' and dots)`;
 }
 
+// Policy sets repeat the same few HTTP patterns thousands of times; compiling each once keeps validation fast.
+const RE2_CACHE_LIMIT = 10_000;
+const re2Cache = new Map<string, string | undefined>();
+
 /** Compiles an RE2 regular expression; returns the syntax error (Perl-only features like look-ahead fail here). */
 export function checkRe2(v: string): string | undefined {
+  if (re2Cache.has(v)) return re2Cache.get(v);
+  let result: string | undefined;
   try {
     RE2JS.compile(v);
-    return undefined;
   } catch (err) {
-    return `'${v}' is not a valid RE2 regular expression: ${(err as Error).message.replace(/^error parsing regexp: /, '')}`;
+    result = `'${v}' is not a valid RE2 regular expression: ${(err as Error).message.replace(/^error parsing regexp: /, '')}`;
   }
+  if (re2Cache.size >= RE2_CACHE_LIMIT) re2Cache.clear();
+  re2Cache.set(v, result);
+  return result;
 }
 
 /** Printable text without control characters (the CRD's `^\PC*$` on log values). */
