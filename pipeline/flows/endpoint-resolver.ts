@@ -112,6 +112,8 @@ export class EndpointResolver {
       }
     }
     const endpoint = this.build(r, ip, identity, namespace, podName, this.internLabels(rawLabels));
+    // World addresses are many and cheap to rebuild: caching them would only churn memory.
+    if (endpoint.kind === 'world') return endpoint;
     // Bounded: recordings with huge numbers of distinct addresses just rebuild.
     if (this.endpointCache.size >= 50_000) this.endpointCache.clear();
     const entry = { identity, namespace, podName, rawLabels, endpoint };

@@ -5,11 +5,24 @@
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
-/** One line (without its `\n` / `\r\n`), numbered from 1; `tooLong` lines carry no text. */
-export interface Line {
-  readonly lineNo: number;
-  readonly text: string;
-  readonly tooLong: boolean;
+/**
+ * One line (without its `\n` / `\r\n`), numbered from 1; `tooLong` lines carry no text. The text is decoded only
+ * when asked for: until then the line is a slice of the input chunk (off the JS heap), which keeps a batch of
+ * pending lines from being copied around by the young-generation collector.
+ */
+export class Line {
+  constructor(
+    readonly lineNo: number,
+    private readonly buf: Buffer,
+    private readonly start: number,
+    private readonly end: number,
+    readonly tooLong: boolean,
+  ) {}
+
+  /** The decoded text (UTF-8). Decodes on every call. */
+  get text(): string {
+    return this.buf.toString('utf8', this.start, this.end);
+  }
 }
 
 async function* decompressed(source: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
@@ -45,20 +58,24 @@ export async function* readLines(source: AsyncIterable<Buffer | string>, maxLine
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let discarding = false;
-  const finish = (tail: Buffer): Line => {
+  const finish = (chunk: Buffer, start: number, end: number): Line => {
     lineNo++;
     if (discarding) {
       discarding = false;
       pending = [];
       pendingBytes = 0;
-      return { lineNo, text: '', tooLong: true };
+      return new Line(lineNo, EMPTY, 0, 0, true);
     }
-    const buf = pending.length === 0 ? tail : Buffer.concat([...pending, tail]);
+    let buf = chunk;
+    if (pending.length > 0) {
+      buf = Buffer.concat([...pending, chunk.subarray(start, end)]);
+      start = 0;
+      end = buf.length;
+    }
     pending = [];
     pendingBytes = 0;
-    let end = buf.length;
-    if (end > 0 && buf[end - 1] === 13) end--;
-    return { lineNo, text: buf.toString('utf8', 0, end), tooLong: false };
+    if (end > start && buf[end - 1] === 13) end--;
+    return new Line(lineNo, buf, start, end, false);
   };
   for await (const chunk of decompressed(source)) {
     const batch: Line[] = [];
@@ -67,7 +84,7 @@ export async function* readLines(source: AsyncIterable<Buffer | string>, maxLine
       const nl = chunk.indexOf(10, start);
       if (nl < 0) break;
       if (!discarding && pendingBytes + (nl - start) > maxLineBytes) discarding = true;
-      batch.push(finish(discarding ? EMPTY : chunk.subarray(start, nl)));
+      batch.push(finish(chunk, start, nl));
       start = nl + 1;
     }
     if (start < chunk.length && !discarding) {
@@ -83,7 +100,7 @@ export async function* readLines(source: AsyncIterable<Buffer | string>, maxLine
     }
     if (batch.length > 0) yield batch;
   }
-  if (pendingBytes > 0 || discarding) yield [finish(EMPTY)];
+  if (pendingBytes > 0 || discarding) yield [finish(EMPTY, 0, 0)];
 }
 
 const EMPTY = Buffer.alloc(0);
