@@ -1,10 +1,10 @@
 /**
- * Buffered text output with back-pressure: many small writes become ~64 KiB writes, and the writer waits for
+ * Buffered text output with back-pressure: many small writes become ~16 KiB writes (small enough to die young in the collector), and the writer waits for
  * 'drain' when the destination is slower than the simulation.
  */
 import type { Writable } from 'node:stream';
 
-const FLUSH_AT = 64 * 1024;
+const FLUSH_AT = 16 * 1024;
 
 /** Writes text to a stream in large chunks. Call `end()` to flush the rest (the stream itself is left open). */
 export class TextSink {
