@@ -1,6 +1,6 @@
 /**
- * Buffered text output with back-pressure: many small writes become ~16 KiB writes (small enough to die young in the collector), and the writer waits for
- * 'drain' when the destination is slower than the simulation.
+ * Buffered text output with back-pressure: many small writes become ~16 KiB writes (small enough to die young in
+ * the collector), and the writer waits for 'drain' when the destination is slower than the simulation.
  */
 import type { Writable } from 'node:stream';
 
