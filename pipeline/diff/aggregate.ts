@@ -163,13 +163,20 @@ function requestOf(flow: Flow): string | undefined {
 
 const CHANGE_ORDER: Readonly<Record<ChangeKind, number>> = { 'newly-blocked': 0, 'newly-allowed': 1, 'l7-changed': 2 };
 
+const NAME_ORDER = new Intl.Collator('en', { numeric: true });
+
+/** Names in natural order (`ns2` before `ns10`), the same on every machine. */
+export function byName(a: string, b: string): number {
+  return NAME_ORDER.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
 /** Report order: change kind, then most flows first, then names, protocol and port. */
 export function compareConnections(a: ConnectionChange, b: ConnectionChange): number {
   return (
     CHANGE_ORDER[a.change] - CHANGE_ORDER[b.change] ||
     b.flows - a.flows ||
-    a.source.name.localeCompare(b.source.name, 'en') ||
-    a.destination.name.localeCompare(b.destination.name, 'en') ||
+    byName(a.source.name, b.source.name) ||
+    byName(a.destination.name, b.destination.name) ||
     a.protocol.localeCompare(b.protocol, 'en') ||
     (a.port ?? -1) - (b.port ?? -1)
   );

@@ -6,7 +6,7 @@
 import type { Flow, FlowEndpoint, Verdict } from '../core/flow/types.js';
 import type { PolicyModel } from '../core/model/types.js';
 import { matchesSelector } from '../core/model/selector-match.js';
-import { compareRules } from './aggregate.js';
+import { byName, compareRules } from './aggregate.js';
 import { reportEndpoint, sampleName } from './connection.js';
 import type { UnmatchedRule, UnselectedEndpoint } from './report.js';
 
@@ -99,6 +99,6 @@ export class CoverageTracker {
     if (!this.selects) return null;
     return [...this.unselected.values()]
       .map((t) => ({ namespace: t.namespace, workload: t.workload, name: t.name, flows: t.flows, sample_pods: [...t.pods].sort() }))
-      .sort((a, b) => b.flows - a.flows || a.name.localeCompare(b.name, 'en'));
+      .sort((a, b) => b.flows - a.flows || byName(a.name, b.name));
   }
 }

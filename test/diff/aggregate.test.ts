@@ -82,6 +82,13 @@ describe('DiffAggregator', () => {
     expect(connections[2]!.source).toEqual({ kind: 'world', namespace: null, workload: null, name: 'world' });
   });
 
+  it('orders connections by flows, then names in natural order', () => {
+    const agg = new DiffAggregator();
+    ['ns10', 'ns2', 'ns1'].forEach((ns, i) => agg.add(tcp(i, pod(ns, 'a-0', '10.0.0.1'), db, 5432), forwarded(i), dropped(i, 'egress')));
+    agg.add(tcp(3, pod('ns10', 'a-0', '10.0.0.1'), db, 5432), forwarded(3), dropped(3, 'egress'));
+    expect(agg.result().connections.map((c) => c.source.name)).toEqual(['ns10/a', 'ns1/a', 'ns2/a']);
+  });
+
   it('keeps memory bounded: connection, rule and sample limits are counted, not silently lost', () => {
     const agg = new DiffAggregator({ maxConnections: 2, maxRulesPerSide: 1, maxSamples: 2 });
     for (let i = 0; i < 10; i++) {
