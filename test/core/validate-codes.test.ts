@@ -96,6 +96,13 @@ const CASES: Case[] = [
   { code: 'fqdn-not-egress-allow', yaml: cnp('  spec:\n    endpointSelector: {}\n    egressDeny:\n      - ‸toFQDNs: [{matchName: a.com}]\n') },
   { code: 'requires-unsupported', yaml: cnp('  spec:\n    endpointSelector: {}\n    ingress:\n      - ‸fromRequires: [{matchLabels: {env: prod}}]\n') },
   { code: 'auth-in-deny', yaml: cnp('  spec:\n    endpointSelector: {}\n    ingressDeny:\n      - fromEntities: [world]\n        ‸authentication: {mode: required}\n') },
+  { code: 'services-with-toports', yaml: cnp('  spec:\n    endpointSelector: {}\n    egress:\n      - toServices: [{k8sService: {serviceName: db, namespace: data}}]\n        ‸toPorts: [{ports: [{port: "5432", protocol: TCP}]}]\n') },
+  { code: 'l7-host-policy', yaml: 'apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: h}\nspec:\n  nodeSelector: {}\n  ingress:\n    - toPorts:\n        - ports: [{port: "80", protocol: TCP}]\n          ‸rules: {http: [{method: GET}]}\n' },
+  { code: 'port-missing', yaml: cnp('  spec:\n    endpointSelector: {}\n    ingress:\n      - toPorts:\n          - ports:\n              - ‸protocol: TCP\n') },
+  { code: 'listener-ingress', yaml: cnp('  spec:\n    endpointSelector: {}\n    ingress:\n      - toPorts:\n          - ports: [{port: "80", protocol: TCP}]\n            ‸listener: {name: l, envoyConfig: {name: e}}\n') },
+  { code: 'listener-l7', yaml: cnp('  spec:\n    endpointSelector: {}\n    egress:\n      - toPorts:\n          - ports: [{port: "80", protocol: TCP}]\n            ‸listener: {name: l, envoyConfig: {name: e}}\n            rules: {http: [{method: GET}]}\n') },
+  { code: 'server-names-l7', yaml: cnp('  spec:\n    endpointSelector: {}\n    egress:\n      - toPorts:\n          - ports: [{port: "443", protocol: TCP}]\n            ‸serverNames: [api.example.com]\n            rules: {http: [{method: GET}]}\n') },
+  { code: 'l7-dns-port-range', yaml: cnp('  spec:\n    endpointSelector: {}\n    egress:\n      - toPorts:\n          - ports:\n              - port: "53"\n                endPort: ‸54\n                protocol: UDP\n            rules: {dns: [{matchPattern: "*"}]}\n') },
   // NetworkPolicy semantics.
   { code: 'knp-peer-empty', yaml: knp('  spec:\n    podSelector: {}\n    ingress:\n      - from:\n          - ‸{}\n') },
   { code: 'knp-ipblock-exclusive', yaml: knp('  spec:\n    podSelector: {}\n    ingress:\n      - from:\n          - podSelector: {}\n            ‸ipBlock: {cidr: 10.0.0.0/8}\n') },
@@ -134,4 +141,13 @@ describe('every diagnostic code, with its position', () => {
       if (d.severity === 'error') expect(result.model.specs.filter((s) => s.policy.name === 'p' && result.diagnostics.some((x) => x.severity === 'error' && x.code !== 'duplicate-policy'))).toEqual([]);
     });
   }
+});
+
+describe('specs', () => {
+  it('checks every block of specs, not only the last (Cilium checks only the last)', () => {
+    const m = marked(cnp('  specs:\n    - endpointSelector: {}\n      ingress:\n        - toPorts:\n            - ports:\n                - port: "80"\n                  endPort: ‸79\n    - endpointSelector: {}\n      ingress: [{}]\n'));
+    const r = loadPolicyModel([{ path: 'case.yaml', text: m.text }]);
+    expect(r.diagnostics.map((d) => [d.code, d.pos.line, d.pos.col])).toEqual([['port-range-inverted', m.line, m.col]]);
+    expect(r.model.specs).toEqual([]);
+  });
 });

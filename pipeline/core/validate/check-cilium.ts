@@ -45,12 +45,12 @@ export function checkCiliumRuleBlock(block: YNode, kind: CiliumKind, path: strin
   }
   for (const dir of DIRECTIONS) {
     items(field(block, dir)).forEach((rule, i) => {
-      if (rule.kind === 'map') checkRule(rule, dir, `${path}.${dir}[${i}]`, out);
+      if (rule.kind === 'map') checkRule(rule, dir, `${path}.${dir}[${i}]`, hasNode && !hasEndpoint, out);
     });
   }
 }
 
-function checkRule(rule: YMap, dir: DirectionKey, path: string, out: Diagnostic[]): void {
+function checkRule(rule: YMap, dir: DirectionKey, path: string, hostPolicy: boolean, out: Diagnostic[]): void {
   const ingress = dir === 'ingress' || dir === 'ingressDeny';
   const deny = dir.endsWith('Deny');
   const peerKeys: readonly string[] = ingress ? INGRESS_PEERS : EGRESS_PEERS;
@@ -103,8 +103,16 @@ function checkRule(rule: YMap, dir: DirectionKey, path: string, out: Diagnostic[
   if (toPorts && icmps) {
     out.push(errorAt('icmps-with-toports', `${path} has both icmps and toPorts; put ICMP in a separate rule`, keyPos(rule, 'icmps')));
   }
+  if (toPorts && items(field(rule, 'toServices')).length > 0) {
+    out.push(errorAt('services-with-toports', `${path} combines toServices and toPorts, which Cilium does not support; drop toPorts or use toEndpoints`, keyPos(rule, 'toPorts')));
+  }
   items(toPorts).forEach((pr, i) => {
-    if (pr.kind === 'map') checkPortRule(pr, ingress, `${path}.toPorts[${i}]`, out);
+    if (pr.kind !== 'map') return;
+    checkPortRule(pr, ingress, `${path}.toPorts[${i}]`, out);
+    const rules = field(pr, 'rules');
+    if (hostPolicy && rules) {
+      out.push(errorAt('l7-host-policy', `${path}.toPorts[${i}].rules: host policies (nodeSelector) do not support L7 rules`, keyPos(pr, 'rules')));
+    }
   });
   items(icmps).forEach((entry, i) => {
     items(field(entry, 'fields')).forEach((f, j) => checkIcmpField(f, `${path}.icmps[${i}].fields[${j}]`, out));
@@ -153,9 +161,22 @@ export function checkCidrSet(set: YNode, out: Diagnostic[], strict = false): voi
 
 function checkPortRule(pr: YMap, ingress: boolean, path: string, out: Diagnostic[]): void {
   const ports = items(field(pr, 'ports'));
-  ports.forEach((p, i) => checkPortRange(p, `${path}.ports[${i}]`, out));
+  ports.forEach((p, i) => {
+    checkPortRange(p, `${path}.ports[${i}]`, out);
+    // Port-less protocols (VRRP, GRE, ESP...) need no port; TCP, UDP, SCTP and ANY do.
+    const proto = scalarString(field(p, 'protocol')) ?? 'ANY';
+    if (p.kind === 'map' && !has(p, 'port') && ['TCP', 'UDP', 'SCTP', 'ANY'].includes(proto)) {
+      out.push(errorAt('port-missing', `${path}.ports[${i}] needs a port ("0" means every port)`, p.pos));
+    }
+  });
 
   const rules = field(pr, 'rules');
+  const listener = field(pr, 'listener');
+  if (listener && ingress) out.push(errorAt('listener-ingress', `${path}.listener: listeners are only allowed on egress`, keyPos(pr, 'listener')));
+  if (listener && rules) out.push(errorAt('listener-l7', `${path}.listener cannot be combined with L7 rules`, keyPos(pr, 'listener')));
+  if (items(field(pr, 'serverNames')).length > 0 && rules && !has(pr, 'terminatingTLS')) {
+    out.push(errorAt('server-names-l7', `${path}: serverNames with L7 rules need terminatingTLS`, keyPos(pr, 'serverNames')));
+  }
   if (!rules || rules.kind !== 'map') return;
   const http = field(rules, 'http');
   const dns = field(rules, 'dns');
@@ -169,6 +190,10 @@ function checkPortRule(pr: YMap, ingress: boolean, path: string, out: Diagnostic
   }
   for (const p of ports) {
     const portText = scalarString(field(p, 'port'));
+    const end = field(p, 'endPort');
+    if (dns && end?.kind === 'scalar' && typeof end.value === 'number' && portText !== undefined && /^[0-9]+$/.test(portText) && end.value > Number(portText)) {
+      out.push(errorAt('l7-dns-port-range', 'DNS rules do not support port ranges (endPort)', end.pos));
+    }
     if (portText === undefined || portText === '0') {
       out.push(errorAt('l7-port-zero', `${l7Name} rules need a non-zero port (port ${portText ?? 'is missing'})`, (field(p, 'port') ?? p).pos));
     }

@@ -75,6 +75,13 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, { readonly severity: Seve
   'l7-unsupported': { severity: 'error', summary: 'an L7 parser Cilium no longer supports (kafka, l7proto)' },
   'fqdn-not-egress-allow': { severity: 'error', summary: 'toFQDNs outside egress allow rules' },
   'requires-unsupported': { severity: 'error', summary: 'fromRequires/toRequires' },
+  'services-with-toports': { severity: 'error', summary: 'toServices combined with toPorts' },
+  'l7-host-policy': { severity: 'error', summary: 'L7 rules in a host (nodeSelector) policy' },
+  'port-missing': { severity: 'error', summary: 'a ports entry without a port' },
+  'listener-ingress': { severity: 'error', summary: 'an Envoy listener on ingress' },
+  'listener-l7': { severity: 'error', summary: 'an Envoy listener together with L7 rules' },
+  'server-names-l7': { severity: 'error', summary: 'serverNames with L7 rules but no terminatingTLS' },
+  'l7-dns-port-range': { severity: 'error', summary: 'DNS rules on a port range' },
   'auth-in-deny': { severity: 'error', summary: 'authentication in a deny rule' },
   // Kubernetes NetworkPolicy semantics.
   'knp-peer-empty': { severity: 'error', summary: 'a peer with no selector and no ipBlock' },
