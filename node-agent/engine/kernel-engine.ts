@@ -56,8 +56,44 @@ function notSupported(reason: string, cause?: unknown): NotSupportedError {
   return new NotSupportedError('bpf', `kernel engine needs root and BPF: ${reason}`, cause !== undefined ? { cause } : undefined);
 }
 
+/** Source port of every synthesized TCP/UDP/SCTP packet. */
+const SPORT = 40000;
+
+/**
+ * Connections the datapath may have recorded in conntrack, so that conntrack is cleared only when it could turn
+ * the next packet into a reply (clearing walks the whole map: doing it per packet would dominate the run).
+ */
+class ConntrackShadow {
+  private readonly recorded = new Set<string>();
+
+  /** True when `p`, sent from `saddr` to `daddr`, could match a recorded connection the other way. */
+  couldMatch(saddr: string, daddr: string, protocol: number, dport: number): boolean {
+    if (this.recorded.size === 0) return false;
+    // ICMP: any exchange between the two addresses (echo ids are not part of a flow); others: the reversed tuple.
+    return protocol === 1 || protocol === 58
+      ? this.recorded.has(`${protocol}|${daddr}|${saddr}`)
+      : this.recorded.has(`${protocol}|${daddr}|${saddr}|${dport}|${SPORT}`);
+  }
+
+  /** Notes a packet the datapath passed by policy (it records its forward tuple). */
+  passed(saddr: string, daddr: string, protocol: number, dport: number): void {
+    if (this.recorded.size >= 100_000) this.recorded.clear(); // the caller clears conntrack when asked anyway
+    this.recorded.add(protocol === 1 || protocol === 58 ? `${protocol}|${saddr}|${daddr}` : `${protocol}|${saddr}|${daddr}|${SPORT}|${dport}`);
+  }
+
+  clear(): void {
+    this.recorded.clear();
+  }
+
+  get size(): number {
+    return this.recorded.size;
+  }
+}
+
 /** The loaded datapath as the judge of a replay. */
 function kernelJudge(dp: LoadedDatapath): PacketJudge {
+  const ct = new ConntrackShadow();
+  dp.resetConntrack();
   return {
     sync(mirror, changed) {
       if (changed.ipcache || changed.policy) {
@@ -71,16 +107,22 @@ function kernelJudge(dp: LoadedDatapath): PacketJudge {
     judge(p): PacketDecision {
       const icmp = p.protocol === 1 || p.protocol === 58;
       const [saddr, daddr] = p.direction === 'egress' ? [p.localIp, p.peerIp] : [p.peerIp, p.localIp];
+      const dport = icmp ? 0 : p.dport ?? 0;
       const packet = buildPacket({
         saddr,
         daddr,
         protocol: p.protocol,
-        ...(icmp ? { icmpType: p.icmpType ?? 0, icmpCode: 0 } : { sport: 40000, dport: p.dport ?? 0 }),
+        ...(icmp ? { icmpType: p.icmpType ?? 0, icmpCode: 0 } : { sport: SPORT, dport }),
       });
-      // Each packet opens its connection: nothing earlier may let it pass as a reply.
-      dp.resetConntrack();
+      // Each packet opens its connection: nothing judged earlier may let it pass as a reply.
+      if (ct.couldMatch(saddr, daddr, p.protocol, dport)) {
+        dp.resetConntrack();
+        ct.clear();
+      }
       const { event } = dp.classify(p.direction, packet);
       if (event === undefined) return { judged: false };
+      if (event.verdict === 'reply') throw new DatapathError('unexpected-reply', `conntrack passed a packet as a reply: ${saddr} → ${daddr}`);
+      if (event.verdict !== 'dropped') ct.passed(saddr, daddr, p.protocol, dport);
       return {
         judged: true,
         endpointId: event.endpointId,
