@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdir } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { FS_PUBLISH_STEPS, FsBundleStore, HttpBundleStore, StoreError, sha256Digest } from '../../pipeline/stores/index.js';
 import { IMPORT_STORES, TEMPLATE_POLICIES, makeBundle, runCli, runNode, startServe, tempDir } from './helpers.js';
@@ -97,4 +98,35 @@ describe('fault injection: publisher killed at every step', () => {
       await again.stop();
     }
   }, 30_000);
+
+  it('publishers SIGKILLed at arbitrary moments never leave a torn store', async () => {
+    const root = join(dir.path, 'random-kills');
+    const store = new FsBundleStore(root);
+    await store.publish({ serial: 1, bytes: makeBundle(1) });
+    // Each child publishes as fast as it can (serial = latest + 1, CAS); the test kills it after a varying delay.
+    const script = `${IMPORT_STORES}
+      const store = new stores.FsBundleStore(process.argv[1]);
+      for (let i = 0; ; i++) {
+        const latest = (await store.latest())?.serial ?? 0;
+        const bytes = new TextEncoder().encode('bundle ' + (latest + 1) + ' ' + process.pid + ' ' + 'x'.repeat(200000));
+        await store.publish({ serial: latest + 1, bytes }, { expectLatestSerial: latest }).catch((err) => {
+          if (err.code !== 'store-conflict') throw err;
+        });
+      }`;
+    for (let round = 0; round < 12; round++) {
+      const children = [0, 1].map(() => spawn(process.execPath, ['--input-type=module', '-e', script, root], { stdio: 'ignore' }));
+      await new Promise((r) => setTimeout(r, 150 + ((round * 37) % 200)));
+      await Promise.all(children.map((c) => new Promise((r) => {
+        c.once('exit', r);
+        c.kill('SIGKILL');
+      })));
+      await expectConsistent(store, `round ${round}`);
+    }
+    const before = (await store.latest())!.serial;
+    // The kills landed among real publishes, not before the children got going.
+    expect(before).toBeGreaterThan(1);
+    await store.publish({ serial: before + 1, bytes: makeBundle(before + 1) });
+    expect(await expectConsistent(store, 'after')).toBe(before + 1);
+    expect(await readdir(join(root, 'tmp'))).toEqual([]);
+  }, 60_000);
 });
