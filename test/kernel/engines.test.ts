@@ -3,19 +3,35 @@
  * evaluator and the tables engine on every flow of generated policies and recordings.
  */
 import fc from 'fast-check';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { createEngine as createKernelEngine } from '../../node-agent/engine/kernel-engine.js';
 import { createEngine as createTablesEngine } from '../../pipeline/simulate/engines/tables.js';
 import { arbFlows, arbModel, SERVICES } from '../compile/generators.js';
 import { disagreements, engineVerdicts, referenceVerdicts } from '../compile/differential.js';
-import { describeKernel, OBJECT_PATH } from './kernel-env.js';
+import { describeKernel, OBJECT_PATH, REPO } from './kernel-env.js';
 
 // Per process: another run of the suite may be going on at the same time.
 const PIN_DIR = `/sys/fs/bpf/pld-engines-${process.pid}`;
 const SEEDS = [7, 2026, 31337];
 
 describeKernel('kernel engine agrees with reference and tables', () => {
+  test('without root, palisade simulate --engine kernel fails with one clear line', () => {
+    const cli = join(REPO, 'bin', 'palisade');
+    const tpl = join(REPO, 'policy-repo-template');
+    const run = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cli, 'simulate', '--policies', join(tpl, 'policies'), '--flows', join(tpl, 'flows', 'recorded.json'), '--engine', 'kernel', '--format', 'jsonl'],
+      { encoding: 'utf8', cwd: tmpdir() },
+    );
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe('palisade: kernel engine needs root and BPF: not running as root [not-supported]\n');
+    expect(run.status).toBe(1);
+  });
+
   test('a missing object or a pin directory in use is a clear error, and nothing is loaded', async () => {
     const m = { specs: [], skipped: {} };
     await expect(createKernelEngine(m, { objectPath: '/nonexistent/palisade.bpf.o', pinDir: PIN_DIR })).rejects.toThrow(
