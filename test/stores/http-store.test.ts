@@ -167,6 +167,27 @@ describe('palisade serve + HTTP client store', () => {
     expect(await client.latest()).toEqual(accepted[0]!.body);
   });
 
+  it('malformed requests get 4xx answers, never a 500, and the server keeps serving', async () => {
+    const cases: Array<[string, RequestInit, number]> = [
+      ['/v1/bundles/%E0%A4%A', {}, 400],
+      ['/v1/bundles/latest?wait=forever', {}, 400],
+      ['/v1/bundles/latest?wait=-1s', {}, 400],
+      ['/v1/bundles/sha256:xyz', {}, 404],
+      ['/v1/bundles/sha256%3A..%2F..%2Fetc%2Fpasswd', {}, 404],
+      ['/v1/bundles/latest', { method: 'DELETE' }, 405],
+      ['/v1/events', { method: 'POST' }, 405],
+      ['/v2/', {}, 404],
+      ['/v1/bundles', { method: 'PUT', headers: { Authorization: `Bearer ${TOKEN}`, 'palisade-expect-latest-serial': 'abc' }, body: makeBundle(900) }, 400],
+    ];
+    for (const [path, init, status] of cases) {
+      const r = await fetch(`${serve.url}${path}`, init);
+      expect(r.status, path).toBe(status);
+      const body = (await r.json()) as { error: unknown };
+      expect(typeof body.error, path).toBe('string');
+    }
+    expect((await fetch(`${serve.url}/v1/bundles/latest`)).status).toBe(200);
+  });
+
   it('SIGTERM answers waiting long polls and exits 0', async () => {
     const d = await tempDir('http-term');
     const s = await startServe(d.path);
