@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { simulate } from './netpol-run.js';
+import { REPO, simulate } from './netpol-run.js';
 import { BOOKINFO, HUBBLE, HUBBLE_FILES } from './hubble-files.js';
 
 describe('real Hubble recordings: tables engine = reference engine', () => {
@@ -21,6 +21,16 @@ describe('real Hubble recordings: tables engine = reference engine', () => {
     const ref = simulate(args, 'reference');
     const tab = simulate(args, 'tables');
     expect([ref.status, tab.status, ref.stderr, tab.stderr]).toEqual([0, 0, '', '']);
+    expect(tab.lines).toEqual(ref.lines);
+  });
+
+  it('the policy repository template with its recorded flows and inventory', () => {
+    const tpl = join(REPO, 'policy-repo-template');
+    const args = ['simulate', '--policies', join(tpl, 'policies'), '--flows', join(tpl, 'flows', 'recorded.json'), '--inventory', join(tpl, 'inventory.json'), '--format', 'jsonl'];
+    const ref = simulate(args, 'reference');
+    const tab = simulate(args, 'tables');
+    expect([ref.status, tab.status, ref.stderr, tab.stderr]).toEqual([0, 0, '', '']);
+    expect(ref.lines.length).toBeGreaterThan(100);
     expect(tab.lines).toEqual(ref.lines);
   });
 });
