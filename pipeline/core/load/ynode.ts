@@ -46,6 +46,11 @@ export function field(node: YNode | undefined, key: string): YNode | undefined {
   return v === undefined || isNull(v) ? undefined : v;
 }
 
+/** The items of a sequence node; empty for anything else (absent, null, wrong type). */
+export function items(node: YNode | undefined): readonly YNode[] {
+  return node?.kind === 'seq' ? node.items : [];
+}
+
 /** True when `key` is present with a non-null value. */
 export function has(node: YNode | undefined, key: string): boolean {
   return field(node, key) !== undefined;

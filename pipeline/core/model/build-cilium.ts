@@ -4,16 +4,12 @@
  * a CCNP's endpoint peers without a namespace match pods of every namespace.
  */
 import type { YNode } from '../load/ynode.js';
-import { field, scalarString, toPlain } from '../load/ynode.js';
+import { field, items, scalarString, toPlain } from '../load/ynode.js';
 import { ruleId } from './build-common.js';
 import { buildCiliumPortRule, buildIcmps } from './build-ports.js';
 import { ANY_NAMESPACE, inNamespace, makeSelector, namesNamespace, selectorRequirements } from './build-selector.js';
 import { canonicalPrefix } from './cidr.js';
 import type { Entity, Peer, PolicyRef, PolicyRule, PolicySpec, Selector } from './types.js';
-
-function items(node: YNode | undefined): readonly YNode[] {
-  return node?.kind === 'seq' ? node.items : [];
-}
 
 /** Peer fields per direction, in the order peers are emitted. */
 const PEER_FIELDS = {

@@ -5,17 +5,13 @@
  * Rules of a direction not in policyTypes are ignored, as Kubernetes does.
  */
 import type { YNode } from '../load/ynode.js';
-import { field, scalarString } from '../load/ynode.js';
+import { field, items, scalarString } from '../load/ynode.js';
 import { ruleId } from './build-common.js';
 import { buildNetworkPolicyPortRule } from './build-ports.js';
 import { ANY_NAMESPACE, inNamespace, makeSelector, selectorRequirements } from './build-selector.js';
 import { canonicalPrefix } from './cidr.js';
 import { NAMESPACE_LABELS_PREFIX } from './labels.js';
 import type { Peer, PolicyRef, PolicyRule, PolicySpec } from './types.js';
-
-function items(node: YNode | undefined): readonly YNode[] {
-  return node?.kind === 'seq' ? node.items : [];
-}
 
 /** The effective policyTypes: as written, or Ingress plus Egress when `spec.egress` has at least one rule. */
 export function effectivePolicyTypes(spec: YNode): { ingress: boolean; egress: boolean } {

@@ -4,15 +4,11 @@
  * on a destination pod). Protocols the model has no flows for (VRRP, GRE, ...) contribute no range.
  */
 import type { YNode } from '../load/ynode.js';
-import { field, scalarString } from '../load/ynode.js';
+import { field, items, scalarString } from '../load/ynode.js';
 import { resolveIcmpType } from './icmp-types.js';
 import type { DnsRule, HttpRule, IcmpMatch, L4Protocol, L7Rules, PortRange, PortRule, SourcePos } from './types.js';
 
 const ALL_L4: readonly L4Protocol[] = ['TCP', 'UDP', 'SCTP'];
-
-function items(node: YNode | undefined): readonly YNode[] {
-  return node?.kind === 'seq' ? node.items : [];
-}
 
 /** Protocols a written protocol stands for; empty for protocols the model does not carry. */
 export function expandProtocol(written: string | undefined): readonly L4Protocol[] {

@@ -5,7 +5,7 @@
  * structural errors, and simply skips parts whose shape is wrong.
  */
 import type { YMap, YNode } from '../load/ynode.js';
-import { field, has, keyPos, scalarString } from '../load/ynode.js';
+import { field, items, has, keyPos, scalarString } from '../load/ynode.js';
 import { parsePrefix, prefixContains } from '../model/cidr.js';
 import { errorAt, warningAt, type Diagnostic } from './diagnostic.js';
 import { checkRe2 } from './value-checks.js';
@@ -20,10 +20,6 @@ const INGRESS_PEERS = ['fromEndpoints', 'fromCIDR', 'fromCIDRSet', 'fromEntities
 const EGRESS_PEERS = ['toEndpoints', 'toCIDR', 'toCIDRSet', 'toEntities', 'toNodes', 'toGroups', 'toServices', 'toFQDNs'] as const;
 const DIRECTIONS = ['ingress', 'ingressDeny', 'egress', 'egressDeny'] as const;
 type DirectionKey = (typeof DIRECTIONS)[number];
-
-function items(node: YNode | undefined): readonly YNode[] {
-  return node?.kind === 'seq' ? node.items : [];
-}
 
 /** Checks one rule block (`spec` or `specs[i]`); `path` is its field path for messages. */
 export function checkCiliumRuleBlock(block: YNode, kind: CiliumKind, path: string, out: Diagnostic[]): void {

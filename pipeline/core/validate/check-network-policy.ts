@@ -3,13 +3,9 @@
  * warning for rules that `policyTypes` makes inert.
  */
 import type { YNode } from '../load/ynode.js';
-import { field, has, keyPos, scalarString } from '../load/ynode.js';
+import { field, items, has, keyPos, scalarString } from '../load/ynode.js';
 import { checkCidrSet } from './check-cilium.js';
 import { errorAt, warningAt, type Diagnostic } from './diagnostic.js';
-
-function items(node: YNode | undefined): readonly YNode[] {
-  return node?.kind === 'seq' ? node.items : [];
-}
 
 /** Checks `spec` of a NetworkPolicy. */
 export function checkNetworkPolicySpec(spec: YNode, out: Diagnostic[]): void {
