@@ -1,0 +1,51 @@
+/** The loader: JSON, multi-document YAML, Lists, CRLF and BOM, positions of keys and values, bounds. */
+import { describe, expect, it } from 'vitest';
+import { parsePolicyText, documentObjects, resolveLoadLimits, field, keyPos } from '../../pipeline/core/load/index.js';
+import { loadPolicyModel } from '../../pipeline/core/policy/index.js';
+
+const limits = resolveLoadLimits();
+
+describe('loader', () => {
+  it('reads JSON with positions', () => {
+    const text = '{\n  "apiVersion": "cilium.io/v2",\n  "kind": "CiliumNetworkPolicy",\n  "metadata": {"name": "j", "namespace": "x"},\n  "spec": {"endpointSelector": {}, "ingress": [{"toPorts": [{"ports": [{"port": 80}]}]}]}\n}\n';
+    const r = loadPolicyModel([{ path: 'p.json', text }]);
+    expect(r.diagnostics).toMatchObject([{ code: 'schema-type', pos: { file: 'p.json', line: 5, col: 81 } }]);
+    const ok = loadPolicyModel([{ path: 'p.json', text: text.replace('"port": 80', '"port": "80"') }]);
+    expect(ok.diagnostics).toEqual([]);
+    expect(ok.model.specs[0]!.rules[0]!.pos).toEqual({ file: 'p.json', line: 5, col: 48 });
+  });
+
+  it('splits multi-document files and expands List and *List kinds', () => {
+    const text = 'kind: A\n---\n---\napiVersion: v1\nkind: CiliumNetworkPolicyList\nitems:\n  - kind: B\n  - kind: C\n';
+    const parsed = parsePolicyText({ path: 'm.yaml', text }, limits);
+    expect(parsed.diagnostics).toEqual([]);
+    const objects = parsed.documents.flatMap(documentObjects);
+    expect(objects.map((o) => [o.docIndex, o.listIndex, o.pos.line])).toEqual([
+      [0, undefined, 1],
+      [2, 0, 7],
+      [2, 1, 8],
+    ]);
+  });
+
+  it('handles CRLF line endings and a byte-order mark', () => {
+    const text = '\uFEFFa: 1\r\nb:\r\n  c: [x, y]\r\n';
+    const parsed = parsePolicyText({ path: 'w.yaml', text }, limits);
+    expect(parsed.diagnostics).toEqual([]);
+    const root = parsed.documents[0]!.root!;
+    expect(keyPos(field(root, 'b')!, 'c')).toEqual({ file: 'w.yaml', line: 3, col: 3 });
+    expect((field(field(root, 'b'), 'c') as { items: Array<{ pos: unknown }> }).items[1]!.pos).toEqual({ file: 'w.yaml', line: 3, col: 10 });
+  });
+
+  it('keeps later documents of a file when an earlier one is broken', () => {
+    const text = 'a: [1\n---\napiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: ok}\nspec: {endpointSelector: {}, ingress: [{}]}\n';
+    const r = loadPolicyModel([{ path: 'k.yaml', text }]);
+    expect(r.diagnostics.every((d) => d.code.startsWith('yaml-') && d.pos.line === 1 || d.pos.line === 2)).toBe(true);
+    expect(r.model.specs.map((s) => s.policy.name)).toEqual(['ok']);
+  });
+
+  it('expands aliases within bounds, reporting the alias position', () => {
+    const parsed = parsePolicyText({ path: 'a.yaml', text: 'x: &p {port: "80"}\ny: *p\n' }, limits);
+    expect(parsed.diagnostics).toEqual([]);
+    expect(field(parsed.documents[0]!.root!, 'y')).toMatchObject({ kind: 'map', pos: { line: 2, col: 4 } });
+  });
+});
