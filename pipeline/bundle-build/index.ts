@@ -8,5 +8,5 @@ export { composeBundle, type BundleEngines, type ComposeInput, type ComposedBund
 export { parseDuration } from './duration.js';
 export { REFERENCE_ENGINES } from './engines.js';
 export { PolicyErrorsError } from './errors.js';
-export { SIGNING_KEY_ENV, readSigningKeys, readTrust } from './keys-io.js';
+export { SIGNING_KEY_ENV, readPublicKeyFile, readSigningKeys, readTrust } from './keys-io.js';
 export { readSourceInfo, type SourceInfo } from './source-info.js';

@@ -10,6 +10,7 @@ import {
   parseSigningKey,
   trustOfKey,
   verifyRootChain,
+  type PublicKeyEntry,
   type RootFile,
   type SigningKey,
   type TrustPolicy,
@@ -39,6 +40,15 @@ export async function readSigningKeys(paths: readonly string[], env: NodeJS.Proc
   }
   // The same key from a file and from the environment signs once.
   return [...new Map(keys.map((k) => [k.keyId, k] as const)).values()];
+}
+
+/**
+ * A public key from a `.pub` file (keygen's PREFIX works too).
+ * @throws InputError `io-read`; BundleError `bundle-key-invalid`.
+ */
+export async function readPublicKeyFile(given: string): Promise<PublicKeyEntry> {
+  const p = withSuffix(given, '.pub');
+  return parsePublicKey(await readSmallFile(p), p);
 }
 
 /**

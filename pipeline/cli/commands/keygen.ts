@@ -14,12 +14,11 @@ import {
   canonicalJson,
   createRootSigned,
   generateSigningKeyPem,
-  parsePublicKey,
   parseRootFile,
   signRoot,
   verifyRootChain,
 } from '../../core/bundle/index.js';
-import { readSigningKeys } from '../../bundle-build/keys-io.js';
+import { readPublicKeyFile, readSigningKeys } from '../../bundle-build/keys-io.js';
 import { parseDuration } from '../../bundle-build/duration.js';
 
 const USAGE = 'usage: palisade keygen --out PREFIX\n       palisade keygen --root OUT.json --pub KEY.pub… --threshold K --sign KEY.key… [--previous OLD.json] [--expires 365d]';
@@ -74,7 +73,7 @@ async function writeRoot(out: string, pubs: string[], signers: string[], thresho
   if (pubs.length === 0 || signers.length === 0 || thresholdText === undefined) throw new UsageError(USAGE);
   const threshold = Number(thresholdText);
   if (!Number.isSafeInteger(threshold) || threshold < 1) throw new UsageError(`--threshold must be a positive integer`);
-  const keys = await Promise.all(pubs.map(async (p) => parsePublicKey(await readFile(p, 'utf8'), p)));
+  const keys = await Promise.all(pubs.map(readPublicKeyFile));
   const now = new Date();
   const prev = previous === undefined ? null : parseRootFile(await readFile(previous), previous);
   const signed = createRootSigned({
