@@ -17,7 +17,8 @@ export { OciBundleStore, PALISADE_ARTIFACT_TYPE, OCI_EMPTY_DESCRIPTOR } from './
 export type { OciStoreOptions } from './oci-store.js';
 export { startStoreServer } from './http-server.js';
 export type { RunningStoreServer, StoreServerOptions } from './http-server.js';
-export { openStore } from './open-store.js';
+export { openStore, ociCredentialsFromEnv } from './open-store.js';
+export type { RegistryCredentials } from './oci-auth.js';
 export type { OpenStoreOptions } from './open-store.js';
 export { loadStoreToken, bearerMatches } from './http-auth.js';
 export { FS_PUBLISH_STEPS, faultPoint } from './fault.js';

@@ -5,6 +5,8 @@
 import { StoreError } from './errors.js';
 import { readBodyBounded } from './bounded-read.js';
 import { fetchWithTimeout } from './fetch-with-timeout.js';
+import { answerChallenge, parseChallenge } from './oci-auth.js';
+import type { RegistryCredentials } from './oci-auth.js';
 
 /** Media type of an OCI image manifest. */
 export const OCI_MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
@@ -17,8 +19,10 @@ export interface RegistryTarget {
   readonly origin: string;
   /** Repository name, e.g. `palisade/bundles`. */
   readonly repository: string;
-  /** Optional bearer token sent to the registry. */
+  /** A pre-issued bearer token sent with every request. */
   readonly token?: string | undefined;
+  /** Credentials for the registry's token service (or Basic auth), used when the registry challenges. */
+  readonly credentials?: RegistryCredentials | undefined;
   readonly timeoutMs?: number;
   readonly fetch?: typeof fetch;
 }
@@ -34,11 +38,14 @@ export class RegistryClient {
   readonly #t: RegistryTarget;
   readonly #fetch: typeof fetch;
   readonly location: string;
+  /** The Authorization value won from the last challenge (tokens are scoped to this repository). */
+  #authorization: string | undefined;
 
   constructor(target: RegistryTarget) {
     this.#t = target;
     this.#fetch = target.fetch ?? fetch;
     this.location = `oci://${new URL(target.origin).host}/${target.repository}`;
+    this.#authorization = target.token === undefined ? undefined : `Bearer ${target.token}`;
   }
 
   /** True when the registry has the blob. */
@@ -134,10 +141,20 @@ export class RegistryClient {
   }
 
   async #send(method: string, url: string, init: RequestInit, signal?: AbortSignal): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (this.#t.token !== undefined) headers.set('Authorization', `Bearer ${this.#t.token}`);
-    const res = await fetchWithTimeout(url, { ...init, method, headers },
-      { fetch: this.#fetch, timeoutMs: this.#t.timeoutMs ?? 30_000, location: this.location, signal });
+    const send = { fetch: this.#fetch, timeoutMs: this.#t.timeoutMs ?? 30_000, location: this.location, signal };
+    const attempt = (): Promise<Response> => {
+      const headers = new Headers(init.headers);
+      if (this.#authorization !== undefined) headers.set('Authorization', this.#authorization);
+      return fetchWithTimeout(url, { ...init, method, headers }, send);
+    };
+    let res = await attempt();
+    const challenge = res.status === 401 ? parseChallenge(res.headers.get('www-authenticate')) : undefined;
+    if (challenge) {
+      // Answer the challenge once and retry (every body this client sends is a replayable byte array).
+      await res.body?.cancel();
+      this.#authorization = await answerChallenge(challenge, this.#t.credentials, `repository:${this.#t.repository}:pull,push`, send);
+      res = await attempt();
+    }
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel();
       throw new StoreError('store-unauthorized', `${this.location}: ${method} refused with ${res.status}`);

@@ -8,6 +8,7 @@ import { FsBundleStore } from './fs-store.js';
 import { HttpBundleStore } from './http-client-store.js';
 import { OciBundleStore } from './oci-store.js';
 import type { BundleStore } from './types.js';
+import type { RegistryCredentials } from './oci-auth.js';
 
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions {
@@ -20,6 +21,17 @@ export interface OpenStoreOptions {
   readonly ociPlainHttp?: boolean;
   /** Largest bundle accepted, in bytes. */
   readonly maxBundleBytes?: number;
+  /** Username and password for an `oci://` registry's token service or Basic auth. */
+  readonly ociCredentials?: RegistryCredentials | undefined;
+}
+
+/**
+ * Registry credentials from PALISADE_OCI_USERNAME and PALISADE_OCI_PASSWORD, when both are set.
+ */
+export function ociCredentialsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistryCredentials | undefined {
+  const username = env.PALISADE_OCI_USERNAME;
+  const password = env.PALISADE_OCI_PASSWORD;
+  return username && password ? { username, password } : undefined;
 }
 
 /**
@@ -49,7 +61,8 @@ export function openStore(url: string, options: OpenStoreOptions = {}): BundleSt
       const repository = parsed.pathname.replace(/^\/+|\/+$/g, '');
       if (!parsed.host || !repository) throw new StoreError('store-bad-url', `expected oci://host[:port]/repository, got ${redact(url)}`);
       const plain = options.ociPlainHttp ?? isLoopback(parsed.hostname);
-      return new OciBundleStore(`${plain ? 'http' : 'https'}://${parsed.host}`, repository, { token: options.token, ...limits });
+      return new OciBundleStore(`${plain ? 'http' : 'https'}://${parsed.host}`, repository,
+        { token: options.token, credentials: options.ociCredentials, ...limits });
     }
     default:
       throw new StoreError('store-bad-url', `unknown store URL scheme '${scheme}://' (use a directory, file://, http(s):// or oci://)`);

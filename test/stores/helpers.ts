@@ -75,8 +75,11 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Pro
   });
 }
 
-/** The real distribution registry (Debian's docker-registry) on 127.0.0.1 with storage in a temp dir. */
-export async function startRegistry(): Promise<{ host: string; stop(): Promise<void> }> {
+/**
+ * The real distribution registry (Debian's docker-registry) on 127.0.0.1 with storage in a temp dir;
+ * `extraConfig` lines are appended to its YAML configuration (e.g. an `auth:` section).
+ */
+export async function startRegistry(extraConfig: string[] = []): Promise<{ host: string; stop(): Promise<void> }> {
   await access('/usr/bin/docker-registry');
   const dir = await tempDir('registry');
   const port = await freePort();
@@ -90,11 +93,12 @@ export async function startRegistry(): Promise<{ host: string; stop(): Promise<v
     `    rootdirectory: ${join(dir.path, 'data')}`,
     'http:',
     `  addr: 127.0.0.1:${port}`,
+    ...extraConfig,
     '',
   ].join('\n'));
   const child = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr?.resume();
-  await waitFor(`http://127.0.0.1:${port}/v2/`, child, 'docker-registry');
+  await waitFor(`http://127.0.0.1:${port}/`, child, 'docker-registry');
   return {
     host: `127.0.0.1:${port}`,
     async stop() {

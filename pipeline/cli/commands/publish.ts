@@ -4,7 +4,8 @@
  * with serial = the store's latest serial + 1 and parent = the latest bundle's manifest, and publishes it with
  * compare-and-swap on that serial. When another publisher got there first, it rebuilds once on the new latest and
  * tries again. The store URL is a directory, `file://…`, `http(s)://…` (`palisade serve`; the upload token comes
- * from --token-file or PALISADE_STORE_TOKEN) or `oci://host[:port]/repository`.
+ * from --token-file or PALISADE_STORE_TOKEN) or `oci://host[:port]/repository` (registry login from
+ * PALISADE_OCI_USERNAME and PALISADE_OCI_PASSWORD, used for the registry's token service or Basic auth).
  *
  * Exit codes: 0 published; 1 policy errors (nothing built) or another error; 2 usage; 3 lost the serial race twice.
  */
@@ -12,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { UsageError, formatPos } from '../../core/errors.js';
 import { buildBundleFromDir, parseDuration, PolicyErrorsError, readSigningKeys, SIGNING_KEY_ENV } from '../../bundle-build/index.js';
 import type { BuiltBundle } from '../../bundle-build/index.js';
-import { StoreError, loadStoreToken, openStore, peekBundle } from '../../stores/index.js';
+import { StoreError, loadStoreToken, ociCredentialsFromEnv, openStore, peekBundle } from '../../stores/index.js';
 import type { BundleDescriptor, BundleStore } from '../../stores/index.js';
 
 const USAGE =
@@ -54,7 +55,7 @@ export async function run(argv: string[]): Promise<number> {
   const keys = await readSigningKeys(values.key, process.env);
   // Stores only carry signed bundles: agents would refuse an unsigned one anyway.
   if (keys.length === 0) throw new UsageError(`publish needs a signing key: --key PREFIX.key or $${SIGNING_KEY_ENV}\n${USAGE}`);
-  const store = openStore(values.store, { token: await loadStoreToken(values['token-file']) });
+  const store = openStore(values.store, { token: await loadStoreToken(values['token-file']), ociCredentials: ociCredentialsFromEnv() });
 
   const build = async (latest: BundleDescriptor | undefined): Promise<BuiltBundle> => buildBundleFromDir({
     policiesDir: values.policies!,
