@@ -8,7 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
-import { PALISADE_ABI_VERSION, type ManifestInput, type SigningKey } from '../core/bundle/index.js';
+import { DEFAULT_MAX_BUNDLE_BYTES, PALISADE_ABI_VERSION, type ManifestInput, type SigningKey } from '../core/bundle/index.js';
 import type { Flow } from '../core/flow/types.js';
 import { loadPolicyModel } from '../core/policy/index.js';
 import { FlowReader, readInventory } from '../flows/index.js';
@@ -53,6 +53,8 @@ export interface BuildFromDirOptions {
   readonly maxEdgeProbes?: number;
   /** Default: the reference evaluator and the table compiler. */
   readonly engines?: BundleEngines;
+  /** Refuse to build a bundle larger than this (default DEFAULT_MAX_BUNDLE_BYTES, what agents accept). */
+  readonly maxBundleBytes?: number;
 }
 
 /** A built bundle plus what the policy load said. */
@@ -64,7 +66,7 @@ export interface BuiltBundle extends ComposedBundle {
 /**
  * Builds one bundle file from a policy directory.
  * @throws PolicyErrorsError when the policies have errors (no bundle is built); InputError `io-*` for unreadable
- *   inputs; FlowInputError for a malformed recording; BundleError for bad manifest inputs; MapPressureError when
+ *   inputs, `bundle-build-too-large` above `maxBundleBytes`; FlowInputError for a malformed recording; BundleError for bad manifest inputs; MapPressureError when
  *   the tables would not fit.
  */
 export async function buildBundleFromDir(options: BuildFromDirOptions): Promise<BuiltBundle> {
@@ -102,6 +104,11 @@ export async function buildBundleFromDir(options: BuildFromDirOptions): Promise<
     engines: options.engines ?? REFERENCE_ENGINES,
     ...(options.maxEdgeProbes !== undefined ? { maxEdgeProbes: options.maxEdgeProbes } : {}),
   });
+  // Agents refuse bundles above their hard limit: better to fail here than on every node.
+  const limit = options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+  if (composed.bytes.byteLength > limit) {
+    throw new InputError('bundle-build-too-large', `the bundle would be ${composed.bytes.byteLength} bytes, above the ${limit} agents accept (record fewer flows, or split the policy set)`);
+  }
   return { ...composed, policies: loaded.stats.policies, warnings: all.length - errors.length };
 }
 

@@ -14,6 +14,7 @@ import { run as verify } from '../../pipeline/cli/commands/verify.js';
 import { captureOutput, cli, printed } from './capture.js';
 import { verifyBundle, trustOfKey, parsePublicKey, parseSigningKey, parseProbeVectors, readBundleContents, type ProbeVector } from '../../pipeline/core/bundle/index.js';
 import { REPO_ROOT, makePolicyRepo } from './fixtures.js';
+import { buildBundleFromDir } from '../../pipeline/bundle-build/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-bundle-compile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -143,5 +144,10 @@ describe('palisade compile', () => {
     expect(printed.out).toMatch(/serial 3, rollback of serial 7, .*next min serial 8/);
     // A stale rollback (the agent has moved past serial 7 since) is refused too.
     expect(await cli(verify, [join(dir, 'rb.bundle'), '--trust', pub, '--min-serial', '10'])).toBe(16);
+  });
+
+  it('refuses to build a bundle larger than agents accept', async () => {
+    await expect(buildBundleFromDir({ policiesDir: join(TEMPLATE, 'policies'), keys: [], maxBundleBytes: 64 * 1024, createdAt: new Date('2026-11-28T10:00:00Z') }))
+      .rejects.toMatchObject({ code: 'bundle-build-too-large' });
   });
 });
