@@ -110,5 +110,9 @@ describe('interoperability', () => {
       'components/palisade.bpf.o',
       'components/probes.jsonl',
     ]);
+    // And extracts every component byte for byte.
+    const bpf = entryOffset(file, 'components/palisade.bpf.o');
+    expect(execFileSync('tar', ['-xOf', path, 'components/palisade.bpf.o']).equals(Buffer.from(file.subarray(bpf.data, bpf.data + bpf.size)))).toBe(true);
+    expect(execFileSync('tar', ['-tvf', path], { encoding: 'utf8' })).toMatch(/^-rw-r--r-- 0\/0 +\d+ 1970-01-01 00:00 manifest\.json$/m);
   });
 });
