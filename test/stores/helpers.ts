@@ -48,10 +48,10 @@ export async function tempDir(prefix: string): Promise<{ path: string; remove():
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-async function waitFor(url: string, child: ChildProcess, what: string, timeoutMs = 10_000): Promise<void> {
+async function waitFor(url: string, child: ChildProcess, what: string, output: () => string = () => '', timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}: ${output()}`);
     try {
       const r = await fetch(url);
       await r.body?.cancel();
@@ -129,7 +129,7 @@ export async function startServe(storeDir: string, extraArgs: string[] = [], env
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   child.stdout!.resume();
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(`${url}/v1/bundles/latest`, child, `palisade serve (${err})`);
+  await waitFor(`${url}/v1/bundles/latest`, child, 'palisade serve', () => err);
   return { url, child, stderr: () => err, stop: () => stopChild(child) };
 }
 
