@@ -50,9 +50,11 @@ type CstToken = { type?: string; offset?: number; items?: unknown[]; value?: unk
  * overflow the stack). Returns the offset of the first collection deeper than `maxDepth`, or -1.
  */
 function findTooDeep(root: unknown, maxDepth: number): number {
-  const stack: Array<{ tok: unknown; depth: number }> = [{ tok: root, depth: 0 }];
-  while (stack.length > 0) {
-    const { tok, depth } = stack.pop()!;
+  const toks: unknown[] = [root];
+  const depths: number[] = [0];
+  while (toks.length > 0) {
+    const tok = toks.pop();
+    const depth = depths.pop()!;
     if (!tok || typeof tok !== 'object') continue;
     const t = tok as CstToken;
     let d = depth;
@@ -61,11 +63,18 @@ function findTooDeep(root: unknown, maxDepth: number): number {
       if (d > maxDepth) return t.offset ?? 0;
       for (const item of t.items) {
         const it = item as CstToken;
-        if (it.key) stack.push({ tok: it.key, depth: d });
-        if (it.value) stack.push({ tok: it.value, depth: d });
+        if (it.key) {
+          toks.push(it.key);
+          depths.push(d);
+        }
+        if (it.value) {
+          toks.push(it.value);
+          depths.push(d);
+        }
       }
     } else if (t.value && typeof t.value === 'object') {
-      stack.push({ tok: t.value, depth: d });
+      toks.push(t.value);
+      depths.push(d);
     }
   }
   return -1;
@@ -81,9 +90,18 @@ export function parsePolicyText(file: PolicyFile, limits: LoadLimits): ParsedFil
   if (raw) return { documents: [], diagnostics: [raw] };
 
   const lineCounter = new LineCounter();
+  // Binary search over the line starts the parser recorded (LineCounter.linePos, without its temporary object).
+  const starts = lineCounter.lineStarts;
+  const path = file.path;
   const at = (offset: number): SourcePos => {
-    const { line, col } = lineCounter.linePos(offset);
-    return { file: file.path, line, col };
+    let lo = 0;
+    let hi = starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid]! <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return { file: path, line: lo, col: offset - (starts[lo - 1] ?? 0) + 1 };
   };
 
   let tokens;
@@ -215,7 +233,6 @@ function convert(
   }
   if (isMap(node)) {
     const entries: YEntry[] = [];
-    const byKey = new Map<string, YEntry>();
     for (const pair of node.items) {
       const keyNode = pair.key as Node | null;
       const keyOffset = keyNode?.range?.[0] ?? start;
@@ -234,14 +251,13 @@ function convert(
       const keyPos = at(keyOffset);
       const valueOffset = (pair.value as Node | null)?.range?.[0] ?? keyNode?.range?.[1] ?? keyOffset;
       const value = convert(pair.value as Node | null, doc, depth + 1, at, limits, budget, valueOffset);
-      if (byKey.has(key)) {
+      if (entries.some((e) => e.key === key)) {
         throw new LimitExceeded(errorAt('yaml-duplicate-key', `duplicate key '${key}'`, keyPos));
       }
       const entry: YEntry = { key, keyPos, value };
       entries.push(entry);
-      byKey.set(key, entry);
     }
-    return { kind: 'map', entries, byKey, pos };
+    return { kind: 'map', entries, pos };
   }
   throw new LimitExceeded(errorAt('yaml-syntax', 'unsupported YAML node', pos));
 }

@@ -22,10 +22,16 @@ export interface YEntry {
 
 export interface YMap {
   readonly kind: 'map';
-  /** Entries in source order; keys are unique (duplicates are a YAML error). */
+  /** Entries in source order; keys are unique (duplicates are a YAML error). Looked up by linear scan: policy maps
+   * have a handful of keys, and a Map per node cost more (allocation and GC) than it saved. */
   readonly entries: readonly YEntry[];
-  readonly byKey: ReadonlyMap<string, YEntry>;
   readonly pos: SourcePos;
+}
+
+/** The entry for `key` of a map node, or undefined. */
+export function entryOf(node: YMap, key: string): YEntry | undefined {
+  for (const e of node.entries) if (e.key === key) return e;
+  return undefined;
 }
 
 export interface YSeq {
@@ -42,7 +48,7 @@ export type YNode = YScalar | YMap | YSeq;
  */
 export function field(node: YNode | undefined, key: string): YNode | undefined {
   if (node?.kind !== 'map') return undefined;
-  const v = node.byKey.get(key)?.value;
+  const v = entryOf(node, key)?.value;
   return v === undefined || isNull(v) ? undefined : v;
 }
 
@@ -75,7 +81,7 @@ export function stringField(node: YNode | undefined, key: string): string | unde
 
 /** Position of the key `key` in a map node (where a "field X is wrong" message should point). */
 export function keyPos(node: YNode, key: string): SourcePos {
-  return node.kind === 'map' ? (node.byKey.get(key)?.keyPos ?? node.pos) : node.pos;
+  return node.kind === 'map' ? (entryOf(node, key)?.keyPos ?? node.pos) : node.pos;
 }
 
 /** Converts a located tree back to plain JSON-like data, null fields pruned as the API server does. */

@@ -5,7 +5,7 @@
  * modules.
  */
 import type { SourcePos } from '../errors.js';
-import { has, isNull, type YMap, type YNode } from '../load/ynode.js';
+import { has, isNull, keyPos, type YMap, type YNode } from '../load/ynode.js';
 import { errorAt, warningAt, type Diagnostic } from './diagnostic.js';
 
 /** A value-level check: returns a message when the value is invalid. */
@@ -182,7 +182,7 @@ function checkObject(node: YMap, schema: Extract<Schema, { t: 'object' }>, path:
           present.length === 0
             ? `${path || 'object'} needs exactly one of ${list}`
             : `${path || 'object'} may have only one of ${list}, found ${present.join(' and ')}`,
-          present.length > 1 ? node.byKey.get(present[1]!)!.keyPos : node.pos,
+          present.length > 1 ? keyPos(node, present[1]!) : node.pos,
         ),
       );
     }
