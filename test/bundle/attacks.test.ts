@@ -206,6 +206,18 @@ describe('bundle gate: attacks', () => {
     await expectRejected(gate(), [file], 'bundle-oversize', { maxBytes: 4096 });
   });
 
+  it('endless data: a stalled source is cut off by the caller\'s deadline', async () => {
+    const file = bundle(1, [signer]);
+    const deadline = new AbortController();
+    async function* stalled(): AsyncGenerator<Uint8Array> {
+      yield file.subarray(0, 1024);
+      deadline.abort(new Error('deadline passed')); // the caller's timer firing while the source hangs
+      await new Promise(() => undefined);
+    }
+    const msg = await expectRejected(gate(), stalled(), 'bundle-cancelled', { signal: deadline.signal });
+    expect(msg).toContain('deadline passed');
+  });
+
   it('truncated download', async () => {
     const file = bundle(1, [signer]);
     for (const cut of [100, 600, file.length - 2000, file.length - 1]) {

@@ -16,6 +16,8 @@ export interface BoundedReadOptions {
   readonly maxBytes?: number;
   /** The exact size announced for this download (a descriptor, Content-Length): more or fewer is an error. */
   readonly expectedSize?: number;
+  /** Cancels the read (a deadline: `AbortSignal.timeout(ms)`): the source is told to stop, the read fails. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -33,6 +35,7 @@ export class BoundedByteReader {
   private done = false;
   private readonly limit: number;
   private readonly expected: number | undefined;
+  private readonly signal: AbortSignal | undefined;
 
   /** Set when the announced size is already over the limit: the first read refuses without pulling anything. */
   private readonly refused: BundleError | null;
@@ -44,6 +47,7 @@ export class BoundedByteReader {
       : null;
     this.it = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : (source as Iterable<Uint8Array>)[Symbol.iterator]();
     this.expected = options.expectedSize;
+    this.signal = options.signal;
     this.limit = Math.min(max, options.expectedSize ?? Infinity);
   }
 
@@ -143,11 +147,36 @@ export class BoundedByteReader {
     return out;
   }
 
+  /** The source's next chunk, or the cancellation if the signal fires first (a stalled source cannot hold us). */
+  private async nextChunk(): Promise<IteratorResult<Uint8Array>> {
+    const signal = this.signal;
+    if (!signal) return this.it.next();
+    const cancelled = (): BundleError => {
+      this.done = true;
+      // Not awaited: a source stuck in its own await finishes its return() only when that await settles.
+      Promise.resolve(this.it.return?.()).catch(() => undefined);
+      return new BundleError('bundle-cancelled', `the read was cancelled after ${this.received} bytes: ${String(signal.reason?.message ?? signal.reason ?? 'aborted')}`);
+    };
+    if (signal.aborted) throw cancelled();
+    let onAbort: () => void = () => undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(cancelled());
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      // The listener is in place before the source runs, so an abort from within the source is seen too.
+      const next = this.it.next();
+      return await Promise.race([next, aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
   /** One more chunk into the queue; false at the end of the source. */
   private async pull(): Promise<boolean> {
     if (this.done) return false;
     for (;;) {
-      const r = await this.it.next();
+      const r = await this.nextChunk();
       if (r.done) {
         this.done = true;
         return false;
@@ -174,7 +203,8 @@ export class BoundedByteReader {
  * Reads a whole untrusted download within limits.
  * @returns all bytes.
  * @throws BundleError `bundle-oversize` as soon as more than `maxBytes` (or the announced size) arrive, after
- *   telling the source to stop; `bundle-truncated` when fewer than the announced size arrive.
+ *   telling the source to stop; `bundle-truncated` when fewer than the announced size arrive; `bundle-cancelled`
+ *   when `signal` fires first.
  */
 export async function readBounded(source: ByteSource, options: BoundedReadOptions = {}): Promise<Uint8Array> {
   return new BoundedByteReader(source, options).readAll();

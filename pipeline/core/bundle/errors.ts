@@ -34,6 +34,8 @@ export const BUNDLE_ERROR_EXIT = {
   'trust-root-expired': 22,
   /** A key file or key text cannot be used (not PEM, not ECDSA P-256, wrong kind). */
   'bundle-key-invalid': 23,
+  /** The read was cancelled (its deadline passed) before the bundle was complete: slow or stalled data. */
+  'bundle-cancelled': 24,
 } as const;
 
 /** One of the stable rejection codes. */

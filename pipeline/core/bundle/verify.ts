@@ -64,7 +64,8 @@ export async function verifyBundle(bytes: Uint8Array, options: VerifyOptions): P
  * @returns the verified manifest, components and the next minimum serial.
  * @throws BundleError with one of the `bundle-*` codes (see errors.ts): `bundle-malformed`, `bundle-bad-signature`,
  *   `bundle-unknown-key`, `bundle-threshold`, `bundle-manifest-tampered`, `bundle-abi-mismatch`, `bundle-expired`,
- *   `bundle-rollback`, `bundle-component-mismatch`, `bundle-oversize`, `bundle-truncated`.
+ *   `bundle-rollback`, `bundle-component-mismatch`, `bundle-oversize`, `bundle-truncated`, `bundle-cancelled`
+ *   (`signal` fired: the deadline for slow or stalled data passed).
  */
 export async function verifyBundleStream(source: ByteSource, options: VerifyOptions): Promise<VerifiedBundle> {
   const reader = new BoundedByteReader(source, options);
