@@ -80,7 +80,7 @@ describe('palisade publish', () => {
     try {
       const env = { PALISADE_STORE_TOKEN: 'trust-test-token' };
       const wrongKey = await runCli(['publish', '--policies', TEMPLATE_POLICIES, '--store', serve.url, '--key', `${other}.key`], env);
-      expect(wrongKey.code).toBe(1);
+      expect(wrongKey.code, wrongKey.stderr).toBe(1);
       expect(wrongKey.stderr).toContain('bundle-unknown-key');
       const unsigned = await new HttpBundleStore(serve.url, { token: 'trust-test-token' }).publish({ serial: 1, bytes: makeBundle(1) })
         .catch((e: unknown) => e);
