@@ -187,7 +187,11 @@ export class FlowReplay {
   /** The packet address of a party: its own, or a stand-in of the family of the other end (IPv4 by default). */
   private addressOf(e: FlowEndpoint, other: FlowEndpoint): string {
     if (e.ip !== '' && parseIp(e.ip) !== null) return e.ip;
-    const family = other.ip !== '' ? parseIp(other.ip)?.family ?? 4 : 4;
+    return this.standInFor(e, other.ip !== '' ? parseIp(other.ip)?.family ?? 4 : 4);
+  }
+
+  /** A stand-in address of `family` for a party, the same one every time. */
+  private standInFor(e: FlowEndpoint, family: 4 | 6): string {
     const key = `${family}|${this.keyOf(e)}`;
     let ip = this.standIns.get(key);
     if (ip === undefined) {
@@ -236,6 +240,17 @@ export class FlowReplay {
     const changed = { ipcache: false, endpoints: false };
     this.bind(flow.src, srcIp, dns, mirror, changed);
     this.bind(flow.dst, dstIp, dns, mirror, changed);
+    // A packet has one address family: when the ends differ, each sees the other through a stand-in of its own.
+    let dstSeenBySrc = dstIp;
+    let srcSeenByDst = srcIp;
+    const srcFamily = parseIp(srcIp)?.family;
+    const dstFamily = parseIp(dstIp)?.family;
+    if (srcFamily !== undefined && dstFamily !== undefined && srcFamily !== dstFamily) {
+      dstSeenBySrc = this.standInFor(flow.dst, srcFamily);
+      srcSeenByDst = this.standInFor(flow.src, dstFamily);
+      this.bind(flow.dst, dstSeenBySrc, dns, mirror, changed);
+      this.bind(flow.src, srcSeenByDst, dns, mirror, changed);
+    }
     if (changed.ipcache || changed.endpoints) judge.sync(mirror, changed);
 
     const self = flow.src.ip !== '' && flow.src.ip === flow.dst.ip;
@@ -255,14 +270,14 @@ export class FlowReplay {
 
     let allowedBy: readonly RuleRef[] = [];
     if (flow.src.kind === 'pod') {
-      const out = outcome(judge.judge({ direction: 'egress', localIp: srcIp, peerIp: dstIp, ...packet }), self);
+      const out = outcome(judge.judge({ direction: 'egress', localIp: srcIp, peerIp: dstSeenBySrc, ...packet }), self);
       if (out.decision === 'proxy') return this.proxied(original, dns);
       if (out.decision === 'deny' || out.decision === 'denied') return dropped(original.index, out, 'egress', []);
       allowedBy = out.refs;
     }
     if (flow.dst.kind === 'pod') {
       // Exemption of the local host is compiled into the tables; a pod's own address is exempt here.
-      const out = outcome(judge.judge({ direction: 'ingress', localIp: dstIp, peerIp: srcIp, ...packet }), self);
+      const out = outcome(judge.judge({ direction: 'ingress', localIp: dstIp, peerIp: srcSeenByDst, ...packet }), self);
       if (out.decision === 'proxy') return this.proxied(original, dns);
       if (out.decision === 'deny' || out.decision === 'denied') return dropped(original.index, out, 'ingress', allowedBy);
       if (out.refs.length > 0) allowedBy = allowedBy.length > 0 ? sortRuleRefs([...allowedBy, ...out.refs]) : out.refs;
