@@ -125,6 +125,14 @@ describe('compileTables', () => {
   });
 });
 
+describe('ipcache pressure', () => {
+  it('fails when the ipcache of one generation would overflow', () => {
+    expect(() => compileTables(SMALL, INVENTORY, { maxIpcacheEntriesPerGeneration: 5 })).toThrow(
+      expect.objectContaining({ code: 'ipcache-overflow', message: 'the ipcache would hold 7 entries, more than the maximum of 5 per generation' }),
+    );
+  });
+});
+
 describe('lookup mirror', () => {
   const entry = (e: Partial<PolicyEntry>): PolicyEntry => ({ endpointId: 1, direction: 'ingress', identity: 0, protocol: 0, port: 0, portPrefixLen: 0, deny: false, proxy: false, ruleId: 0, ...e });
 

@@ -22,6 +22,8 @@ import { distilDirection, type PeerResolver } from './policy-entries.js';
 export const DEFAULT_MAX_ENTRIES_PER_ENDPOINT = 16_384;
 /** The policy map holds both generations of every endpoint (PALISADE_POLICY_MAX_ENTRIES): half per generation. */
 export const DEFAULT_MAX_ENTRIES_PER_GENERATION = 262_144 / 2;
+/** The ipcache holds both generations (PALISADE_IPCACHE_MAX_ENTRIES): half per generation. */
+export const DEFAULT_MAX_IPCACHE_ENTRIES_PER_GENERATION = 1_048_576 / 2;
 
 /** Options of `compileTables`. */
 export interface CompileOptions {
@@ -31,6 +33,8 @@ export interface CompileOptions {
   readonly maxEntriesPerEndpoint?: number;
   /** Entries all endpoints of one generation may hold together (default 131,072). */
   readonly maxEntriesPerGeneration?: number;
+  /** ipcache rows one generation may hold (default 524,288). */
+  readonly maxIpcacheEntriesPerGeneration?: number;
 }
 
 /** A local endpoint of the compiled tables. */
@@ -87,7 +91,7 @@ export function describeEndpoint(e: FlowEndpoint): string {
  * Compiles tables for an inventory.
  * @returns the tables (see `CompiledTables`)
  * @throws MapPressureError when an endpoint (or a whole generation) would exceed its map size; nothing is returned
- * @throws CompileError for more than 65,535 endpoints or a bad option
+ * @throws CompileError for more than 65,535 endpoints, an ipcache over its size, or a bad option
  */
 export function compileTables(model: PolicyModel, inventory: CompileInventory, options: CompileOptions = {}): CompiledTables {
   return compileState(model, inventory, options).tables;
@@ -215,6 +219,10 @@ export function compileState(model: PolicyModel, inventory: CompileInventory, op
   policy.sort(comparePolicyEntries);
 
   const ipcache = buildIpcache(identityTable, pods, inventory.peers, [...defaultWorld, ...prefixViews]);
+  const maxIpcache = options.maxIpcacheEntriesPerGeneration ?? DEFAULT_MAX_IPCACHE_ENTRIES_PER_GENERATION;
+  if (ipcache.length > maxIpcache) {
+    throw new CompileError('ipcache-overflow', `the ipcache would hold ${ipcache.length} entries, more than the maximum of ${maxIpcache} per generation`);
+  }
   return {
     tables: {
       identities: identityTable.list.map((i) => ({ id: i.id, labels: i.labels })),

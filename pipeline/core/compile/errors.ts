@@ -24,9 +24,9 @@ export class MapPressureError extends PalisadeError {
   }
 }
 
-/** The inventory or the options cannot be compiled (too many endpoints, a bad address, a bad limit). */
+/** The inventory or the options cannot be compiled (too many endpoints or addresses, a bad address, a bad limit). */
 export class CompileError extends PalisadeError {
-  constructor(code: 'too-many-endpoints' | 'bad-address' | 'bad-option', message: string) {
+  constructor(code: 'too-many-endpoints' | 'ipcache-overflow' | 'bad-address' | 'bad-option', message: string) {
     super(code, message);
   }
 }

@@ -13,6 +13,7 @@ export {
   comparePolicyEntries,
   DEFAULT_MAX_ENTRIES_PER_ENDPOINT,
   DEFAULT_MAX_ENTRIES_PER_GENERATION,
+  DEFAULT_MAX_IPCACHE_ENTRIES_PER_GENERATION,
   hostPrefix,
   type CompiledEndpoint,
   type CompiledState,
