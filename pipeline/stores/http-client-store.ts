@@ -140,7 +140,9 @@ export class HttpBundleStore implements BundleStore {
       return { descriptor: undefined, etag };
     }
     if (res.status === 404) {
-      await res.body?.cancel();
+      // Only the store's own "empty" answer means empty; any other 404 is a wrong URL, not an empty store.
+      const body = (await this.#json(res, `GET ${path}`).catch(() => undefined)) as { error?: unknown } | undefined;
+      if (body?.error !== 'empty') throw new StoreError('store-protocol', `${this.location}: no Palisade store here (GET ${path} answered 404)`);
       return { descriptor: undefined, etag: latestEtag(undefined) };
     }
     const text = new TextDecoder().decode(await readBodyBounded(res.body, MAX_JSON_BYTES, `${this.location}${path}`));

@@ -275,6 +275,10 @@ describe('HTTP client store against a hostile server', () => {
     expect(await codeOf(store.get(`sha256:${'0'.repeat(64)}`, { maxBytes: 1024 * 1024 }))).toBe('store-too-large');
   });
 
+  it('a 404 that is not the store saying "empty" is a wrong URL, not an empty store', async () => {
+    expect(await codeOf(new HttpBundleStore(`${url}/elsewhere`).latest())).toBe('store-protocol');
+  });
+
   it('reports an unreachable server as store-unreachable', async () => {
     const store = new HttpBundleStore('http://127.0.0.1:9', { timeoutMs: 2000 });
     expect(await codeOf(store.latest())).toBe('store-unreachable');
