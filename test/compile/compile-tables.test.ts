@@ -123,6 +123,18 @@ describe('compileTables', () => {
     expect(t.pressure[0]).toMatchObject({ endpoint: 'default/api-1 (10.0.0.2)', max: 65_536 });
     expect(t.pressure[0]!.entries).toBeGreaterThan(20_000);
   });
+
+  it('fails when all endpoints together would overflow the shared map of one generation', () => {
+    let err: unknown;
+    try {
+      compileTables(SMALL, INVENTORY, { maxEntriesPerGeneration: 10 });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(MapPressureError);
+    expect((err as MapPressureError).scope).toBe('generation');
+    expect((err as MapPressureError).message).toMatch(/^policy maps of all endpoints together would hold \d+ entries, more than the 10 one generation can hold \(most loaded: default\/api-1 \(10\.0\.0\.2\) with \d+\)/);
+  });
 });
 
 describe('ipcache pressure', () => {

@@ -214,7 +214,7 @@ export function compileState(model: PolicyModel, inventory: CompileInventory, op
   });
   if (policy.length > maxPerGeneration) {
     const top = [...pressure].sort((a, b) => b.entries - a.entries)[0];
-    throw new MapPressureError(`all endpoints together (largest: ${top?.endpoint ?? 'none'})`, policy.length, maxPerGeneration);
+    throw new MapPressureError(top ? `${top.endpoint} with ${top.entries}` : 'none', policy.length, maxPerGeneration, 'generation');
   }
   policy.sort(comparePolicyEntries);
 

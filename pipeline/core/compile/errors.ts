@@ -8,19 +8,25 @@ import { PalisadeError } from '../errors.js';
  * table leaves the compiler, so nothing is loaded.
  */
 export class MapPressureError extends PalisadeError {
-  /** The endpoint, as `namespace/pod (ip)`. */
+  /** The endpoint, as `namespace/pod (ip)`; for a whole generation, the most loaded endpoint. */
   readonly endpoint: string;
   readonly entries: number;
   readonly max: number;
-  constructor(endpoint: string, entries: number, max: number) {
+  /** `endpoint`: one endpoint's entries; `generation`: every endpoint's entries in the shared map. */
+  readonly scope: 'endpoint' | 'generation';
+  constructor(endpoint: string, entries: number, max: number, scope: 'endpoint' | 'generation' = 'endpoint') {
     super(
       'policy-map-overflow',
-      `policy map of endpoint ${endpoint} would hold ${entries} entries, more than the maximum of ${max}: ` +
-        `narrow the policies that select it or raise the map size`,
+      scope === 'endpoint'
+        ? `policy map of endpoint ${endpoint} would hold ${entries} entries, more than the maximum of ${max}: ` +
+            `narrow the policies that select it or raise the map size`
+        : `policy maps of all endpoints together would hold ${entries} entries, more than the ${max} one generation ` +
+            `can hold (most loaded: ${endpoint}): narrow the policies or raise the map size`,
     );
     this.endpoint = endpoint;
     this.entries = entries;
     this.max = max;
+    this.scope = scope;
   }
 }
 
