@@ -10,6 +10,7 @@ import type { LoadLimits } from './limits.js';
 import type { PolicyFile } from './policy-file.js';
 import { checkRawText, offsetToPos } from './text-checks.js';
 import type { YEntry, YNode } from './ynode.js';
+import { FALLBACK, convertDocumentToken, type CstContext } from './cst-convert.js';
 
 /** One YAML document of a file. `root` is null for an empty document or one that had errors. */
 export interface ParsedDocument {
@@ -33,6 +34,8 @@ const TEMPLATE = /\{\{[\s\S]*\}\}/;
 function templateError(pos: SourcePos): Diagnostic {
   return errorAt('yaml-template', 'unrendered Go template `{{ ... }}`: render the file (helm template, cilium-cli...) before validating it', pos);
 }
+
+const MAX_YAML_ERRORS_PER_DOCUMENT = 20;
 
 /** Thrown inside the converter when a bound is exceeded; caught per document. */
 class LimitExceeded extends Error {
@@ -84,7 +87,7 @@ function findTooDeep(root: unknown, maxDepth: number): number {
  * Parses one file into documents with positions.
  * Never throws: every problem (size, binary, syntax, depth, aliases) becomes a diagnostic with a position.
  */
-export function parsePolicyText(file: PolicyFile, limits: LoadLimits): ParsedFile {
+export function parsePolicyText(file: PolicyFile, limits: LoadLimits, options: { readonly composeOnly?: boolean } = {}): ParsedFile {
   const diagnostics: Diagnostic[] = [];
   const raw = checkRawText(file.path, file.text, limits.maxFileBytes);
   if (raw) return { documents: [], diagnostics: [raw] };
@@ -128,6 +131,9 @@ export function parsePolicyText(file: PolicyFile, limits: LoadLimits): ParsedFil
     }
   }
 
+  const fast = options.composeOnly ? undefined : convertFast(tokens, file.path, at, limits);
+  if (fast) return { documents: fast, diagnostics };
+
   let docs: Document.Parsed[];
   try {
     docs = Array.from(new Composer({ uniqueKeys: true, strict: true }).compose(tokens));
@@ -141,22 +147,59 @@ export function parsePolicyText(file: PolicyFile, limits: LoadLimits): ParsedFil
     const start = doc.contents?.range[0] ?? doc.range[0];
     const pos = at(start);
     const docErrors: Diagnostic[] = [];
-    for (const e of doc.errors) docErrors.push(errorAt(yamlCode(e.code), cleanMessage(e.message), at(e.pos[0])));
-    for (const w of doc.warnings) diagnostics.push(warningAt('yaml-warning', cleanMessage(w.message), at(w.pos[0])));
+    // After the first few errors the rest are mostly consequences (a JSON-lines file read as YAML gives one per
+    // line): report a bounded number and say how many were left out.
+    for (const e of doc.errors.slice(0, MAX_YAML_ERRORS_PER_DOCUMENT)) docErrors.push(errorAt(yamlCode(e.code), cleanMessage(e.message), at(e.pos[0])));
+    if (doc.errors.length > MAX_YAML_ERRORS_PER_DOCUMENT) {
+      const next = doc.errors[MAX_YAML_ERRORS_PER_DOCUMENT]!;
+      docErrors.push(errorAt('yaml-syntax', `${doc.errors.length - MAX_YAML_ERRORS_PER_DOCUMENT} more YAML errors in this document not shown`, at(next.pos[0])));
+    }
+    for (const w of doc.warnings.slice(0, MAX_YAML_ERRORS_PER_DOCUMENT)) diagnostics.push(warningAt('yaml-warning', cleanMessage(w.message), at(w.pos[0])));
     let root: YNode | null = null;
     if (docErrors.length === 0 && doc.contents) {
       try {
         root = convert(doc.contents, doc, 1, at, limits, budget);
+        // An empty document and a document holding only `~` are both "no object".
+        if (root.kind === 'scalar' && root.value === null) root = null;
       } catch (err) {
         if (!(err instanceof LimitExceeded)) throw err;
         docErrors.push(err.diagnostic);
         root = null;
       }
     }
-    diagnostics.push(...docErrors);
+    for (const d of docErrors) diagnostics.push(d);
     documents.push({ file: file.path, index, root, pos, failed: docErrors.length > 0 });
   });
   return { documents, diagnostics };
+}
+
+/** True when `file` loads through the CST fast path (exposed for the test that compares both paths). */
+export function fastPathApplies(file: PolicyFile, limits: LoadLimits): boolean {
+  const lineCounter = new LineCounter();
+  const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(file.text));
+  return convertFast(tokens, file.path, () => ({ file: file.path, line: 0, col: 0 }), limits) !== undefined;
+}
+
+/**
+ * The fast path over the whole file: every document converted straight from the CST, or undefined when any part
+ * needs the composer (which then handles the whole file and reports errors precisely).
+ */
+function convertFast(tokens: readonly unknown[], path: string, at: (offset: number) => SourcePos, limits: LoadLimits): ParsedDocument[] | undefined {
+  const ctx: CstContext = { at, maxDepth: limits.maxDepth, maxNodes: limits.maxNodesPerFile, nodes: 0, rejectString: (s) => TEMPLATE.test(s) };
+  const documents: ParsedDocument[] = [];
+  for (const t of tokens as Array<{ type: string; offset: number; value?: { offset: number } }>) {
+    if (t.type === 'document') {
+      const root = convertDocumentToken(t as never, ctx);
+      if (root === FALLBACK) return undefined;
+      // An empty document sits just after its `---`, where the composer places it too.
+      const marker = (t as { start?: Array<{ type: string; offset: number; source: string }> }).start?.find((x) => x.type === 'doc-start');
+      const offset = t.value?.offset ?? (marker ? marker.offset + marker.source.length : t.offset);
+      documents.push({ file: path, index: documents.length, root, pos: at(offset), failed: false });
+    } else if (t.type !== 'comment' && t.type !== 'space' && t.type !== 'newline' && t.type !== 'byte-order-mark' && t.type !== 'doc-end') {
+      return undefined;
+    }
+  }
+  return documents;
 }
 
 /** Maps the yaml library's error codes onto ours: all YAML problems share the `yaml-` prefix. */

@@ -76,7 +76,7 @@ export function loadPolicyModel(files: readonly PolicyFile[], options: LoadOptio
   const sortedFiles = [...files].sort((a, b) => cmp(a.path, b.path));
   for (const file of sortedFiles) {
     const parsed = parsePolicyText(file, limits);
-    diagnostics.push(...parsed.diagnostics);
+    for (const d of parsed.diagnostics) diagnostics.push(d);
     for (const doc of parsed.documents) {
       const objects = documentObjects(doc);
       documents += objects.length;
@@ -89,7 +89,7 @@ export function loadPolicyModel(files: readonly PolicyFile[], options: LoadOptio
   }
 
   const specs = accepted.flatMap((a) => a.specs).sort(compareSpecs);
-  diagnostics.push(...checkShadowedAllows(specs));
+  for (const d of checkShadowedAllows(specs)) diagnostics.push(d);
   const sortedSkipped = Object.fromEntries(Object.entries(skipped).sort(([a], [b]) => cmp(a, b)));
   return {
     model: { specs, skipped: sortedSkipped },
@@ -129,7 +129,7 @@ function loadObject(
       seen.set(key, { pos: obj.pos, root: obj.root });
     }
   }
-  diagnostics.push(...local);
+  for (const d of local) diagnostics.push(d);
   if (local.some((d) => d.severity === 'error')) return 'invalid';
   const ref: PolicyRef = { kind, namespace, name, pos: obj.pos };
   const specs = kind === 'NetworkPolicy' ? [buildNetworkPolicySpec(obj.root, ref, key)] : buildCiliumSpecs(obj.root, ref, key);
