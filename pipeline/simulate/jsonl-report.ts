@@ -32,10 +32,33 @@ function refsJson(refs: readonly RuleRef[]): string {
   return text;
 }
 
+/** Everything after the index, cached per (allowed_by list, denied_by list, outcome): verdicts repeat a lot. */
+const suffixes = new WeakMap<readonly RuleRef[], WeakMap<readonly RuleRef[], Map<string, string>>>();
+
+function suffixOf(v: Verdict): string {
+  let byDenied = suffixes.get(v.allowed_by);
+  if (byDenied === undefined) {
+    byDenied = new WeakMap();
+    suffixes.set(v.allowed_by, byDenied);
+  }
+  let byOutcome = byDenied.get(v.denied_by);
+  if (byOutcome === undefined) {
+    byOutcome = new Map();
+    byDenied.set(v.denied_by, byOutcome);
+  }
+  const outcome = `${v.verdict}|${v.drop_reason}|${v.dropped_at}|${v.l7}`;
+  let suffix = byOutcome.get(outcome);
+  if (suffix === undefined) {
+    const l7 = v.l7 === 'proxy' ? ',"l7":"proxy"' : '';
+    suffix = `,"verdict":"${v.verdict}","drop_reason":${v.drop_reason === null ? 'null' : `"${v.drop_reason}"`},"dropped_at":${
+      v.dropped_at === null ? 'null' : `"${v.dropped_at}"`
+    },"allowed_by":${refsJson(v.allowed_by)},"denied_by":${refsJson(v.denied_by)}${l7}}\n`;
+    byOutcome.set(outcome, suffix);
+  }
+  return suffix;
+}
+
 /** One jsonl line (with its trailing newline). */
 export function verdictJsonLine(v: Verdict): string {
-  const l7 = v.l7 === 'proxy' ? ',"l7":"proxy"' : '';
-  return `{"index":${v.index},"verdict":"${v.verdict}","drop_reason":${v.drop_reason === null ? 'null' : `"${v.drop_reason}"`},"dropped_at":${
-    v.dropped_at === null ? 'null' : `"${v.dropped_at}"`
-  },"allowed_by":${refsJson(v.allowed_by)},"denied_by":${refsJson(v.denied_by)}${l7}}\n`;
+  return `{"index":${v.index}${suffixOf(v)}`;
 }

@@ -85,3 +85,18 @@ describe('streaming judgement', () => {
     expect(c.text()).toContain('input: test');
   });
 });
+
+describe('TextSink', () => {
+  it('keeps order across small writes, chunk boundaries and texts longer than a chunk', async () => {
+    const c = collector();
+    const parts: string[] = [];
+    for (let i = 0; i < 5000; i++) parts.push(`line ${i} ${'é'.repeat(i % 7)}\n`);
+    parts.push('x'.repeat(100_000) + '\n', 'tail\n');
+    for (const p of parts) {
+      const pending = c.sink.write(p);
+      if (pending) await pending;
+    }
+    await c.sink.end();
+    expect(c.text()).toBe(parts.join(''));
+  });
+});
