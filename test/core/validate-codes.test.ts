@@ -66,6 +66,7 @@ const CASES: Case[] = [
   { code: 'label-key', yaml: cnp('  spec:\n    endpointSelector:\n      matchLabels:\n        ‸"bad key": x\n    ingress: [{}]\n') },
   { code: 'label-value', yaml: cnp('  spec:\n    endpointSelector:\n      matchLabels:\n        app: ‸"-web"\n    ingress: [{}]\n') },
   { code: 'selector-operator', yaml: cnp('  spec:\n    endpointSelector:\n      matchExpressions:\n        - key: app\n          operator: ‸Equals\n    ingress: [{}]\n') },
+  { code: 'selector-values', yaml: cnp('  spec:\n    endpointSelector:\n      matchExpressions:\n        - key: app\n          operator: In\n          values: ‸[]\n    ingress: [{}]\n') },
   { code: 'cidr-invalid', yaml: cnp('  spec:\n    endpointSelector: {}\n    egress:\n      - toCIDR:\n          - ‸10.0.0.0\n') },
   { code: 'port-invalid', yaml: cnp('  spec:\n    endpointSelector: {}\n    ingress:\n      - toPorts:\n          - ports:\n              - port: ‸"70000"\n') },
   { code: 'port-protocol', yaml: cnp('  spec:\n    endpointSelector: {}\n    ingress:\n      - toPorts:\n          - ports:\n              - port: "80"\n                protocol: ‸tcp\n') },

@@ -4,6 +4,8 @@
  * (peer kinds, except-in-cidr, L7 placement...) are in ./check-cilium.ts.
  */
 import type { Schema, StringCheck } from './schema.js';
+import { field, scalarString, type YMap } from '../load/ynode.js';
+import { errorAt, type Diagnostic } from './diagnostic.js';
 import {
   checkCidr,
   checkDnsName,
@@ -19,6 +21,18 @@ const oneOf = (values: readonly string[], code?: string): Schema => ({ t: 'strin
 const arr = (items: Schema, extra: Partial<Extract<Schema, { t: 'array' }>> = {}): Schema => ({ t: 'array', items, ...extra });
 const obj = (fields: Record<string, Schema>, extra: Partial<Extract<Schema, { t: 'object' }>> = {}): Schema => ({ t: 'object', fields, ...extra });
 
+/** apimachinery: In/NotIn need at least one value; Exists/DoesNotExist take none. */
+function checkExpressionValues(node: YMap, path: string, out: Diagnostic[]): void {
+  const op = scalarString(field(node, 'operator'));
+  const values = field(node, 'values');
+  const n = values?.kind === 'seq' ? values.items.length : 0;
+  if ((op === 'In' || op === 'NotIn') && n === 0) {
+    out.push(errorAt('selector-values', `${path}: operator ${op} needs at least one value`, (values ?? node).pos));
+  } else if ((op === 'Exists' || op === 'DoesNotExist') && n > 0) {
+    out.push(errorAt('selector-values', `${path}: operator ${op} takes no values`, values!.pos));
+  }
+}
+
 export const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
 
 /** A Kubernetes label selector as Cilium uses it (keys may carry a `source:` prefix). */
@@ -31,7 +45,7 @@ export const labelSelectorSchema: Schema = obj({
         operator: oneOf(SELECTOR_OPERATORS, 'selector-operator'),
         values: arr(str(checkLabelValue, 'label-value')),
       },
-      { required: ['key', 'operator'] },
+      { required: ['key', 'operator'], objectCheck: checkExpressionValues },
     ),
   ),
 });

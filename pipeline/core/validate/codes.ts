@@ -45,6 +45,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, { readonly severity: Seve
   'namespace-ignored': { severity: 'warning', summary: 'a namespace on a cluster-wide policy' },
   'label-key': { severity: 'error', summary: 'an invalid label key' },
   'label-value': { severity: 'error', summary: 'an invalid label value' },
+  'selector-values': { severity: 'error', summary: 'In/NotIn without values, or Exists/DoesNotExist with values' },
   'selector-operator': { severity: 'error', summary: 'an unknown selector operator' },
   'cidr-invalid': { severity: 'error', summary: 'not an address/bits prefix' },
   'port-invalid': { severity: 'error', summary: 'not a port number or port name' },

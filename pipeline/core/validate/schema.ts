@@ -33,6 +33,8 @@ export type Schema =
       readonly atLeastOne?: readonly string[];
       /** Fields that are allowed but deprecated: a warning with this text. */
       readonly deprecated?: Readonly<Record<string, string>>;
+      /** A check over the whole object once its fields are structurally valid (cross-field rules). */
+      readonly objectCheck?: (node: YMap, path: string, out: Diagnostic[]) => void;
       /** Fields that are known but rejected with a specific code and message (e.g. fromRequires). */
       readonly rejected?: Readonly<Record<string, { readonly code: string; readonly message: string }>>;
     }
@@ -190,6 +192,7 @@ function checkObject(node: YMap, schema: Extract<Schema, { t: 'object' }>, path:
   if (schema.atLeastOne && !schema.atLeastOne.some((k) => has(node, k))) {
     out.push(errorAt('schema-any-of', `${path || 'object'} needs at least one of ${schema.atLeastOne.join(', ')}`, node.pos));
   }
+  schema.objectCheck?.(node, path, out);
 }
 
 function checkString(value: string, pos: SourcePos, schema: Extract<Schema, { t: 'string' }>, path: string, out: Diagnostic[]): void {
