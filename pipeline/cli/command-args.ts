@@ -1,6 +1,10 @@
 /**
  * The option parsing every command shares: node:util `parseArgs` in strict mode plus `--help`/`-h`, with a parse
  * error turned into a UsageError (exit 2) that ends with the command's usage text.
+ *
+ * List options (`multiple: true`) take every plain argument that follows them, so `--flows a.json b.json` and
+ * `--flows a.json --flows b.json` mean the same, as the usage texts' `FILE…` promise. That holds for commands
+ * without positionals of their own; where a command takes positionals, a list option takes one value per flag.
  */
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
@@ -20,7 +24,7 @@ export function parseCommandArgs<const O extends OptionsConfig, const P extends 
   usage: string,
   allowPositionals?: P,
 ) {
-  const config = { args: argv, options: { ...options, ...HELP }, strict: true as const, allowPositionals: (allowPositionals ?? false) as P };
+  const config = { args: argv, options: { ...options, ...HELP }, strict: true as const, allowPositionals: true, tokens: true as const };
   let parsed;
   try {
     parsed = parseArgs(config);
@@ -31,5 +35,25 @@ export function parseCommandArgs<const O extends OptionsConfig, const P extends 
     process.stdout.write(`${usage}\n`);
     return null;
   }
-  return parsed;
+  if (!allowPositionals) {
+    // Plain arguments continue the list option before them; anywhere else they are a mistake.
+    const values = parsed.values as Record<string, unknown>;
+    // Own copies: parseArgs may hand out the `default` arrays themselves.
+    for (const [name, option] of Object.entries(options)) {
+      if (option.multiple) values[name] = [...((values[name] as string[] | undefined) ?? [])];
+    }
+    let list: string[] | null = null;
+    for (const token of parsed.tokens) {
+      if (token.kind === 'option') {
+        list = options[token.name]?.multiple ? (values[token.name] as string[]) : null;
+      } else if (token.kind === 'positional') {
+        if (!list) throw new UsageError(`unexpected argument '${token.value}'\n${usage}`);
+        list.push(token.value);
+      } else {
+        list = null;
+      }
+    }
+    parsed.positionals.length = 0;
+  }
+  return { values: parsed.values, positionals: parsed.positionals };
 }

@@ -12,8 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { UsageError } from '../../core/errors.js';
+import { parseCommandArgs } from '../command-args.js';
 import type { CommandModule } from '../main.js';
 
 const USAGE = 'usage: palisade demo [--template DIR] [--keep DIR]';
@@ -31,21 +30,9 @@ interface Step {
 
 /** Runs the demo. @returns the exit code of the first failing step, or 0. */
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { template: { type: 'string' }, keep: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommandArgs(argv, { template: { type: 'string' }, keep: { type: 'string' } }, USAGE);
+  if (!parsed) return 0;
+  const { values } = parsed;
   const template = path.resolve(values.template ?? embeddedTemplate());
   const rel = (p: string): string => path.relative(process.cwd(), p) || '.';
   const policies = rel(path.join(template, 'policies'));

@@ -7,11 +7,11 @@
  * Exit codes: 0 when the diff ran (changes or not), 1 when the head policies have errors (their diagnostics are
  * printed), 2 for usage errors and input that cannot be read (repository, ref, directory, flow or inventory files).
  */
-import { parseArgs } from 'node:util';
 import { InputError, UsageError, formatPos } from '../../core/errors.js';
 import type { Diagnostic } from '../../core/validate/diagnostic.js';
 import { diffGitRefs, plural, renderGithub, renderJson, renderMarkdown, type DiffReport } from '../../diff/index.js';
 import { reportError } from '../main.js';
+import { parseCommandArgs } from '../command-args.js';
 
 const USAGE =
   'usage: palisade diff --base REF --head REF [--repo DIR] [--policies SUBDIR] --flows FILE… [--inventory FILE…]\n' +
@@ -34,10 +34,7 @@ interface DiffArgs {
 /** Runs `palisade diff`. @returns 0 when it ran, 1 when the head policies have errors, 2 for usage and I/O errors. */
 export async function run(argv: string[]): Promise<number> {
   const args = parse(argv);
-  if (args === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  if (args === 'help') return 0; // usage already printed
   try {
     return await diff(args);
   } catch (err) {
@@ -51,44 +48,23 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 function parse(argv: string[]): DiffArgs | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        base: { type: 'string' },
-        head: { type: 'string' },
-        repo: { type: 'string', default: '.' },
-        policies: { type: 'string', default: 'policies' },
-        flows: { type: 'string', multiple: true, default: [] },
-        inventory: { type: 'string', multiple: true, default: [] },
-        format: { type: 'string', default: 'markdown' },
-        'skip-invalid': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: true,
-      tokens: true,
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
-  const { values, tokens } = parsed;
-  if (values.help) return 'help';
-  // `--flows a.json b.json --inventory x.json y.json`: plain arguments belong to the list option before them.
-  const lists = { flows: [] as string[], inventory: [] as string[] };
-  let list: string[] | null = null;
-  for (const token of tokens) {
-    if (token.kind === 'option') {
-      list = token.name === 'flows' || token.name === 'inventory' ? lists[token.name] : null;
-      if (list && token.value !== undefined) list.push(token.value);
-    } else if (token.kind === 'positional') {
-      if (!list) throw new UsageError(`unexpected argument '${token.value}'\n${USAGE}`);
-      list.push(token.value);
-    } else {
-      list = null;
-    }
-  }
+  const parsed = parseCommandArgs(
+    argv,
+    {
+      base: { type: 'string' },
+      head: { type: 'string' },
+      repo: { type: 'string', default: '.' },
+      policies: { type: 'string', default: 'policies' },
+      flows: { type: 'string', multiple: true, default: [] },
+      inventory: { type: 'string', multiple: true, default: [] },
+      format: { type: 'string', default: 'markdown' },
+      'skip-invalid': { type: 'boolean', default: false },
+    },
+    USAGE,
+  );
+  if (!parsed) return 'help';
+  const { values } = parsed;
+  const lists = { flows: values.flows, inventory: values.inventory };
   if (!values.base || !values.head) throw new UsageError(`--base and --head are required\n${USAGE}`);
   if (lists.flows.length === 0) throw new UsageError(`--flows is required\n${USAGE}`);
   if (!(FORMATS as readonly string[]).includes(values.format)) {

@@ -9,8 +9,8 @@
  *
  * Exit codes: 0 published; 1 policy errors (nothing built) or another error; 2 usage; 3 lost the serial race twice.
  */
-import { parseArgs } from 'node:util';
 import { UsageError, formatPos } from '../../core/errors.js';
+import { parseCommandArgs } from '../command-args.js';
 import { buildBundleFromDir, parseDuration, PolicyErrorsError, readSigningKeys, SIGNING_KEY_ENV } from '../../bundle-build/index.js';
 import type { BuiltBundle } from '../../bundle-build/index.js';
 import { StoreError, loadStoreToken, ociCredentialsFromEnv, openStore, peekBundle } from '../../stores/index.js';
@@ -25,31 +25,22 @@ const EXIT_CONFLICT = 3;
 
 /** Runs `palisade publish`. @returns the exit code. */
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        policies: { type: 'string' },
-        store: { type: 'string' },
-        key: { type: 'string', multiple: true, default: [] },
-        flows: { type: 'string', multiple: true, default: [] },
-        inventory: { type: 'string', multiple: true, default: [] },
-        'token-file': { type: 'string' },
-        expires: { type: 'string', default: '30d' },
-        'bpf-object': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommandArgs(
+    argv,
+    {
+      policies: { type: 'string' },
+      store: { type: 'string' },
+      key: { type: 'string', multiple: true, default: [] },
+      flows: { type: 'string', multiple: true, default: [] },
+      inventory: { type: 'string', multiple: true, default: [] },
+      'token-file': { type: 'string' },
+      expires: { type: 'string', default: '30d' },
+      'bpf-object': { type: 'string' },
+    },
+    USAGE,
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
   if (!values.policies || !values.store) throw new UsageError(`--policies and --store are required\n${USAGE}`);
   const lifetimeMs = parseDuration(values.expires);
   const keys = await readSigningKeys(values.key, process.env);

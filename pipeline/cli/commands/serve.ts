@@ -5,8 +5,8 @@
  * verification gate (signatures, threshold, expiry, ABI), so a leaked token alone cannot plant a bundle. SIGTERM or
  * SIGINT stops it gracefully: no new connections, waiting long polls answered, uploads in flight finished.
  */
-import { parseArgs } from 'node:util';
 import { UsageError } from '../../core/errors.js';
+import { parseCommandArgs } from '../command-args.js';
 import { verifyBundle } from '../../core/bundle/index.js';
 import { readTrust } from '../../bundle-build/index.js';
 import { FsBundleStore, loadStoreToken, readBundleSerial, startStoreServer } from '../../stores/index.js';
@@ -15,29 +15,20 @@ const USAGE = 'usage: palisade serve --store DIR --listen HOST:PORT [--token-fil
 
 /** Runs the command; resolves to the exit code once the server has stopped. */
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        store: { type: 'string' },
-        listen: { type: 'string' },
-        'token-file': { type: 'string' },
-        trust: { type: 'string', multiple: true, default: [] },
-        'max-upload-bytes': { type: 'string' },
-        'poll-ms': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommandArgs(
+    argv,
+    {
+      store: { type: 'string' },
+      listen: { type: 'string' },
+      'token-file': { type: 'string' },
+      trust: { type: 'string', multiple: true, default: [] },
+      'max-upload-bytes': { type: 'string' },
+      'poll-ms': { type: 'string' },
+    },
+    USAGE,
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
   if (!values.store || !values.listen) throw new UsageError(`--store and --listen are required\n${USAGE}`);
   const { host, port } = parseListen(values.listen);
   const token = await loadStoreToken(values['token-file']);
