@@ -152,3 +152,37 @@ describe('specs', () => {
     expect(r.model.specs).toEqual([]);
   });
 });
+
+describe('deny-shadows-allow across policies', () => {
+  it('sees a cluster-wide deny covering a namespaced allow, and not a narrower deny', () => {
+    const text = `apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: no-world}
+spec:
+  endpointSelector: {}
+  enableDefaultDeny: {egress: false}
+  egressDeny:
+    - toEntities: [world]
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: web, namespace: shop}
+spec:
+  endpointSelector: {matchLabels: {app: web}}
+  egress:
+    - toEntities: [world]
+      toPorts: [{ports: [{port: "443", protocol: TCP}]}]
+    - toCIDR: [10.0.0.0/8]
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: narrow, namespace: shop}
+spec:
+  endpointSelector: {matchLabels: {app: web, tier: edge}}
+  egressDeny:
+    - toCIDR: [10.0.0.0/8]
+`;
+    const r = loadPolicyModel([{ path: 'x.yaml', text }]);
+    expect(r.diagnostics.map((d) => [d.code, d.pos.line])).toEqual([['deny-shadows-allow', 16]]);
+  });
+});

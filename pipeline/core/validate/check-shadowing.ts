@@ -1,7 +1,8 @@
 /**
  * Warning for allow rules that can never take effect because a deny rule on the same subject covers them entirely
  * (deny beats allow in every policy kind). The check is conservative: it only warns when coverage is certain from
- * the rules alone (identical subject selector, and every peer and port of the allow inside the deny).
+ * the rules alone (the deny's subject is implied by the allow's, and every peer and port of the allow lies inside
+ * the deny).
  */
 import { formatPos } from '../errors.js';
 import { prefixContains, parsePrefix } from '../model/cidr.js';
@@ -65,30 +66,52 @@ export function denyCovers(d: PolicyRule, a: PolicyRule): boolean {
   return portsOk && icmpsOk;
 }
 
-/** Warnings for shadowed allow rules across the given specs. */
+/** Most subject requirements for which every subset is looked up (2^n lookups); larger subjects use exact match. */
+const MAX_SUBSET_REQUIREMENTS = 8;
+
+/**
+ * Warnings for shadowed allow rules across the given specs. A deny applies to every endpoint an allow applies to
+ * when the deny's subject requirements are a subset of the allow's (fewer constraints select a superset), e.g. a
+ * cluster-wide `endpointSelector: {}` deny covers every namespaced allow.
+ */
 export function checkShadowedAllows(specs: readonly PolicySpec[]): Diagnostic[] {
-  const groups = new Map<string, PolicySpec[]>();
+  const denySpecs = new Map<string, PolicySpec[]>();
   for (const s of specs) {
+    if (!s.rules.some((r) => r.action === 'deny')) continue;
     const k = `${s.subjectKind}|${selectorKey(s.subject)}`;
-    const g = groups.get(k);
+    const g = denySpecs.get(k);
     if (g) g.push(s);
-    else groups.set(k, [s]);
+    else denySpecs.set(k, [s]);
   }
   const out: Diagnostic[] = [];
-  for (const group of groups.values()) {
-    const denies = group.flatMap((s) => s.rules.filter((r) => r.action === 'deny'));
+  if (denySpecs.size === 0) return out;
+  for (const s of specs) {
+    const allows = s.rules.filter((r) => r.action === 'allow');
+    if (allows.length === 0) continue;
+    const denies = coveringDenySpecs(s, denySpecs).flatMap((d) => d.rules.filter((r) => r.action === 'deny'));
     if (denies.length === 0) continue;
-    for (const s of group) {
-      for (const a of s.rules) {
-        if (a.action !== 'allow') continue;
-        const d = denies.find((x) => denyCovers(x, a));
-        if (d) {
-          out.push(
-            warningAt('deny-shadows-allow', `this allow rule never takes effect: the deny rule at ${formatPos(d.pos)} covers all of it (deny wins)`, a.pos),
-          );
-        }
+    for (const a of allows) {
+      const d = denies.find((x) => denyCovers(x, a));
+      if (d) {
+        out.push(warningAt('deny-shadows-allow', `this allow rule never takes effect: the deny rule at ${formatPos(d.pos)} covers all of it (deny wins)`, a.pos));
       }
     }
   }
   return out;
+}
+
+/** Deny specs whose subject selects at least every endpoint `spec` selects (requirement subsets). */
+function coveringDenySpecs(spec: PolicySpec, denySpecs: ReadonlyMap<string, PolicySpec[]>): PolicySpec[] {
+  const reqs = spec.subject.requirements;
+  const found: PolicySpec[] = [];
+  if (reqs.length > MAX_SUBSET_REQUIREMENTS) {
+    found.push(...(denySpecs.get(`${spec.subjectKind}|${JSON.stringify(reqs)}`) ?? []));
+    return found;
+  }
+  for (let mask = 0; mask < 1 << reqs.length; mask++) {
+    const subset = reqs.filter((_, i) => mask & (1 << i));
+    const g = denySpecs.get(`${spec.subjectKind}|${JSON.stringify(subset)}`);
+    if (g) found.push(...g);
+  }
+  return found;
 }
