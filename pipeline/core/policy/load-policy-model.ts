@@ -12,6 +12,7 @@ import { policyKey } from '../model/build-common.js';
 import { buildNetworkPolicySpec } from '../model/build-network-policy.js';
 import type { PolicyKind, PolicyModel, PolicyRef, PolicySpec } from '../model/types.js';
 import { checkShadowedAllows } from '../validate/check-shadowing.js';
+import { checkFqdnWithoutDns } from '../validate/check-fqdn-dns.js';
 import { checkPolicyObject, classifyObject, policyIdentity } from '../validate/check-object.js';
 import { errorAt, sortDiagnostics, warningAt, type Diagnostic } from '../validate/diagnostic.js';
 import { toPlain, type YNode } from '../load/ynode.js';
@@ -90,6 +91,7 @@ export function loadPolicyModel(files: readonly PolicyFile[], options: LoadOptio
 
   const specs = accepted.flatMap((a) => a.specs).sort(compareSpecs);
   for (const d of checkShadowedAllows(specs)) diagnostics.push(d);
+  for (const d of checkFqdnWithoutDns(specs)) diagnostics.push(d);
   const sortedSkipped = Object.fromEntries(Object.entries(skipped).sort(([a], [b]) => cmp(a, b)));
   return {
     model: { specs, skipped: sortedSkipped },

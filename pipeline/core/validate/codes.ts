@@ -96,6 +96,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, { readonly severity: Seve
   'peer-empty': { severity: 'warning', summary: 'an empty peer list selects nothing' },
   'world-all-ports': { severity: 'warning', summary: 'world allowed on every port' },
   'deny-shadows-allow': { severity: 'warning', summary: 'a deny covers an allow entirely' },
+  'fqdn-without-dns-rule': { severity: 'warning', summary: 'toFQDNs in a namespace without any DNS-inspecting egress rule' },
   'cidr-host-bits': { severity: 'warning', summary: 'a prefix with host bits set' },
   'protocol-not-modelled': { severity: 'warning', summary: 'a protocol Palisade does not simulate or enforce' },
 };
