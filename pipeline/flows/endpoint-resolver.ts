@@ -101,12 +101,12 @@ export class EndpointResolver {
     const identity = typeof r.identity === 'number' ? r.identity : 0;
     const namespace = typeof r.namespace === 'string' ? r.namespace : '';
     const podName = typeof r.pod_name === 'string' ? r.pod_name : '';
-    // Endpoints recur: look them up by address, then confirm the rest. A cluster identity (>= 256) names one label
-    // set in its cluster, so with the same address, pod and identity the labels are not compared again.
+    // Endpoints recur: look them up by address, then confirm the rest, labels included (a pod relabelled mid-recording
+    // keeps its address and name).
     const entries = this.endpointCache.get(ip);
     if (entries !== undefined) {
       for (const e of entries) {
-        if (e.identity === identity && e.namespace === namespace && e.podName === podName && (identity >= 256 ? e.rawLabels.length === rawLabels.length : sameStrings(e.rawLabels, rawLabels))) {
+        if (e.identity === identity && e.namespace === namespace && e.podName === podName && sameStrings(e.rawLabels, rawLabels)) {
           return e.endpoint;
         }
       }

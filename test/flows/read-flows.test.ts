@@ -236,3 +236,14 @@ describe('service addresses', () => {
     expect(f!.dst.labels).toContainEqual({ source: 'k8s', key: 'app', value: 'api' });
   });
 });
+
+describe('relabelled pods', () => {
+  it('a pod whose labels change mid-recording gets its new labels', async () => {
+    const before = tcpFlow();
+    const after = tcpFlow({ destination: { identity: 301, namespace: 'default', labels: ['k8s:app=db', 'k8s:io.kubernetes.pod.namespace=default'], pod_name: 'api-0' } });
+    const p = await file('relabel.json', [before, after].map((f) => JSON.stringify(f)).join('\n'));
+    const flows = await collect(new FlowReader([p]));
+    expect(flows[0]!.dst.labels).toContainEqual({ source: 'k8s', key: 'app', value: 'api' });
+    expect(flows[1]!.dst.labels).toContainEqual({ source: 'k8s', key: 'app', value: 'db' });
+  });
+});
