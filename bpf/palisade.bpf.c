@@ -367,6 +367,20 @@ static __always_inline void emit(const struct flow *f, __u8 dir, __u8 gen, __u16
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* ICMPv6 from fe80::/10 or :: — neighbour discovery, MLD and DAD before the pod has (or uses) its address. */
+static __always_inline int link_local_icmpv6(const struct flow *f)
+{
+	if (f->family != 6 || f->protocol != IPPROTO_ICMPV6_)
+		return 0;
+	if (f->saddr[0] == 0xfe && (f->saddr[1] & 0xc0) == 0x80)
+		return 1;
+	__u8 any = 0;
+#pragma unroll
+	for (int i = 0; i < 16; i++)
+		any |= f->saddr[i];
+	return any == 0;
+}
+
 static __always_inline int judge(struct __sk_buff *skb, __u8 dir)
 {
 	struct flow f = {};
@@ -394,6 +408,18 @@ static __always_inline int judge(struct __sk_buff *skb, __u8 dir)
 	ek.family = f.family;
 	__builtin_memcpy(ek.addr, dir == PALISADE_DIR_EGRESS ? f.saddr : f.daddr, 16);
 	struct endpoint_value *ep = bpf_map_lookup_elem(&pal_endpoints, &ek);
+	__u32 len = skb->len;
+	if (dir == PALISADE_DIR_EGRESS && (!ep || (ep->ifindex && ep->ifindex != skb->ifindex))) {
+		/* The pod sends from an address that is not its own: drop before any policy is consulted. */
+		if (link_local_icmpv6(&f))
+			return TC_ACT_OK;
+		struct decision spoofed = { .verdict = PALISADE_VERDICT_DROPPED, .drop_reason = PALISADE_DROP_INVALID_SIP };
+		count(PALISADE_ENDPOINT_NONE, dir, spoofed.verdict, gen, len);
+		if (!(ctl_flags & PALISADE_CONTROL_EVENTS_OFF))
+			emit(&f, dir, gen, PALISADE_ENDPOINT_NONE, lookup_identity(gen, f.family, f.saddr),
+			     lookup_identity(gen, f.family, f.daddr), &spoofed, len);
+		return TC_ACT_SHOT;
+	}
 	if (!ep)
 		return TC_ACT_OK; /* not a managed endpoint */
 	__u16 endpoint_id = ep->endpoint_id;
@@ -404,7 +430,6 @@ static __always_inline int judge(struct __sk_buff *skb, __u8 dir)
 	__u32 src_identity = lookup_identity(gen, f.family, f.saddr);
 	__u32 dst_identity = lookup_identity(gen, f.family, f.daddr);
 	__u32 peer = dir == PALISADE_DIR_EGRESS ? dst_identity : src_identity;
-	__u32 len = skb->len;
 
 	struct decision d = {};
 	struct ct_key ck = {};

@@ -20,6 +20,12 @@
 /* Cilium's drop reasons, so verdict events read like Hubble's. */
 #define PALISADE_DROP_POLICY_DENIED 133 /* no allow entry matched */
 #define PALISADE_DROP_POLICY_DENY 181   /* an explicit deny entry matched */
+/* Additive to ABI 1: a packet leaving an endpoint whose source address is not that endpoint's (spoofed). Judged
+ * before any policy lookup; its counter row and event carry endpoint_id 0 (the real sender is not known by address). */
+#define PALISADE_DROP_INVALID_SIP 132
+
+/* endpoint_id of the counter row and event of a packet dropped with PALISADE_DROP_INVALID_SIP. */
+#define PALISADE_ENDPOINT_NONE 0
 
 /* Verdicts in events and counters. */
 #define PALISADE_VERDICT_FORWARDED 0
@@ -79,7 +85,7 @@ struct endpoint_key {
 struct endpoint_value {
 	__u16 endpoint_id; /* host order, 1..65535 */
 	__u16 pad;
-	__u32 ifindex; /* host-side interface, informational */
+	__u32 ifindex; /* host-side interface; when not 0, a packet from this address must arrive on it (anti-spoofing) */
 };
 
 /* ───────── policy: LPM trie, per generation, endpoint and direction ─────────
@@ -100,7 +106,11 @@ struct endpoint_value {
  * Datapath facts around the lookup (the TypeScript mirror must reproduce them):
  *   - the control entry is read once per packet; every lookup of that packet uses its active_gen;
  *   - the endpoint is the packet's local address (source for egress, destination for ingress) in the endpoints map;
- *     a packet of an address that is no local endpoint passes unjudged (no counter, no event), as does non-IP;
+ *     non-IP passes unjudged; on ingress, a destination that is no local endpoint passes unjudged (no counter, no
+ *     event); on egress, a source that is no local endpoint, or an endpoint whose ifindex is set and is not the
+ *     interface the packet arrived on, is dropped with PALISADE_DROP_INVALID_SIP (counted and evented under
+ *     PALISADE_ENDPOINT_NONE) — except ICMPv6 from fe80::/10 or :: (link-local neighbour discovery, MLD, DAD), which
+ *     passes unjudged;
  *   - ICMPv6 neighbour discovery (types 133..137) always passes unjudged;
  *   - the peer identity is the ipcache entry of the peer address in that generation, PALISADE_IDENTITY_WORLD if none;
  *   - a packet whose reversed tuple is in conntrack passes as PALISADE_VERDICT_REPLY without a policy lookup;
@@ -165,7 +175,7 @@ struct verdict_event {
 	__u32 dst_identity;
 	__u32 rule_id;
 	__u16 endpoint_id;
-	__u16 drop_reason; /* 0, PALISADE_DROP_POLICY_DENIED or PALISADE_DROP_POLICY_DENY */
+	__u16 drop_reason; /* 0 or PALISADE_DROP_* */
 	__u8 family;
 	__u8 direction;
 	__u8 verdict;

@@ -17,6 +17,8 @@ export const ABI = {
   PALISADE_DIR_EGRESS: 1,
   PALISADE_DROP_POLICY_DENIED: 133,
   PALISADE_DROP_POLICY_DENY: 181,
+  PALISADE_DROP_INVALID_SIP: 132,
+  PALISADE_ENDPOINT_NONE: 0,
   PALISADE_VERDICT_FORWARDED: 0,
   PALISADE_VERDICT_DROPPED: 1,
   PALISADE_VERDICT_PROXY: 2,
@@ -138,6 +140,7 @@ function verdictName(code: number): VerdictName {
 function dropReasonName(code: number): DropReason {
   if (code === ABI.PALISADE_DROP_POLICY_DENIED) return 'POLICY_DENIED';
   if (code === ABI.PALISADE_DROP_POLICY_DENY) return 'POLICY_DENY';
+  if (code === ABI.PALISADE_DROP_INVALID_SIP) return 'INVALID_SIP';
   return null;
 }
 

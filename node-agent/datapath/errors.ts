@@ -6,7 +6,7 @@ import { PalisadeError } from '../../pipeline/core/errors.js';
 
 /**
  * A datapath misuse or bad input. Stable codes: `bad-address`, `bad-entry`, `bad-packet`, `stage-active`, `map-full`,
- * `bad-generation`, `unknown-interface`, `closed`, `events-off`.
+ * `bad-generation`, `unknown-interface`, `closed`, `events-off`, `invalid-source` (the kernel engine's synthesized packet was dropped as spoofed).
  */
 export class DatapathError extends PalisadeError {}
 

@@ -13,8 +13,11 @@ export type Direction = PolicyDirection;
 /** Verdict names, in the order of the PALISADE_VERDICT_* constants (0..3). */
 export type VerdictName = 'forwarded' | 'dropped' | 'proxy' | 'reply';
 
-/** Why a packet was dropped (PALISADE_DROP_*), or null when it passed. */
-export type DropReason = null | 'POLICY_DENIED' | 'POLICY_DENY';
+/**
+ * Why a packet was dropped (PALISADE_DROP_*), or null when it passed. `INVALID_SIP` (Cilium's 132): the packet left
+ * an endpoint with a source address that is not the endpoint's; its event and counter carry endpoint id 0.
+ */
+export type DropReason = null | 'POLICY_DENIED' | 'POLICY_DENY' | 'INVALID_SIP';
 
 /** A complete generation: every ipcache and policy entry it holds. */
 export interface GenerationTables {
@@ -28,7 +31,10 @@ export interface EndpointEntry {
   readonly address: string;
   /** 1..65535, the id the policy entries use. */
   readonly endpointId: number;
-  /** Host-side interface index, informational (0 when unknown). */
+  /**
+   * Host-side interface index (0 when unknown). When set, a packet from this address is accepted only on this
+   * interface; elsewhere it is dropped as spoofed (INVALID_SIP).
+   */
   readonly ifindex?: number;
 }
 

@@ -122,6 +122,8 @@ function kernelJudge(dp: LoadedDatapath): PacketJudge {
       const { event } = dp.classify(p.direction, packet);
       if (event === undefined) return { judged: false };
       if (event.verdict === 'reply') throw new DatapathError('unexpected-reply', `conntrack passed a packet as a reply: ${saddr} → ${daddr}`);
+      // Synthesized packets carry the endpoint's own source: a spoofing drop is an engine bug, never a verdict.
+      if (event.dropReason === 'INVALID_SIP') throw new DatapathError('invalid-source', `the datapath dropped a synthesized packet as spoofed (INVALID_SIP): ${saddr} → ${daddr}`);
       if (event.verdict !== 'dropped') ct.passed(saddr, daddr, p.protocol, dport);
       return {
         judged: true,

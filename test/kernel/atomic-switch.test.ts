@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { PolicyEntry } from '../../pipeline/core/compile/entries.js';
 import { openDatapath, type Generation, type GenerationTables, type LoadedDatapath, type VerdictEvent } from '../../node-agent/datapath/index.js';
-import { OBJECT_PATH, createPods, describeKernel, destroyPods, killServers, leftovers, peerRun, peerServe, type PodNet, type Server } from './kernel-env.js';
+import { OBJECT_PATH, createPods, describeKernel, peerRun, peerServe, tearDownPods, type PodNet, type Server } from './kernel-env.js';
 
 const PIN_DIR = '/sys/fs/bpf/pld-switch';
 const PORT = [5001, 5002] as const;
@@ -65,13 +65,7 @@ describeKernel('atomic generation switch under load', () => {
   });
 
   afterAll(async () => {
-    killServers(servers);
-    try {
-      dp?.close();
-    } finally {
-      destroyPods(net);
-    }
-    expect(await leftovers({ ...ids, pinDir: PIN_DIR, podTag: 'as' })).toEqual([]);
+    expect(await tearDownPods(servers, dp, net, { ...ids, pinDir: PIN_DIR, podTag: 'as' })).toEqual([]);
   });
 
   test('every packet is judged by exactly one generation, and each verdict fits that generation', async () => {

@@ -258,3 +258,22 @@ export async function leftovers(owned: Owned): Promise<string[]> {
   }
   return found;
 }
+
+/**
+ * The afterAll of a file with pods: kill its peers, close its datapath, remove its pods (even when closing throws).
+ * @returns what of `owned` is still there (see `leftovers`): the caller expects it to be empty
+ */
+export async function tearDownPods(
+  servers: readonly (Server | undefined)[],
+  dp: { close(): void } | undefined,
+  net: PodNet | undefined,
+  owned: Owned,
+): Promise<string[]> {
+  killServers(servers);
+  try {
+    dp?.close();
+  } finally {
+    destroyPods(net);
+  }
+  return leftovers(owned);
+}

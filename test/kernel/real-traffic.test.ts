@@ -10,11 +10,9 @@ import {
   OBJECT_PATH,
   createPods,
   describeKernel,
-  destroyPods,
-  killServers,
-  leftovers,
   peerRun,
   peerServe,
+  tearDownPods,
   type PodNet,
   type Server,
 } from './kernel-env.js';
@@ -83,13 +81,7 @@ describeKernel('real traffic between test pods', () => {
   });
 
   afterAll(async () => {
-    killServers(servers);
-    try {
-      dp?.close();
-    } finally {
-      destroyPods(net);
-    }
-    expect(await leftovers({ ...ids, pinDir: PIN_DIR, podTag: 'rt' })).toEqual([]);
+    expect(await tearDownPods(servers, dp, net, { ...ids, pinDir: PIN_DIR, podTag: 'rt' })).toEqual([]);
   });
 
   /** Events so far, after draining the ring. */

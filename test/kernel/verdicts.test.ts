@@ -1,12 +1,13 @@
 /**
  * The per-packet algorithm of palisade_abi.h, run in this kernel through BPF_PROG_TEST_RUN on synthesized packets:
  * identity-specific and wildcard lookups, longest prefix, ties, deny precedence, port ranges, ICMP types, world for
- * unknown peers, conntrack replies, unmanaged traffic, IPv4 fragments, IPv6 extension headers, generations, and
+ * unknown peers, conntrack replies, unmanaged traffic, spoofed sources (INVALID_SIP), IPv4 fragments, IPv6 extension headers, generations, and
  * counters that match the events.
  */
 import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest';
 import type { PolicyEntry } from '../../pipeline/core/compile/entries.js';
 import { buildPacket, openDatapath, type LoadedDatapath, type PacketSpec, type VerdictEvent } from '../../node-agent/datapath/index.js';
+import { ifIndex } from '../../node-agent/libbpf/index.js';
 import { OBJECT_PATH, describeKernel, leftovers } from './kernel-env.js';
 
 const PIN_DIR = '/sys/fs/bpf/pld-verdicts';
@@ -154,13 +155,52 @@ describeKernel('datapath verdicts (BPF_PROG_TEST_RUN)', () => {
     expect(echoReply(78)).toMatchObject({ verdict: 'dropped', reason: 'POLICY_DENIED' });
   });
 
-  test('traffic of addresses that are no local endpoint, and non-IP frames, pass unjudged', () => {
-    const c = dp.classify('egress', buildPacket({ saddr: '10.199.20.3', daddr: PEER4, protocol: 'TCP', dport: 23 }));
+  test('traffic to addresses that are no local endpoint, and non-IP frames, pass unjudged', () => {
+    const c = dp.classify('ingress', buildPacket({ saddr: PEER4, daddr: '10.199.20.3', protocol: 'TCP', dport: 23 }));
     expect(c).toMatchObject({ retval: 0, event: undefined });
     const arp = new Uint8Array(42);
     arp.set([0x08, 0x06], 12);
     expect(dp.classify('egress', arp)).toMatchObject({ retval: 0, event: undefined });
+    expect(dp.classify('ingress', arp)).toMatchObject({ retval: 0, event: undefined });
     expect(dp.readCounters()).toEqual([]);
+  });
+
+  test('a packet leaving with a source that is no local endpoint is dropped as INVALID_SIP (132), before policy', () => {
+    // TCP 80 to PEER4 is allowed for the endpoint: only the source address differs.
+    const c = dp.classify('egress', buildPacket({ saddr: '10.199.20.3', daddr: PEER4, protocol: 'TCP', dport: 80 }));
+    expect(c.retval).toBe(2);
+    expect(c.event).toMatchObject({
+      endpointId: 0, direction: 'egress', verdict: 'dropped', dropReason: 'INVALID_SIP', ruleId: 0, saddr: '10.199.20.3', dstIdentity: 400,
+    });
+    const v6 = dp.classify('egress', buildPacket({ saddr: 'fd00:199:20::3', daddr: PEER6, protocol: 'UDP', dport: 53 }));
+    expect(judged(v6)).toEqual({ retval: 2, verdict: 'dropped', rule: 0, reason: 'INVALID_SIP' });
+    // Neighbour discovery from a global address that is not the endpoint's is spoofed too.
+    expect(judged(dp.classify('egress', buildPacket({ saddr: 'fd00:199:20::3', daddr: PEER6, protocol: 'ICMPv6', icmpType: 135 }))).reason).toBe('INVALID_SIP');
+    // ICMPv6 from link-local or the unspecified address (ND, MLD, DAD) passes unjudged.
+    for (const saddr of ['fe80::1', 'febf::1', '::']) {
+      expect(dp.classify('egress', buildPacket({ saddr, daddr: 'ff02::1:ff00:2', protocol: 'ICMPv6', icmpType: 135 }))).toMatchObject({ retval: 0, event: undefined });
+    }
+    // Link-local but not ICMPv6, or just outside fe80::/10: spoofed.
+    expect(judged(dp.classify('egress', buildPacket({ saddr: 'fe80::1', daddr: PEER6, protocol: 'UDP', dport: 53 }))).reason).toBe('INVALID_SIP');
+    expect(judged(dp.classify('egress', buildPacket({ saddr: 'fec0::1', daddr: PEER6, protocol: 'ICMPv6', icmpType: 135 }))).reason).toBe('INVALID_SIP');
+    // Counted under endpoint 0, once per drop.
+    expect(dp.readCounters()).toEqual([
+      { endpointId: 0, direction: 'egress', verdict: 'dropped', gen: 1, packets: 5, bytes: expect.any(Number) },
+    ]);
+  });
+
+  test("an endpoint with an ifindex accepts its source only on that interface; 0 means any", () => {
+    const lo = ifIndex('lo'); // BPF_PROG_TEST_RUN runs a tc program on the loopback device
+    try {
+      dp.setEndpoints([{ address: LOCAL4, endpointId: EP, ifindex: lo }, { address: LOCAL6, endpointId: EP, ifindex: lo + 1000 }]);
+      expect(judged(egress({ protocol: 'TCP', dport: 80 }))).toEqual({ retval: 0, verdict: 'forwarded', rule: 1, reason: null });
+      const wrong = dp.classify('egress', buildPacket({ saddr: LOCAL6, daddr: PEER6, protocol: 'TCP', dport: 80 }));
+      expect(wrong.event).toMatchObject({ endpointId: 0, verdict: 'dropped', dropReason: 'INVALID_SIP' });
+      // The ingress direction is not checked against the interface: traffic to the endpoint is judged by policy.
+      expect(judged(dp.classify('ingress', buildPacket({ saddr: PEER6, daddr: LOCAL6, protocol: 'TCP', sport: 1000, dport: 5432 }))).rule).toBe(20);
+    } finally {
+      dp.setEndpoints([{ address: LOCAL4, endpointId: EP }, { address: LOCAL6, endpointId: EP }]);
+    }
   });
 
   test('a non-first IPv4 fragment is judged with port 0; IPv4 options and an IPv6 hop-by-hop header are skipped', () => {

@@ -30,9 +30,12 @@ export class MapPressureError extends PalisadeError {
   }
 }
 
-/** The inventory or the options cannot be compiled (too many endpoints or addresses, a bad address, a bad limit). */
+/**
+ * The inventory or the options cannot be compiled (too many endpoints or addresses, a bad address, a bad limit), or a
+ * replayed packet left a pod from an address that is not the pod's (`spoofed-source`: a replay bug, never a verdict).
+ */
 export class CompileError extends PalisadeError {
-  constructor(code: 'too-many-endpoints' | 'ipcache-overflow' | 'bad-address' | 'bad-option', message: string) {
+  constructor(code: 'too-many-endpoints' | 'ipcache-overflow' | 'bad-address' | 'bad-option' | 'spoofed-source', message: string) {
     super(code, message);
   }
 }

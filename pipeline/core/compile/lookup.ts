@@ -3,19 +3,25 @@
  * `struct policy_key`): endpoint of the local address, peer identity from the ipcache (world when none), then two
  * LPM lookups in the endpoint's policy — the peer's identity and identity 0 — where a deny entry drops
  * (POLICY_DENY), else the longer match allows (ties: the identity-specific one) and its PROXY flag redirects, else
- * the packet is dropped (POLICY_DENIED). Used by the `tables` engine and by the agent's self-check.
+ * the packet is dropped (POLICY_DENIED). A packet leaving an endpoint from an address that is no endpoint is
+ * dropped before any of this (INVALID_SIP, anti-spoofing). Used by the `tables` engine and by the agent's self-check.
  */
 import type { IpcacheEntry, PolicyDirection, PolicyEntry } from './entries.js';
+import { parseIp } from '../evaluate/ip-address.js';
 import { IpcacheLpm } from './ipcache-lpm.js';
 import { keyPrefixLen, l4Contains, type L4Prefix } from './l4-prefix.js';
 
 /** PALISADE_IDENTITY_WORLD: the identity of a peer address with no ipcache entry. */
 export const IDENTITY_WORLD = 2;
 
+/** PALISADE_ENDPOINT_NONE: the endpoint id of a packet dropped as spoofed (INVALID_SIP). */
+export const ENDPOINT_NONE = 0;
+
 /** What one policy lookup decided. */
 export interface PolicyDecision {
   readonly verdict: 'forwarded' | 'proxy' | 'dropped';
-  readonly dropReason: null | 'POLICY_DENIED' | 'POLICY_DENY';
+  /** `INVALID_SIP` (Cilium's 132) comes from the anti-spoofing check, never from a policy lookup. */
+  readonly dropReason: null | 'POLICY_DENIED' | 'POLICY_DENY' | 'INVALID_SIP';
   /** Rule-table id of the deciding entry (0 when no entry matched). */
   readonly ruleId: number;
 }
@@ -40,6 +46,17 @@ export function packetPortField(p: PacketFacts): number {
 /** ICMPv6 neighbour discovery (types 133..137) always passes unjudged, as in the datapath. */
 export function passesUnjudged(p: PacketFacts): boolean {
   return p.protocol === 58 && p.icmpType !== undefined && p.icmpType >= 133 && p.icmpType <= 137;
+}
+
+/**
+ * ICMPv6 from fe80::/10 or :: (neighbour discovery, MLD, DAD): the one traffic a pod may send from an address that is
+ * not its own.
+ */
+export function linkLocalIcmpv6(protocol: number, sourceIp: string): boolean {
+  if (protocol !== 58) return false;
+  const ip = parseIp(sourceIp);
+  if (ip === null || ip.family !== 6) return false;
+  return ip.value === 0n || ip.value >> 118n === 0x3fan;
 }
 
 type Row = { readonly l4: L4Prefix; readonly prefixLen: number; readonly entry: PolicyEntry };
@@ -118,6 +135,11 @@ export class DatapathMirror {
   /** Judges one packet exactly as the classifier does. */
   judge(packet: PacketView): PacketDecision {
     const endpointId = this.endpoints.get(packet.localIp);
+    if (endpointId === undefined && packet.direction === 'egress' && !linkLocalIcmpv6(packet.protocol, packet.localIp)) {
+      // Anti-spoofing: the source is no endpoint (the mirror has no interfaces: every endpoint is on its own).
+      const identity = (ip: string) => this.ipcache.lookup(ip) ?? IDENTITY_WORLD;
+      return { judged: true, endpointId: ENDPOINT_NONE, peerIdentity: identity(packet.peerIp), verdict: 'dropped', dropReason: 'INVALID_SIP', ruleId: 0 };
+    }
     if (endpointId === undefined || passesUnjudged(packet)) return { judged: false };
     const peerIdentity = this.ipcache.lookup(packet.peerIp) ?? IDENTITY_WORLD;
     return { judged: true, endpointId, peerIdentity, ...this.policy.decide(endpointId, packet.direction, peerIdentity, packet) };

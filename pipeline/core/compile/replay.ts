@@ -17,6 +17,7 @@ import { reverseFlow } from '../evaluate/reverse-flow.js';
 import { sortRuleRefs } from '../evaluate/rule-ref-order.js';
 import type { Evaluator, ServiceInfo } from '../evaluate/types.js';
 import { compileState, hostPrefix, type CompileOptions, type CompiledState } from './compile-tables.js';
+import { CompileError } from './errors.js';
 import { dnsNamesOf, endpointKey, type PeerView } from './inventory.js';
 import { DatapathMirror, type PacketDecision, type PacketView } from './lookup.js';
 
@@ -262,6 +263,8 @@ export class FlowReplay {
     };
     const outcome = (d: PacketDecision, exempt: boolean): Outcome => {
       if (!d.judged) return ALLOW_NONE;
+      // Replayed packets carry their pod's own address: an anti-spoofing drop means the replay is wrong, not the flow.
+      if (d.dropReason === 'INVALID_SIP') throw new CompileError('spoofed-source', `flow ${original.index}: the datapath dropped a replayed packet as spoofed (source is no endpoint)`);
       const refs = this.state.tables.ruleTable[d.ruleId] ?? [];
       if (d.verdict === 'dropped') return d.dropReason === 'POLICY_DENY' ? { decision: 'deny', refs } : exempt ? ALLOW_NONE : { decision: 'denied', refs: [] };
       if (exempt) return ALLOW_NONE;
