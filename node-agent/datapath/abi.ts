@@ -1,8 +1,10 @@
 /**
  * The TypeScript mirror of bpf/palisade_abi.h: constants, the byte layout of every map key and value, and encoders
  * and decoders for them. `checkAbiLayouts` compares these layouts with the BTF of a built object; the datapath
- * refuses to load on any difference. Change this file together with the header and PALISADE_ABI_VERSION.
+ * refuses to load on any difference. Change this file together with the header and PALISADE_ABI_VERSION (whose one
+ * TypeScript definition is pipeline/core/bundle/abi-version.ts: bundles and the datapath speak the same version).
  */
+import { PALISADE_ABI_VERSION } from '../../pipeline/core/bundle/abi-version.js';
 import type { IpcacheEntry, PolicyEntry } from '../../pipeline/core/compile/entries.js';
 import { formatAddress, parseAddress, parseCidr } from './address.js';
 import type { Btf } from './btf.js';
@@ -11,7 +13,7 @@ import type { CounterRow, Direction, DropReason, Generation, VerdictEvent, Verdi
 
 /** #define mirrors of palisade_abi.h (a unit test compares them with the header text). */
 export const ABI = {
-  PALISADE_ABI_VERSION: 1,
+  PALISADE_ABI_VERSION,
   PALISADE_GENERATIONS: 2,
   PALISADE_DIR_INGRESS: 0,
   PALISADE_DIR_EGRESS: 1,

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ABI, ABI_LAYOUTS, encodeIpcacheEntry, encodePolicyEntry, policyPrefixLen, decodeVerdictEvent } from '../../../node-agent/datapath/abi.js';
 import type { PolicyEntry } from '../../../pipeline/core/compile/entries.js';
+import { PALISADE_ABI_VERSION } from '../../../pipeline/core/bundle/abi-version.js';
 
 const HEADER = readFileSync(join(import.meta.dirname, '..', '..', '..', 'bpf', 'palisade_abi.h'), 'utf8');
 
@@ -29,6 +30,12 @@ describe('ABI mirror', () => {
     const defs = headerDefines();
     defs.delete('PALISADE_EVENTS_RING_BYTES'); // the ring size is the object's business, not user space's
     expect(Object.fromEntries([...defs].sort())).toEqual(Object.fromEntries(Object.entries(ABI).sort()));
+  });
+
+  test('the ABI version is the one the bundles carry, and the header says the same', () => {
+    expect(ABI.PALISADE_ABI_VERSION).toBe(PALISADE_ABI_VERSION);
+    expect(headerDefines().get('PALISADE_ABI_VERSION')).toBe(PALISADE_ABI_VERSION);
+    expect(readFileSync(join(import.meta.dirname, '..', '..', '..', 'node-agent', 'datapath', 'abi.ts'), 'utf8')).not.toMatch(/PALISADE_ABI_VERSION\s*[:=]\s*\d/);
   });
 
   test('layouts are packed: fields in order, no overlap, no hole, size = end of last field (rounded to alignment)', () => {
