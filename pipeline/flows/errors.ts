@@ -6,7 +6,7 @@ import { InputError, type SourcePos } from '../core/errors.js';
 
 /** A recorded-flow line that cannot be used: not JSON, not an object, too long, or a flow with bad fields. */
 export class FlowInputError extends InputError {
-  constructor(code: 'flows.invalid-json' | 'flows.not-an-object' | 'flows.line-too-long' | 'flows.invalid-flow', message: string, pos: SourcePos) {
+  constructor(code: 'flows.invalid-json' | 'flows.not-an-object' | 'flows.line-too-long' | 'flows.invalid-flow' | 'flows.corrupt-gzip', message: string, pos: SourcePos) {
     super(code, message, pos);
   }
 }

@@ -39,6 +39,12 @@ export interface ReadFlowsOptions {
   readonly stdin?: AsyncIterable<Buffer | string>;
 }
 
+/** Message text safe for a terminal: JSON.parse quotes the input, which may be binary. */
+function printable(text: string): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
+}
+
 function jsonErrorColumn(err: unknown): number {
   const m = /position (\d+)/.exec((err as Error)?.message ?? '');
   return m ? Number(m[1]) + 1 : 1;
@@ -94,7 +100,7 @@ export class FlowReader {
         stats.blank++;
         return null;
       }
-      this.reject(new FlowInputError('flows.invalid-json', `not JSON: ${(err as Error).message}`, { file, line: line.lineNo, col: jsonErrorColumn(err) }));
+      this.reject(new FlowInputError('flows.invalid-json', `not JSON: ${printable((err as Error).message)}`, { file, line: line.lineNo, col: jsonErrorColumn(err) }));
       return null;
     }
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {
@@ -146,7 +152,7 @@ export class FlowReader {
           if (err instanceof FlowInputError) throw err;
           const code = (err as NodeJS.ErrnoException)?.code;
           if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' || code === 'ERR_INVALID_ARG_TYPE') {
-            throw new FlowInputError('flows.invalid-json', `corrupt gzip data after line ${stats.lines}`, { file, line: stats.lines + 1, col: 1 });
+            throw new FlowInputError('flows.corrupt-gzip', `corrupt gzip data after line ${stats.lines}`, { file, line: stats.lines + 1, col: 1 });
           }
           throw new FlowIoError(file, err);
         }

@@ -247,3 +247,15 @@ describe('relabelled pods', () => {
     expect(flows[1]!.dst.labels).toContainEqual({ source: 'k8s', key: 'app', value: 'db' });
   });
 });
+
+describe('hostile input', () => {
+  it('reports binary garbage with printable text and corrupt gzip with its own code', async () => {
+    const bin = await file('garbage.bin', Buffer.from([0x4f, 0x01, 0x9b, 0xff, 0x0a]));
+    const err = (await collect(new FlowReader([bin])).catch((e: unknown) => e)) as FlowInputError;
+    expect(err.code).toBe('flows.invalid-json');
+    expect(err.message).toMatch(/^[\x20-\x7e]*$/);
+    const gz = await file('bad.gz', Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x67, 0x61, 0x72, 0x62]));
+    const gzErr = (await collect(new FlowReader([gz])).catch((e: unknown) => e)) as FlowInputError;
+    expect(gzErr.code).toBe('flows.corrupt-gzip');
+  });
+});
