@@ -36,6 +36,7 @@ import {
 } from './abi.js';
 import { Btf } from './btf.js';
 import { AbiMismatchError, DatapathError } from './errors.js';
+import type { IpcacheEntry } from '../../pipeline/core/compile/entries.js';
 import type {
   Classification,
   ControlState,
@@ -107,6 +108,11 @@ export function openDatapath(opts: OpenDatapathOptions): LoadedDatapath {
   }
 }
 
+function checkGeneration(gen: Generation): Generation {
+  if (gen !== 0 && gen !== 1) throw new DatapathError('bad-generation', `generation ${String(gen)} is not 0 or 1`);
+  return gen;
+}
+
 function removeDirIfEmpty(dir: string): void {
   try {
     if (existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
@@ -171,7 +177,7 @@ class Datapath implements LoadedDatapath {
 
   stageGeneration(gen: Generation, tables: GenerationTables): StageReport {
     this.live();
-    if (gen !== 0 && gen !== 1) throw new DatapathError('bad-generation', `generation ${String(gen)} is not 0 or 1`);
+    checkGeneration(gen);
     if (gen === this.readControl().activeGen) {
       throw new DatapathError('stage-active', `generation ${gen} is active: stage generation ${1 - gen} and switch to it`);
     }
@@ -232,6 +238,22 @@ class Datapath implements LoadedDatapath {
     };
   }
 
+  updateIpcache(gen: Generation, entries: readonly IpcacheEntry[]): { written: number; batched: boolean } {
+    this.live();
+    checkGeneration(gen);
+    const rows = entries.map((e) => encodeIpcacheEntry(gen, e));
+    const distinct = new Set(rows.map((r) => hex(r.key)));
+    if (distinct.size !== rows.length) throw new DatapathError('bad-entry', 'an ipcache prefix is listed twice in one update');
+    return { written: rows.length, batched: this.writeAll(this.maps.ipcache, rows) };
+  }
+
+  deleteIpcache(gen: Generation, prefixes: readonly string[]): number {
+    this.live();
+    checkGeneration(gen);
+    const keys = prefixes.map((prefix) => encodeIpcacheEntry(gen, { prefix, identity: 0 }).key);
+    return this.maps.ipcache.deletePresent(keys);
+  }
+
   /** Write rows with one batch call when the map type supports it, else one update per row. @returns batched? */
   private writeAll(map: BpfMap, rows: readonly { key: Uint8Array; value: Uint8Array }[]): boolean {
     if (rows.length === 0) return false;
@@ -261,7 +283,7 @@ class Datapath implements LoadedDatapath {
 
   switchTo(gen: Generation, serial?: bigint): void {
     this.live();
-    if (gen !== 0 && gen !== 1) throw new DatapathError('bad-generation', `generation ${String(gen)} is not 0 or 1`);
+    checkGeneration(gen);
     const c = this.readControl();
     this.writeControl({ activeGen: gen, flags: c.flags, serial: serial ?? c.serial });
   }

@@ -134,6 +134,23 @@ export interface LoadedDatapath {
    * @throws DatapathError `bad-entry` on an entry that cannot be encoded (nothing written then).
    */
   stageGeneration(gen: Generation, tables: GenerationTables): StageReport;
+  /**
+   * Set the identity of single ipcache rows of generation `gen` in place (BPF_ANY: insert or replace), with one
+   * BPF_MAP_UPDATE_BATCH where the kernel supports it. Allowed on the active generation: each row changes
+   * atomically for the packets that look it up, but the set of rows is not switched as a whole (for that, stage a
+   * generation and switch to it).
+   * @returns how many rows were written and whether the write was batched
+   * @throws DatapathError `bad-entry`/`bad-address` on a row that cannot be encoded, or a prefix listed twice (nothing
+   *         written then); LibbpfError (ENOSPC) when the map is full
+   */
+  updateIpcache(gen: Generation, entries: readonly IpcacheEntry[]): { readonly written: number; readonly batched: boolean };
+  /**
+   * Remove ipcache rows of generation `gen` by prefix (CIDR text, as in IpcacheEntry); absent prefixes are skipped.
+   * Batched where the kernel supports it. Allowed on the active generation (row by row, as `updateIpcache`).
+   * @returns how many rows were removed
+   * @throws DatapathError `bad-address` on a prefix that does not parse (nothing removed then)
+   */
+  deleteIpcache(gen: Generation, prefixes: readonly string[]): number;
   /** The generation packets are judged by now. */
   activeGeneration(): Generation;
   /** The full control map entry. */

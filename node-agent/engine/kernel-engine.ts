@@ -2,7 +2,8 @@
  * The `kernel` engine: loads the BPF datapath into this kernel (private pins), stages the tables compiled for the
  * recording into a generation, and runs every flow as a synthesized packet through BPF_PROG_TEST_RUN — the
  * from-endpoint program for the source pod's egress, the to-endpoint program for the destination pod's ingress —
- * reading the verdict and rule id from the program's ring-buffer event. Conntrack is cleared before every packet:
+ * reading the verdict and rule id from the program's ring-buffer event. Addresses the replay re-points between
+ * packets (DNS answers, reused pod addresses) are written as single ipcache rows into the active generation. Conntrack is cleared before every packet:
  * each flow is judged as the opening of its connection (replies as the connection they answer), as the reference
  * evaluator judges it. Same Verdict contract as the reference evaluator. Needs root and BPF.
  */
@@ -12,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import type { PolicyModel } from '../../pipeline/core/model/types.js';
 import type { Flow, Verdict } from '../../pipeline/core/flow/types.js';
 import { NotSupportedError } from '../../pipeline/core/errors.js';
-import { FlowReplay, type PacketJudge, type ReplayOptions, type PacketDecision } from '../../pipeline/core/compile/index.js';
-import { buildPacket, DatapathError, openDatapath, type LoadedDatapath } from '../datapath/index.js';
+import { FlowReplay, type DatapathMirror, type PacketJudge, type ReplayOptions, type PacketDecision } from '../../pipeline/core/compile/index.js';
+import { buildPacket, DatapathError, openDatapath, type Generation, type LoadedDatapath } from '../datapath/index.js';
 
 /** Options of the kernel engine. */
 /**
@@ -94,13 +95,22 @@ class ConntrackShadow {
 function kernelJudge(dp: LoadedDatapath): PacketJudge {
   const ct = new ConntrackShadow();
   dp.resetConntrack();
+  let loaded: DatapathMirror | undefined;
+  let active: Generation = dp.activeGeneration();
   return {
     sync(mirror, changed) {
-      if (changed.ipcache || changed.policy) {
-        // Stage the whole generation beside the active one and switch: the same path a bundle takes.
-        const gen = dp.activeGeneration() === 0 ? 1 : 0;
+      if (mirror !== loaded || changed.policy) {
+        // A new compilation: stage the whole generation beside the active one and switch, as a bundle is applied.
+        const gen = active === 0 ? 1 : 0;
         dp.stageGeneration(gen, { ipcache: mirror.ipcache.entries(), policy: mirror.policyEntries });
         dp.switchTo(gen);
+        active = gen;
+        loaded = mirror;
+        mirror.ipcache.trackChanges();
+      } else if (changed.ipcache) {
+        // The replay re-pointed addresses (a DNS answer, a reused pod address): write just those rows, in place.
+        const rows = mirror.ipcache.takeChanges();
+        if (rows.length > 0) dp.updateIpcache(active, rows);
       }
       if (changed.endpoints) dp.setEndpoints([...mirror.endpoints].map(([address, endpointId]) => ({ address, endpointId })));
     },

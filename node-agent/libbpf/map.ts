@@ -176,6 +176,37 @@ export class BpfMap {
     return deleted;
   }
 
+  /**
+   * Delete those of `keys` that exist: one BPF_MAP_DELETE_BATCH where the map type supports it, resumed after each
+   * absent key (the batch stops at the first ENOENT), else key by key.
+   * @returns how many were deleted
+   * @throws LibbpfError on any failure other than an absent key
+   */
+  deletePresent(keys: readonly Uint8Array[]): number {
+    let deleted = 0;
+    let start = 0;
+    while (start < keys.length) {
+      const rest = keys.slice(start);
+      const packed = new Uint8Array(rest.length * this.keySize);
+      rest.forEach((k, i) => {
+        this.checkKey(k);
+        packed.set(k, i * this.keySize);
+      });
+      const n = new Uint32Array([rest.length]);
+      const rc = this.native.bpf_map_delete_batch(this.fd, packed, n, this.batchOpts);
+      if (rc >= 0) return deleted + rest.length;
+      const done = n[0] as number;
+      if (done === 0 && (rc === -Errno.EINVAL || rc === -Errno.EOPNOTSUPP || rc === -Errno.ENOTSUPP)) {
+        for (const k of rest) if (this.delete(k)) deleted++;
+        return deleted;
+      }
+      if (rc !== -Errno.ENOENT) throw errorFor('bpf_map_delete_batch', -rc, `${this.name}, ${deleted + done} of ${keys.length} deleted`);
+      deleted += done;
+      start += done + 1; // skip the absent key
+    }
+    return deleted;
+  }
+
   /** Delete every element. @returns how many were deleted. */
   clear(): number {
     return this.deleteKeys(this.allKeys());

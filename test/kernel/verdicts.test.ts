@@ -203,6 +203,29 @@ describeKernel('datapath verdicts (BPF_PROG_TEST_RUN)', () => {
     }
   });
 
+  test('single ipcache rows are set and removed in place in the active generation, batched, absent prefixes skipped', () => {
+    expect(dp.activeGeneration()).toBe(1);
+    expect(egress({ protocol: 'TCP', dport: 80 }).event).toMatchObject({ dstIdentity: 400, ruleId: 1 });
+    const w = dp.updateIpcache(1, [{ prefix: `${PEER4}/32`, identity: 401 }, { prefix: '10.199.23.0/24', identity: 400 }]);
+    expect(w.written).toBe(2);
+    expect(typeof w.batched).toBe('boolean');
+    // 401 has no port-80 entry: the any-TCP wildcard decides now; the new /24 gives 400 to a world address.
+    expect(egress({ protocol: 'TCP', dport: 80 }).event).toMatchObject({ dstIdentity: 401, ruleId: 5 });
+    expect(egress({ protocol: 'TCP', daddr: '10.199.23.1', dport: 80 }).event).toMatchObject({ dstIdentity: 400, ruleId: 1 });
+    // Replacing a row keeps one row; a prefix twice in one call is refused before anything is written.
+    dp.updateIpcache(1, [{ prefix: `${PEER4}/32`, identity: 500 }]);
+    expect(egress({ protocol: 'TCP', dport: 80 }).event).toMatchObject({ dstIdentity: 500 });
+    expect(() => dp.updateIpcache(1, [{ prefix: '10.199.24.1/32', identity: 1 }, { prefix: '10.199.24.1', identity: 2 }])).toThrow(/listed twice/);
+    expect(egress({ protocol: 'TCP', daddr: '10.199.24.1', dport: 80 }).event).toMatchObject({ dstIdentity: 2 });
+    expect(() => dp.updateIpcache(2 as 0, [])).toThrow(/not 0 or 1/);
+    // Absent prefixes around and between present ones are skipped; only the present rows count.
+    expect(dp.deleteIpcache(1, ['10.199.88.0/24', `${PEER4}/32`, '10.199.88.1/32', '10.199.23.0/24', 'fd00:88::/64'])).toBe(2);
+    expect(dp.deleteIpcache(1, [`${PEER4}/32`])).toBe(0);
+    expect(egress({ protocol: 'TCP', dport: 80 }).event).toMatchObject({ dstIdentity: 400, ruleId: 1 });
+    expect(egress({ protocol: 'TCP', daddr: '10.199.23.1', dport: 80 }).event).toMatchObject({ dstIdentity: 2 });
+    expect(() => dp.deleteIpcache(1, ['not-a-prefix'])).toThrow();
+  });
+
   test('a non-first IPv4 fragment is judged with port 0; IPv4 options and an IPv6 hop-by-hop header are skipped', () => {
     const frag = buildPacket({ saddr: LOCAL4, daddr: PEER4, protocol: 'TCP', dport: 80 });
     new DataView(frag.buffer).setUint16(14 + 6, 185); // fragment offset 185 × 8 bytes

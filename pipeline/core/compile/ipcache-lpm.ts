@@ -18,6 +18,8 @@ export class IpcacheLpm {
     [4, new Map()],
     [6, new Map()],
   ]);
+  // Rows set since `trackChanges`/`takeChanges`, by canonical prefix (last identity wins); undefined: not tracking.
+  private changes: Map<string, number> | undefined;
 
   /** Builds a table from compiled entries. @throws CompileError on a prefix that does not parse */
   static from(entries: readonly IpcacheEntry[]): IpcacheLpm {
@@ -38,6 +40,26 @@ export class IpcacheLpm {
     let rows = byBits.get(range.bits);
     if (!rows) byBits.set(range.bits, (rows = new Map()));
     rows.set(range.lo, { prefix: canonical, identity });
+    this.changes?.set(canonical, identity);
+  }
+
+  /**
+   * Starts recording the rows `set` from now on (forgetting any recorded before), so that a datapath holding this
+   * table can apply just those rows instead of reloading it.
+   */
+  trackChanges(): void {
+    this.changes = new Map();
+  }
+
+  /**
+   * The rows set since `trackChanges` or the last `takeChanges`, one per prefix with its latest identity, in the
+   * order they were first set; recording goes on. @returns [] when not tracking
+   */
+  takeChanges(): IpcacheEntry[] {
+    if (!this.changes) return [];
+    const out = [...this.changes].map(([prefix, identity]) => ({ prefix, identity }));
+    this.changes.clear();
+    return out;
   }
 
   /**
