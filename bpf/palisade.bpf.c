@@ -266,15 +266,16 @@ static __always_inline void decide(__u8 gen, __u8 dir, __u16 endpoint_id, __u32 
 	key.protocol = f->protocol;
 	key.dport = f->lookup_port;
 	struct policy_value *r1 = bpf_map_lookup_elem(&pal_policy, &key);
-	key.identity = bpf_htonl(PALISADE_IDENTITY_ANY);
-	struct policy_value *r2 = bpf_map_lookup_elem(&pal_policy, &key);
-
+	/* A deny in r1 decides whatever r2 holds: skip the second lookup. */
 	if (r1 && (r1->flags & PALISADE_POLICY_DENY)) {
 		d->verdict = PALISADE_VERDICT_DROPPED;
 		d->drop_reason = PALISADE_DROP_POLICY_DENY;
 		d->rule_id = r1->rule_id;
 		return;
 	}
+	key.identity = bpf_htonl(PALISADE_IDENTITY_ANY);
+	struct policy_value *r2 = bpf_map_lookup_elem(&pal_policy, &key);
+
 	if (r2 && (r2->flags & PALISADE_POLICY_DENY)) {
 		d->verdict = PALISADE_VERDICT_DROPPED;
 		d->drop_reason = PALISADE_DROP_POLICY_DENY;
@@ -427,9 +428,8 @@ static __always_inline int judge(struct __sk_buff *skb, __u8 dir)
 	if (f.protocol == IPPROTO_ICMPV6_ && f.icmp_type >= ICMPV6_ND_FIRST && f.icmp_type <= ICMPV6_ND_LAST)
 		return TC_ACT_OK; /* neighbour discovery keeps the link working */
 
-	__u32 src_identity = lookup_identity(gen, f.family, f.saddr);
-	__u32 dst_identity = lookup_identity(gen, f.family, f.daddr);
-	__u32 peer = dir == PALISADE_DIR_EGRESS ? dst_identity : src_identity;
+	/* Only the peer's identity enters the decision; the endpoint's own is looked up for the event alone. */
+	__u32 peer = lookup_identity(gen, f.family, dir == PALISADE_DIR_EGRESS ? f.daddr : f.saddr);
 
 	struct decision d = {};
 	struct ct_key ck = {};
@@ -467,8 +467,13 @@ static __always_inline int judge(struct __sk_buff *skb, __u8 dir)
 	}
 
 	count(endpoint_id, dir, d.verdict, gen, len);
-	if (!(ctl_flags & PALISADE_CONTROL_EVENTS_OFF))
-		emit(&f, dir, gen, endpoint_id, src_identity, dst_identity, &d, len);
+	if (!(ctl_flags & PALISADE_CONTROL_EVENTS_OFF)) {
+		__u32 own = lookup_identity(gen, f.family, dir == PALISADE_DIR_EGRESS ? f.saddr : f.daddr);
+		if (dir == PALISADE_DIR_EGRESS)
+			emit(&f, dir, gen, endpoint_id, own, peer, &d, len);
+		else
+			emit(&f, dir, gen, endpoint_id, peer, own, &d, len);
+	}
 	return d.verdict == PALISADE_VERDICT_DROPPED ? TC_ACT_SHOT : TC_ACT_OK;
 }
 

@@ -132,6 +132,11 @@ describeKernel('datapath verdicts (BPF_PROG_TEST_RUN)', () => {
       family: 6, saddr: LOCAL6, daddr: PEER6, sport: 4242, dport: 7777, protocol: 17, srcIdentity: 300, dstIdentity: 400,
       verdict: 'forwarded', ruleId: 16, dropReason: null, direction: 'egress', endpointId: EP, gen: 1, pktLen: 14 + 40 + 8 + 10,
     });
+    // Ingress: the peer is the source; both identities are reported the right way round (events on and off alike).
+    const ing = dp.classify('ingress', buildPacket({ saddr: PEER4, daddr: LOCAL4, protocol: 'TCP', sport: 1000, dport: 5432 }));
+    expect(ing.event).toMatchObject({ srcIdentity: 400, dstIdentity: 300, ruleId: 20, direction: 'ingress' });
+    const reply = dp.classify('egress', buildPacket({ saddr: LOCAL4, daddr: PEER4, protocol: 'TCP', sport: 5432, dport: 1000 }));
+    expect(reply.event).toMatchObject({ verdict: 'reply', srcIdentity: 300, dstIdentity: 400, ruleId: 20 });
   });
 
   test('replies of an allowed connection pass; a new connection from the peer is judged by ingress policy', () => {
