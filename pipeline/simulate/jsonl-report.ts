@@ -24,6 +24,7 @@ function refJsonUncached(r: RuleRef): string {
 
 function refsJson(refs: readonly RuleRef[]): string {
   if (refs.length === 0) return '[]';
+  if (!Object.isFrozen(refs)) return `[${refs.map(refJson).join(',')}]`;
   let text = listText.get(refs);
   if (text === undefined) {
     text = `[${refs.map(refJson).join(',')}]`;
@@ -32,10 +33,22 @@ function refsJson(refs: readonly RuleRef[]): string {
   return text;
 }
 
-/** Everything after the index, cached per (allowed_by list, denied_by list, outcome): verdicts repeat a lot. */
+/**
+ * Everything after the index, cached per (allowed_by list, denied_by list, outcome): verdicts repeat a lot. Only
+ * frozen lists are cached: engines freeze the lists they share between verdicts; a fresh list per verdict would only
+ * fill the cache.
+ */
 const suffixes = new WeakMap<readonly RuleRef[], WeakMap<readonly RuleRef[], Map<string, string>>>();
 
+function buildSuffix(v: Verdict): string {
+  const l7 = v.l7 === 'proxy' ? ',"l7":"proxy"' : '';
+  return `,"verdict":"${v.verdict}","drop_reason":${v.drop_reason === null ? 'null' : `"${v.drop_reason}"`},"dropped_at":${
+    v.dropped_at === null ? 'null' : `"${v.dropped_at}"`
+  },"allowed_by":${refsJson(v.allowed_by)},"denied_by":${refsJson(v.denied_by)}${l7}}\n`;
+}
+
 function suffixOf(v: Verdict): string {
+  if (!Object.isFrozen(v.allowed_by) || !Object.isFrozen(v.denied_by)) return buildSuffix(v);
   let byDenied = suffixes.get(v.allowed_by);
   if (byDenied === undefined) {
     byDenied = new WeakMap();
@@ -49,10 +62,7 @@ function suffixOf(v: Verdict): string {
   const outcome = `${v.verdict}|${v.drop_reason}|${v.dropped_at}|${v.l7}`;
   let suffix = byOutcome.get(outcome);
   if (suffix === undefined) {
-    const l7 = v.l7 === 'proxy' ? ',"l7":"proxy"' : '';
-    suffix = `,"verdict":"${v.verdict}","drop_reason":${v.drop_reason === null ? 'null' : `"${v.drop_reason}"`},"dropped_at":${
-      v.dropped_at === null ? 'null' : `"${v.dropped_at}"`
-    },"allowed_by":${refsJson(v.allowed_by)},"denied_by":${refsJson(v.denied_by)}${l7}}\n`;
+    suffix = buildSuffix(v);
     byOutcome.set(outcome, suffix);
   }
   return suffix;

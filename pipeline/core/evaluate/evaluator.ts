@@ -46,8 +46,9 @@ interface DirectionOutcome {
   readonly proxy: boolean;
 }
 
-const ALLOW_UNENFORCED: DirectionOutcome = { decision: 'allow', allowedBy: [], deniedBy: [], proxy: false };
+/** The empty rule list every verdict shares (frozen, so reports may cache by it). */
 const NO_REFS: readonly RuleRef[] = Object.freeze([]);
+const ALLOW_UNENFORCED: DirectionOutcome = { decision: 'allow', allowedBy: NO_REFS, deniedBy: NO_REFS, proxy: false };
 
 /**
  * Per-direction facts shared by every rule check, computed lazily. One instance per direction is reused for every
@@ -261,6 +262,9 @@ function judgeDirection(identity: Identity, direction: Direction, facts: FlowFac
 }
 const L7_SCRATCH: CompiledL7[] = [];
 
+/** Most merged allowed_by lists remembered at once. */
+const MAX_MERGED = 20_000;
+
 /** The sorted refs of matched rules; a single rule's shared list when only one matched. */
 function refsOf(rules: readonly CompiledRule[]): readonly RuleRef[] {
   if (rules.length === 1) return rules[0]!.refs;
@@ -279,11 +283,17 @@ export function createEvaluator(model: PolicyModel, options: EvaluatorOptions = 
   const ipCache = new Map<string, IpValue | null>();
   const egressFacts = new FlowFacts(ipCache);
   const ingressFacts = new FlowFacts(ipCache);
-  // allowed_by of both directions, merged once per pair of lists (lists are shared per rule set).
-  const merged = new WeakMap<readonly RuleRef[], WeakMap<readonly RuleRef[], readonly RuleRef[]>>();
+  // allowed_by of both directions, merged once per pair of lists (lists are shared per rule set). Bounded: pairs
+  // grow with the model's size squared, so the memo starts over after MAX_MERGED pairs.
+  let merged = new WeakMap<readonly RuleRef[], WeakMap<readonly RuleRef[], readonly RuleRef[]>>();
+  let mergedCount = 0;
   const merge = (a: readonly RuleRef[], b: readonly RuleRef[]): readonly RuleRef[] => {
     if (a.length === 0) return b;
     if (b.length === 0) return a;
+    if (mergedCount >= MAX_MERGED) {
+      merged = new WeakMap();
+      mergedCount = 0;
+    }
     let inner = merged.get(a);
     if (inner === undefined) {
       inner = new WeakMap();
@@ -293,6 +303,7 @@ export function createEvaluator(model: PolicyModel, options: EvaluatorOptions = 
     if (both === undefined) {
       both = Object.freeze(sortRuleRefs([...a, ...b]));
       inner.set(b, both);
+      mergedCount++;
     }
     return both;
   };
