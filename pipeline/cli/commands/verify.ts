@@ -35,8 +35,18 @@ export async function run(argv: string[]): Promise<number> {
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new UsageError('--max-bytes must be a positive integer');
 
   const now = new Date();
+  let trust;
   try {
-    const { trust } = await readTrust(values.trust, now);
+    ({ trust } = await readTrust(values.trust, now));
+  } catch (err) {
+    // Trust errors name their own file; the bundle was not looked at.
+    if (err instanceof BundleError) {
+      process.stderr.write(`palisade verify: ${err.message} [${err.code}]\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+  try {
     const st = await stat(file);
     if (!st.isFile()) throw new UsageError(`${file}: not a file`);
     const v = await verifyBundleStream(createReadStream(file, { highWaterMark: 256 * 1024 }), {
