@@ -1,7 +1,9 @@
 /**
- * IP address and CIDR text ⇄ bytes, for map keys and synthesized packets. Strict: anything that is not a plain
- * IPv4 dotted quad or an RFC 4291 IPv6 text (with optional embedded IPv4) is refused.
+ * IP address and CIDR text ⇄ bytes, for map keys and synthesized packets: a bytes adapter over the pipeline core's
+ * bigint parser and formatter (pipeline/core/model/cidr.ts). Strict: anything that is not a plain IPv4 dotted quad or
+ * an RFC 4291 IPv6 text (with optional embedded IPv4) is refused, and so is a CIDR with host bits set.
  */
+import { formatAddress as formatBigint, parseIPv4, parseIPv6 } from '../../pipeline/core/model/cidr.js';
 import { DatapathError } from './errors.js';
 
 /** An address as bytes: 4 for IPv4, 16 for IPv6, network order. */
@@ -15,62 +17,36 @@ export interface CidrBytes extends AddressBytes {
   readonly prefixLen: number;
 }
 
-const V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+/** Longest valid IPv6 text (six groups and a dotted quad); longer input is refused before parsing. */
+const MAX_V6_TEXT = 45;
 
-function parseV4(text: string): Uint8Array | undefined {
-  const m = V4.exec(text);
-  if (!m) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const part = m[i + 1] as string;
-    if (part.length > 1 && part.startsWith('0')) return undefined; // no octal-looking parts
-    const n = Number(part);
-    if (n > 255) return undefined;
-    out[i] = n;
+function toBytes(value: bigint, width: 4 | 16): Uint8Array {
+  const out = new Uint8Array(width);
+  for (let i = width - 1; i >= 0; i--) {
+    out[i] = Number(value & 0xffn);
+    value >>= 8n;
   }
   return out;
 }
 
-function parseV6(text: string): Uint8Array | undefined {
-  if (text.length > 45) return undefined;
-  let head = text;
-  let tail4: Uint8Array | undefined;
-  const lastColon = text.lastIndexOf(':');
-  if (lastColon >= 0 && text.includes('.', lastColon)) {
-    tail4 = parseV4(text.slice(lastColon + 1));
-    if (!tail4) return undefined;
-    head = text.slice(0, lastColon + 1) + '0:0'; // placeholder groups, replaced below
+function toBigint(bytes: Uint8Array, width: 4 | 16): bigint {
+  let v = 0n;
+  for (let i = 0; i < width; i++) v = (v << 8n) | BigInt(bytes[i] ?? 0);
+  return v;
+}
+
+/** The address as a bigint with its family; undefined when `text` is neither IPv4 nor IPv6. */
+function parseValue(text: string): { family: 4 | 6; value: bigint } | undefined {
+  if (!text.includes(':')) {
+    const v4 = parseIPv4(text);
+    return v4 === undefined ? undefined : { family: 4, value: v4 };
   }
-  const halves = head.split('::');
-  if (halves.length > 2) return undefined;
-  const parseGroups = (s: string): number[] | undefined => {
-    if (s === '') return [];
-    const groups: number[] = [];
-    for (const g of s.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      groups.push(parseInt(g, 16));
-    }
-    return groups;
-  };
-  const left = parseGroups(halves[0] as string);
-  const right = halves.length === 2 ? parseGroups(halves[1] as string) : [];
-  if (!left || !right) return undefined;
-  let groups: number[];
-  if (halves.length === 2) {
-    const fill = 8 - left.length - right.length;
-    if (fill < 1) return undefined;
-    groups = [...left, ...new Array<number>(fill).fill(0), ...right];
-  } else {
-    groups = left;
-  }
-  if (groups.length !== 8) return undefined;
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    out[i * 2] = g >> 8;
-    out[i * 2 + 1] = g & 0xff;
-  });
-  if (tail4) out.set(tail4, 12);
-  return out;
+  const v6 = text.length > MAX_V6_TEXT ? undefined : parseIPv6(text);
+  return v6 === undefined ? undefined : { family: 6, value: v6 };
+}
+
+function badAddress(text: string): DatapathError {
+  return new DatapathError('bad-address', `not an IPv4 or IPv6 address: ${JSON.stringify(text.slice(0, 64))}`);
 }
 
 /**
@@ -78,11 +54,9 @@ function parseV6(text: string): Uint8Array | undefined {
  * @throws DatapathError `bad-address` when `text` is neither.
  */
 export function parseAddress(text: string): AddressBytes {
-  const v4 = parseV4(text);
-  if (v4) return { family: 4, bytes: v4 };
-  const v6 = text.includes(':') ? parseV6(text) : undefined;
-  if (v6) return { family: 6, bytes: v6 };
-  throw new DatapathError('bad-address', `not an IPv4 or IPv6 address: ${JSON.stringify(text.slice(0, 64))}`);
+  const parsed = parseValue(text);
+  if (!parsed) throw badAddress(text);
+  return { family: parsed.family, bytes: toBytes(parsed.value, parsed.family === 4 ? 4 : 16) };
 }
 
 /**
@@ -91,45 +65,29 @@ export function parseAddress(text: string): AddressBytes {
  */
 export function parseCidr(text: string): CidrBytes {
   const slash = text.indexOf('/');
-  const addr = parseAddress(slash < 0 ? text : text.slice(0, slash));
-  const max = addr.family === 4 ? 32 : 128;
+  const addrText = slash < 0 ? text : text.slice(0, slash);
+  const parsed = parseValue(addrText);
+  if (!parsed) throw badAddress(addrText);
+  const max = parsed.family === 4 ? 32 : 128;
   let prefixLen = max;
   if (slash >= 0) {
+    // Not core's parsePrefix: this accepts a zero-padded length ("/08") as it always has, and refuses host bits.
     const lenText = text.slice(slash + 1);
     if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > max) {
       throw new DatapathError('bad-address', `bad prefix length in ${JSON.stringify(text.slice(0, 64))} (0..${max})`);
     }
     prefixLen = Number(lenText);
   }
-  for (let bit = prefixLen; bit < max; bit++) {
-    if (((addr.bytes[bit >> 3] as number) >> (7 - (bit & 7))) & 1) {
-      throw new DatapathError('bad-address', `${text} has host bits set below /${prefixLen}`);
-    }
+  if ((parsed.value & ((1n << BigInt(max - prefixLen)) - 1n)) !== 0n) {
+    throw new DatapathError('bad-address', `${text} has host bits set below /${prefixLen}`);
   }
-  return { ...addr, prefixLen };
+  return { family: parsed.family, bytes: toBytes(parsed.value, max === 32 ? 4 : 16), prefixLen };
 }
 
-/** Format address bytes as text (IPv6 in RFC 5952 form: lowercase, longest zero run compressed). */
+/**
+ * Format address bytes as text (IPv6 in RFC 5952 form: lowercase, longest zero run compressed). Reads the first 4
+ * (IPv4) or 16 (IPv6) bytes.
+ */
 export function formatAddress(family: 4 | 6, bytes: Uint8Array): string {
-  if (family === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(((bytes[i * 2] as number) << 8) | (bytes[i * 2 + 1] as number));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return formatBigint(family, toBigint(bytes, family === 4 ? 4 : 16));
 }
