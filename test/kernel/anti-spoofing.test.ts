@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest';
 import type { PolicyEntry } from '../../pipeline/core/compile/entries.js';
 import { openDatapath, type LoadedDatapath, type VerdictEvent } from '../../node-agent/datapath/index.js';
+import { recordEvents, type EventLog } from './event-log.js';
 import { OBJECT_PATH, createPods, describeKernel, peerRun, peerServe, sh, tearDownPods, type PodNet, type Server } from './kernel-env.js';
 
 const PIN_DIR = '/sys/fs/bpf/pld-spoof';
@@ -38,7 +39,7 @@ describeKernel('anti-spoofing with real packets', () => {
   let dp: LoadedDatapath | undefined;
   let ids: { programs: readonly number[]; maps: readonly number[] } = { programs: [], maps: [] };
   const servers: (Server | undefined)[] = [];
-  let events: VerdictEvent[] = [];
+  let log: EventLog | undefined;
   const a = () => net!.pods[0]!;
   const b = () => net!.pods[1]!;
   const c = () => net!.pods[2]!;
@@ -67,7 +68,7 @@ describeKernel('anti-spoofing with real packets', () => {
     });
     dp.switchTo(1);
     for (const pod of net.pods) dp.attach(pod.hostIf);
-    dp.onEvent((e) => events.push(e));
+    log = recordEvents(dp);
     const inA = (...args: string[]) => sh('ip', 'netns', 'exec', a().ns, ...args);
     inA('ip', 'addr', 'add', `${EXTRA4}/24`, 'dev', 'eth0');
     // IPv6 extras are deprecated (preferred_lft 0): the pod never picks them as a source unless a socket binds them.
@@ -80,21 +81,13 @@ describeKernel('anti-spoofing with real packets', () => {
     servers.push(await peerServe(b().ns, 'serve-udp', '6', '5353'));
   });
 
-  beforeEach(() => {
-    dp!.pollEvents();
-    events = [];
-    dp!.resetCounters();
-    dp!.resetConntrack();
-  });
+  beforeEach(() => log!.reset());
 
   afterAll(async () => {
     expect(await tearDownPods(servers, dp, net, { ...ids, pinDir: PIN_DIR, podTag: 'sp' })).toEqual([]);
   });
 
-  const seen = (): VerdictEvent[] => {
-    dp!.pollEvents();
-    return events;
-  };
+  const seen = (): VerdictEvent[] => log!.seen();
   const spoofRow = () => dp!.readCounters().find((r) => r.endpointId === 0 && r.direction === 'egress' && r.verdict === 'dropped');
 
   test.each([['IPv4', 'ipv4', EXTRA4], ['IPv6', 'ipv6', EXTRA6]] as const)(

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { PolicyEntry } from '../../pipeline/core/compile/entries.js';
 import { openDatapath, type Generation, type GenerationTables, type LoadedDatapath, type VerdictEvent } from '../../node-agent/datapath/index.js';
 import { OBJECT_PATH, createPods, describeKernel, peerRun, peerServe, tearDownPods, type PodNet, type Server } from './kernel-env.js';
+import { recordEvents } from './event-log.js';
 
 const PIN_DIR = '/sys/fs/bpf/pld-switch';
 const PORT = [5001, 5002] as const;
@@ -79,11 +80,8 @@ describeKernel('atomic generation switch under load', () => {
     for (const pod of net!.pods) d.attach(pod.hostIf);
     const sink = await peerServe(b.ns, 'serve-udp', '4', String(PORT[0]), String(PORT[1]));
     servers.push(sink);
-    d.pollEvents();
-    d.resetCounters();
-
-    const events: VerdictEvent[] = [];
-    const unsubscribe = d.onEvent((e) => events.push(e));
+    const log = recordEvents(d);
+    log.reset({ conntrack: false });
     let switches = 0;
     let running = true;
     const blast = peerRun(a.ns, 'udp-blast', b.ipv4, String(PORT[0]), String(PORT[1]), '2500').finally(() => {
@@ -97,8 +95,8 @@ describeKernel('atomic generation switch under load', () => {
     }
     const sent = (await blast).sent as Record<string, number>;
     await new Promise((r) => setTimeout(r, 200)); // let the last packets cross the bridge
-    d.pollEvents();
-    unsubscribe();
+    const events = log.seen();
+    log.stop();
     const received = ((await sink.stop()).received ?? {}) as Record<string, number>;
 
     const totalSent = (sent[PORT[0]] ?? 0) + (sent[PORT[1]] ?? 0);

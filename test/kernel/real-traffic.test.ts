@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest';
 import type { PolicyEntry } from '../../pipeline/core/compile/entries.js';
 import { openDatapath, type LoadedDatapath, type VerdictEvent } from '../../node-agent/datapath/index.js';
+import { recordEvents, type EventLog } from './event-log.js';
 import {
   OBJECT_PATH,
   createPods,
@@ -46,7 +47,7 @@ describeKernel('real traffic between test pods', () => {
   let dp: LoadedDatapath | undefined;
   let ids: { programs: readonly number[]; maps: readonly number[] } = { programs: [], maps: [] };
   const servers: (Server | undefined)[] = [];
-  let events: VerdictEvent[] = [];
+  let log: EventLog | undefined;
 
   const a = () => net!.pods[0]!;
   const b = () => net!.pods[1]!;
@@ -68,27 +69,19 @@ describeKernel('real traffic between test pods', () => {
     });
     dp.switchTo(1);
     for (const pod of net.pods) dp.attach(pod.hostIf);
-    dp.onEvent((e) => events.push(e));
+    log = recordEvents(dp);
     servers.push(await peerServe(b().ns, 'serve-tcp', '8080', '8081', '9090'));
     servers.push(await peerServe(b().ns, 'serve-udp', '6', '5353'));
   });
 
-  beforeEach(() => {
-    dp!.pollEvents();
-    events = [];
-    dp!.resetCounters();
-    dp!.resetConntrack();
-  });
+  beforeEach(() => log!.reset());
 
   afterAll(async () => {
     expect(await tearDownPods(servers, dp, net, { ...ids, pinDir: PIN_DIR, podTag: 'rt' })).toEqual([]);
   });
 
   /** Events so far, after draining the ring. */
-  const seen = (): VerdictEvent[] => {
-    dp!.pollEvents();
-    return events;
-  };
+  const seen = (): VerdictEvent[] => log!.seen();
   const count = (pred: (e: VerdictEvent) => boolean) => seen().filter(pred).length;
 
   /** Counters must equal the events, key by key (every judged packet produced one event here). */
