@@ -15,6 +15,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "palisade_abi.h"
+#include "lib/policy-lookup.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -42,13 +43,7 @@ struct {
 	__type(value, struct endpoint_value);
 } pal_endpoints SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, PALISADE_POLICY_MAX_ENTRIES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct policy_key);
-	__type(value, struct policy_value);
-} pal_policy SEC(".maps");
+PALISADE_POLICY_LPM_MAP(pal_policy);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -80,8 +75,6 @@ struct verdict_event palisade_abi_verdict_event SEC(".palisade_abi") __attribute
 #define DEFAULT_VERDICT PALISADE_VERDICT_DROPPED
 #define DEFAULT_DROP_REASON PALISADE_DROP_POLICY_DENIED
 
-/* Policy key prefix length of a packet's lookup: every field significant. */
-#define POLICY_FULL_PREFIXLEN 96
 /* ipcache: gen + family + pad before the address bits. */
 #define IPCACHE_FIXED_BITS 32
 
@@ -258,13 +251,7 @@ static __always_inline void decide(__u8 gen, __u8 dir, __u16 endpoint_id, __u32 
 {
 	struct policy_key key = {};
 
-	key.prefixlen = POLICY_FULL_PREFIXLEN;
-	key.gen = gen;
-	key.direction = dir;
-	key.endpoint_id = bpf_htons(endpoint_id);
-	key.identity = bpf_htonl(peer);
-	key.protocol = f->protocol;
-	key.dport = f->lookup_port;
+	policy_packet_key(&key, gen, dir, endpoint_id, peer, f->protocol, f->lookup_port);
 	struct policy_value *r1 = bpf_map_lookup_elem(&pal_policy, &key);
 	/* A deny in r1 decides whatever r2 holds: skip the second lookup. */
 	if (r1 && (r1->flags & PALISADE_POLICY_DENY)) {

@@ -15,6 +15,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "palisade_abi.h"
+#include "lib/policy-lookup.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -28,13 +29,7 @@ struct hash_policy_key {
 	__be16 dport;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, PALISADE_POLICY_MAX_ENTRIES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct policy_key);
-	__type(value, struct policy_value);
-} bench_lpm_map SEC(".maps");
+PALISADE_POLICY_LPM_MAP(bench_lpm_map);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -76,12 +71,7 @@ int bench_lpm(struct __sk_buff *skb)
 	if (read_dport(skb, &dport))
 		return TC_ACT_OK;
 	struct policy_key key = {};
-	key.prefixlen = 96;
-	key.direction = PALISADE_DIR_EGRESS;
-	key.endpoint_id = bpf_htons(ENDPOINT);
-	key.identity = bpf_htonl(PEER_IDENTITY);
-	key.protocol = IPPROTO_TCP;
-	key.dport = dport;
+	policy_packet_key(&key, 0, PALISADE_DIR_EGRESS, ENDPOINT, PEER_IDENTITY, IPPROTO_TCP, dport);
 	struct policy_value *r1 = bpf_map_lookup_elem(&bench_lpm_map, &key);
 	key.identity = 0;
 	struct policy_value *r2 = bpf_map_lookup_elem(&bench_lpm_map, &key);
@@ -106,22 +96,16 @@ int bench_hash(struct __sk_buff *skb)
 #pragma unroll
 	for (int i = 0; i < 2; i++) {
 		key.identity = bpf_htonl(identities[i]);
-		/* most specific first; a deny at any level wins, so every level is looked up */
-		key.protocol = IPPROTO_TCP;
-		key.dport = dport;
-		struct policy_value *v = bpf_map_lookup_elem(&bench_hash_map, &key);
-		if (v) {
-			if (v->flags & PALISADE_POLICY_DENY) deny = v; else if (!allow) allow = v;
-		}
-		key.dport = 0;
-		v = bpf_map_lookup_elem(&bench_hash_map, &key);
-		if (v) {
-			if (v->flags & PALISADE_POLICY_DENY) deny = v; else if (!allow) allow = v;
-		}
-		key.protocol = 0;
-		v = bpf_map_lookup_elem(&bench_hash_map, &key);
-		if (v) {
-			if (v->flags & PALISADE_POLICY_DENY) deny = v; else if (!allow) allow = v;
+		/* most specific first: (proto, port), (proto, any), (any, any); a deny at any level wins, so every level is
+		 * looked up */
+#pragma unroll
+		for (int level = 0; level < 3; level++) {
+			key.protocol = level < 2 ? IPPROTO_TCP : 0;
+			key.dport = level == 0 ? dport : 0;
+			struct policy_value *v = bpf_map_lookup_elem(&bench_hash_map, &key);
+			if (v) {
+				if (v->flags & PALISADE_POLICY_DENY) deny = v; else if (!allow) allow = v;
+			}
 		}
 	}
 	return verdict(deny, allow);

@@ -4,7 +4,7 @@
  * missing interface), and no leftovers.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
@@ -64,6 +64,7 @@ describeKernel('datapath load', () => {
     expect(header).toContain('__u32 extra;');
     writeFileSync(join(scratch, 'palisade_abi.h'), header);
     copyFileSync(join(REPO, 'bpf', 'palisade.bpf.c'), join(scratch, 'palisade.bpf.c'));
+    cpSync(join(REPO, 'bpf', 'lib'), join(scratch, 'lib'), { recursive: true }); // its shared headers, which include the changed one
     const obj = join(scratch, 'wrong.bpf.o');
     execFileSync('clang', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', `-I${scratch}`, '-c', join(scratch, 'palisade.bpf.c'), '-o', obj]);
     const before = sh('bpftool', '-j', 'prog', 'list');
