@@ -10,161 +10,11 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { loadPolicyModel } from '../pipeline/core/policy/index.js';
 import { readPolicyFiles } from '../pipeline/sources/index.js';
+import { generatedPolicy } from './lib/validate-policies.js';
 
 const POLICIES = 10_000;
 const PER_FILE = 5;
 const RUNS = 5;
-
-function cnp(i: number): string {
-  const ns = `team-${i % 50}`;
-  switch (i % 4) {
-    case 0:
-      return `apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata:
-  name: svc-${i}
-  namespace: ${ns}
-spec:
-  description: "service ${i}: callers and dependencies"
-  endpointSelector:
-    matchLabels:
-      app: svc-${i}
-  ingress:
-    - fromEndpoints:
-        - matchLabels:
-            app: svc-${i + 1}
-        - matchExpressions:
-            - key: tier
-              operator: In
-              values: [frontend, edge]
-      toPorts:
-        - ports:
-            - port: "8080"
-              protocol: TCP
-          rules:
-            http:
-              - method: GET
-                path: "/api/v1/items/[0-9]+"
-              - method: POST
-                path: "/api/v1/orders"
-                headers: ["X-Request-Id"]
-  egress:
-    - toEndpoints:
-        - matchLabels:
-            k8s:io.kubernetes.pod.namespace: kube-system
-            k8s:k8s-app: kube-dns
-      toPorts:
-        - ports:
-            - port: "53"
-              protocol: ANY
-          rules:
-            dns:
-              - matchPattern: "*.example.com"
-    - toFQDNs:
-        - matchName: api-${i}.example.com
-      toPorts:
-        - ports:
-            - port: "443"
-              protocol: TCP
-`;
-    case 1:
-      return `apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata:
-  name: db-${i}
-  namespace: ${ns}
-specs:
-  - endpointSelector:
-      matchLabels:
-        app: db-${i}
-    ingress:
-      - fromEndpoints:
-          - matchLabels:
-              app: svc-${i - 1}
-        toPorts:
-          - ports:
-              - port: "5432"
-                protocol: TCP
-  - endpointSelector:
-      matchLabels:
-        app: db-${i}
-    egress:
-      - toCIDRSet:
-          - cidr: 10.${i % 256}.0.0/16
-            except:
-              - 10.${i % 256}.128.0/17
-        toPorts:
-          - ports:
-              - port: "9000"
-                endPort: 9100
-                protocol: TCP
-    egressDeny:
-      - toCIDR:
-          - 169.254.169.254/32
-`;
-    case 2:
-      return `apiVersion: cilium.io/v2
-kind: CiliumClusterwideNetworkPolicy
-metadata:
-  name: cluster-${i}
-spec:
-  endpointSelector:
-    matchLabels:
-      role: r-${i}
-  ingress:
-    - fromEntities:
-        - cluster
-        - host
-      icmps:
-        - fields:
-            - type: EchoRequest
-              family: IPv4
-    - fromEndpoints:
-        - matchLabels:
-            k8s:io.kubernetes.pod.namespace: monitoring
-      toPorts:
-        - ports:
-            - port: "9090"
-              protocol: TCP
-`;
-    default:
-      return `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: np-${i}
-  namespace: ${ns}
-spec:
-  podSelector:
-    matchLabels:
-      app: np-${i}
-  policyTypes: [Ingress, Egress]
-  ingress:
-    - from:
-        - namespaceSelector:
-            matchLabels:
-              team: t-${i % 7}
-          podSelector:
-            matchLabels:
-              app: client
-        - ipBlock:
-            cidr: 192.168.0.0/16
-            except: [192.168.1.0/24]
-      ports:
-        - protocol: TCP
-          port: 8443
-        - protocol: TCP
-          port: 30000
-          endPort: 30100
-  egress:
-    - to:
-        - podSelector:
-            matchLabels:
-              app: cache
-      ports:
-        - port: redis
-`;
-  }
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -178,7 +28,7 @@ try {
     const sub = path.join(dir, `ns-${f % 20}`);
     mkdirSync(sub, { recursive: true });
     const docs: string[] = [];
-    for (let k = 0; k < PER_FILE; k++) docs.push(cnp(f * PER_FILE + k));
+    for (let k = 0; k < PER_FILE; k++) docs.push(generatedPolicy(f * PER_FILE + k));
     writeFileSync(path.join(sub, `policies-${f}.yaml`), docs.join('---\n'));
   }
 

@@ -11,6 +11,7 @@ import type { PolicyFile } from './policy-file.js';
 import { checkRawText, offsetToPos } from './text-checks.js';
 import type { YEntry, YNode } from './ynode.js';
 import { FALLBACK, convertDocumentToken, type CstContext } from './cst-convert.js';
+import { scanPolicyText } from './line-scan.js';
 
 /** One YAML document of a file. `root` is null for an empty document or one that had errors. */
 export interface ParsedDocument {
@@ -83,14 +84,27 @@ function findTooDeep(root: unknown, maxDepth: number): number {
   return -1;
 }
 
+/** Which load paths parsePolicyText may use (tests compare them; callers use the default, all of them). */
+export interface ParseOptions {
+  /** Compose yaml Documents only: no line scanner, no CST fast path. */
+  readonly composeOnly?: boolean;
+  /** Skip the line scanner (the CST fast path and the composer remain). */
+  readonly skipScan?: boolean;
+}
+
 /**
- * Parses one file into documents with positions.
+ * Parses one file into documents with positions. Three paths give identical results: the line scanner for plain
+ * block YAML, the CST fast path, and composing yaml Documents (everything else, and every error).
  * Never throws: every problem (size, binary, syntax, depth, aliases) becomes a diagnostic with a position.
  */
-export function parsePolicyText(file: PolicyFile, limits: LoadLimits, options: { readonly composeOnly?: boolean } = {}): ParsedFile {
+export function parsePolicyText(file: PolicyFile, limits: LoadLimits, options: ParseOptions = {}): ParsedFile {
   const diagnostics: Diagnostic[] = [];
   const raw = checkRawText(file.path, file.text, limits.maxFileBytes);
   if (raw) return { documents: [], diagnostics: [raw] };
+  if (!options.composeOnly && !options.skipScan) {
+    const scanned = scanPolicyText(file.path, file.text, limits);
+    if (scanned) return { documents: scanned, diagnostics };
+  }
 
   const lineCounter = new LineCounter();
   // Binary search over the line starts the parser recorded (LineCounter.linePos, without its temporary object).
