@@ -4,7 +4,7 @@
  * judge → jsonl, discarded), against the floor: reading the same file line by line with readline and `JSON.parse`
  * of each line. Medians of several runs; prints flows/s by wall clock and per CPU second (CPU time is the steadier
  * figure on a shared machine), the ratio to the floor (goal: at least 0.5) and the RSS
- * sampled every 10% of the flows, to show memory does not grow with the number of flows. Asserts nothing.
+ * sampled every 10% of the flows (with the JS heap in use), to show memory does not grow with the number of flows. Asserts nothing.
  *
  * Options: --flows N (default 1,000,000), --runs N (default 3), --keep (leave the generated file).
  */
@@ -71,7 +71,7 @@ async function floor(file: string): Promise<Timing> {
 
 const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MiB`;
 
-async function simulate(file: string, model: ReturnType<typeof loadPolicyModel>['model'], rssSamples: number[]): Promise<Timing> {
+async function simulate(file: string, model: ReturnType<typeof loadPolicyModel>['model'], rssSamples: number[], heapSamples: number[]): Promise<Timing> {
   const discard = new Writable({
     write(_chunk, _enc, cb) {
       cb();
@@ -90,6 +90,7 @@ async function simulate(file: string, model: ReturnType<typeof loadPolicyModel>[
         n += batch.length;
         if (n >= next) {
           rssSamples.push(process.memoryUsage.rss());
+          heapSamples.push(process.memoryUsage().heapUsed);
           next += step;
         }
         yield batch;
@@ -130,10 +131,12 @@ async function main(): Promise<void> {
     const sims: Timing[] = [];
     const rssBefore = process.memoryUsage.rss();
     let samples: number[] = [];
+    let heap: number[] = [];
     for (let r = 0; r < RUNS; r++) {
       floors.push(await floor(file));
       samples = [];
-      sims.push(await simulate(file, loaded.model, samples));
+      heap = [];
+      sims.push(await simulate(file, loaded.model, samples, heap));
       const sec = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
       console.log(`  run ${r + 1}: floor ${sec(floors[r]!.wall)} (cpu ${sec(floors[r]!.cpu)}), simulate ${sec(sims[r]!.wall)} (cpu ${sec(sims[r]!.cpu)})`);
     }
@@ -146,7 +149,9 @@ async function main(): Promise<void> {
     console.log(`simulate (reference, jsonl):   ${rate(s)} wall, ${rate(sc)} per CPU second  (median of ${RUNS})`);
     console.log(`speed relative to the floor: ${(f / s).toFixed(2)} wall, ${(fc / sc).toFixed(2)} CPU (goal >= 0.50)`);
     console.log(`RSS before the runs: ${mib(rssBefore)}; during the last run at every 10% of flows: ${samples.map(mib).join(', ')}`);
+    console.log(`JS heap in use at the same points: ${heap.map(mib).join(', ')}`);
     if (samples.length >= 2) console.log(`RSS change from 10% to 100% of flows: ${mib(samples[samples.length - 1]! - samples[0]!)}`);
+    if (samples.length >= 3) console.log(`RSS change from 20% to 100% of flows: ${mib(samples[samples.length - 1]! - samples[1]!)}`);
   } finally {
     if (KEEP) console.log(`kept ${file}`);
     else rmSync(dir, { recursive: true, force: true });

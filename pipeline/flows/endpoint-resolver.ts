@@ -92,10 +92,10 @@ export class EndpointResolver {
    */
   resolve(raw: RawEndpoint | undefined, ip: string): FlowEndpoint {
     const r: RawEndpoint = raw ?? {};
-    let rawLabels: string[] = [];
+    let rawLabels: string[] = NO_STRINGS;
     if (r.labels !== undefined && r.labels !== null) {
       if (!Array.isArray(r.labels)) throw new Error('endpoint labels must be a list of strings');
-      for (let i = 0; i < r.labels.length; i++) if (typeof r.labels[i] !== 'string') throw new Error('endpoint labels must be a list of strings');
+      // Element types are checked on a cache miss only: a hit compared every element equal to a cached string.
       rawLabels = r.labels as string[];
     }
     const identity = typeof r.identity === 'number' ? r.identity : 0;
@@ -111,6 +111,7 @@ export class EndpointResolver {
         }
       }
     }
+    for (let i = 0; i < rawLabels.length; i++) if (typeof rawLabels[i] !== 'string') throw new Error('endpoint labels must be a list of strings');
     const endpoint = this.build(r, ip, identity, namespace, podName, this.internLabels(rawLabels));
     // World addresses are many and cheap to rebuild: caching them would only churn memory.
     if (endpoint.kind === 'world') return endpoint;
@@ -213,6 +214,8 @@ interface CacheEntry {
   readonly rawLabels: readonly string[];
   readonly endpoint: FlowEndpoint;
 }
+
+const NO_STRINGS: string[] = [];
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;

@@ -7,7 +7,7 @@ export { ENGINE_NAMES, type EngineModule, type EngineName, type EngineOptions, t
 export { referenceEngine } from './reference-engine.js';
 export { createVerdictEngine, isEngineName } from './engine-registry.js';
 export { judgeFlows, MAX_READ_AHEAD, type JudgedFlow } from './judge-stream.js';
-export { verdictJsonLine } from './jsonl-report.js';
+export { verdictJsonLine, writeVerdictJsonl } from './jsonl-report.js';
 export { tableHeader, tableRow } from './table-report.js';
 export { SummaryCollector } from './summary-report.js';
 export { endpointName, portName } from './endpoint-name.js';

@@ -4,6 +4,7 @@
  * governs the flow. Rule refs are `{"kind","namespace","name","rule","file","line"}`. Keys are always in this order.
  */
 import type { RuleRef, Verdict } from '../core/flow/types.js';
+import { TextSink } from './text-sink.js';
 
 // Engines hand out the same RuleRef objects (and often the same lists) again and again: print each once.
 const refText = new WeakMap<RuleRef, string>();
@@ -38,7 +39,20 @@ function refsJson(refs: readonly RuleRef[]): string {
  * frozen lists are cached: engines freeze the lists they share between verdicts; a fresh list per verdict would only
  * fill the cache.
  */
-const suffixes = new WeakMap<readonly RuleRef[], WeakMap<readonly RuleRef[], Map<string, string>>>();
+const suffixes = new WeakMap<readonly RuleRef[], WeakMap<readonly RuleRef[], (Suffix | undefined)[]>>();
+
+/** A line's text after the index, and its UTF-8 bytes (written by copying, no encoder call per line). */
+interface Suffix {
+  readonly text: string;
+  readonly bytes: Buffer;
+}
+
+/** The outcome fields as a small number (no string built per flow): verdict × drop_reason × dropped_at × l7. */
+function outcomeCode(v: Verdict): number {
+  const reason = v.drop_reason === null ? 0 : v.drop_reason === 'POLICY_DENIED' ? 1 : 2;
+  const at = v.dropped_at === null ? 0 : v.dropped_at === 'egress' ? 1 : 2;
+  return (((v.verdict === 'FORWARDED' ? 0 : 1) * 3 + reason) * 3 + at) * 2 + (v.l7 === 'proxy' ? 1 : 0);
+}
 
 function buildSuffix(v: Verdict): string {
   const l7 = v.l7 === 'proxy' ? ',"l7":"proxy"' : '';
@@ -47,7 +61,7 @@ function buildSuffix(v: Verdict): string {
   },"allowed_by":${refsJson(v.allowed_by)},"denied_by":${refsJson(v.denied_by)}${l7}}\n`;
 }
 
-function suffixOf(v: Verdict): string {
+function suffixOf(v: Verdict): Suffix | string {
   if (!Object.isFrozen(v.allowed_by) || !Object.isFrozen(v.denied_by)) return buildSuffix(v);
   let byDenied = suffixes.get(v.allowed_by);
   if (byDenied === undefined) {
@@ -56,19 +70,43 @@ function suffixOf(v: Verdict): string {
   }
   let byOutcome = byDenied.get(v.denied_by);
   if (byOutcome === undefined) {
-    byOutcome = new Map();
+    byOutcome = [];
     byDenied.set(v.denied_by, byOutcome);
   }
-  const outcome = `${v.verdict}|${v.drop_reason}|${v.dropped_at}|${v.l7}`;
-  let suffix = byOutcome.get(outcome);
+  const outcome = outcomeCode(v);
+  let suffix = byOutcome[outcome];
   if (suffix === undefined) {
-    suffix = buildSuffix(v);
-    byOutcome.set(outcome, suffix);
+    const text = buildSuffix(v);
+    suffix = { text, bytes: Buffer.from(text, 'utf8') };
+    byOutcome[outcome] = suffix;
   }
   return suffix;
 }
 
+const INDEX_PREFIX = Buffer.from('{"index":', 'latin1');
+/** The prefix plus the longest index (a safe integer has at most 16 digits). */
+const PREFIX_ROOM = INDEX_PREFIX.length + 16;
+
 /** One jsonl line (with its trailing newline). */
 export function verdictJsonLine(v: Verdict): string {
-  return `{"index":${v.index}${suffixOf(v)}`;
+  const suffix = suffixOf(v);
+  return `{"index":${v.index}${typeof suffix === 'string' ? suffix : suffix.text}`;
+}
+
+/**
+ * Writes one jsonl line to `sink`: the same bytes as `verdictJsonLine`, copied from cached UTF-8 where the verdict's
+ * rule lists are shared (the usual case) instead of built and encoded per flow.
+ * @returns a promise when the sink waits for the destination to drain
+ */
+export function writeVerdictJsonl(sink: TextSink, v: Verdict): Promise<void> | undefined {
+  const suffix = suffixOf(v);
+  if (typeof suffix === 'string' || suffix.bytes.length + PREFIX_ROOM > TextSink.CHUNK_BYTES) {
+    return sink.write(`{"index":${v.index}${typeof suffix === 'string' ? suffix : suffix.text}`);
+  }
+  // One back-pressure point per line; the writes below then fit without flushing.
+  const pending = sink.reserve(PREFIX_ROOM + suffix.bytes.length);
+  sink.writeBytes(INDEX_PREFIX);
+  sink.writeDecimal(v.index);
+  sink.writeBytes(suffix.bytes);
+  return pending;
 }

@@ -6,7 +6,7 @@ import type { Flow, Verdict } from '../core/flow/types.js';
 import { SimulateError } from './errors.js';
 import type { VerdictEngine } from './engine.js';
 import { judgeFlows } from './judge-stream.js';
-import { verdictJsonLine } from './jsonl-report.js';
+import { writeVerdictJsonl } from './jsonl-report.js';
 import { SummaryCollector } from './summary-report.js';
 import { tableHeader, tableRow } from './table-report.js';
 import type { TextSink } from './text-sink.js';
@@ -49,7 +49,7 @@ export async function runSimulation(
       summary.total++;
       if (verdict.verdict === 'FORWARDED') summary.forwarded++;
       else summary.dropped++;
-      return sink.write(verdictJsonLine(verdict));
+      return writeVerdictJsonl(sink, verdict);
     }
     summary.add(flow, verdict);
     return format === 'table' ? sink.write(tableRow(flow, verdict)) : undefined;

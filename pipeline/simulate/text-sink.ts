@@ -1,19 +1,20 @@
 /**
- * Buffered text output with back-pressure: many small writes are encoded straight into a 64 KiB byte buffer (off
- * the JS heap, so pending output costs the collector nothing) that is handed to the stream when full; the writer
- * waits for 'drain' when the destination is slower than the simulation.
+ * Buffered output with back-pressure: text and ready-made bytes (cached UTF-8 of repeated texts, decimal numbers)
+ * go straight into a 64 KiB byte chunk (off the JS heap, so pending output costs the collector nothing) that is
+ * handed to the stream when full; the writer waits for 'drain' when the destination is slower than the simulation.
  */
 import type { Writable } from 'node:stream';
 
 const CHUNK_BYTES = 64 * 1024;
+const DIGIT_0 = 0x30;
 
-/** Writes text to a stream in large chunks. Call `end()` to flush the rest (the stream itself is left open). */
+/** Writes text and bytes to a stream in large chunks. Call `end()` to flush the rest (the stream is left open). */
 export class TextSink {
   private chunk = Buffer.allocUnsafe(CHUNK_BYTES);
   private used = 0;
   constructor(private readonly out: Writable) {}
 
-  /** Queues text; resolves at once unless a full chunk went into a full stream. */
+  /** Queues text (UTF-8); resolves at once unless a full chunk went into a full stream. */
   write(text: string): Promise<void> | undefined {
     // UTF-8 needs at most 3 bytes per UTF-16 unit.
     if (text.length * 3 > CHUNK_BYTES - this.used) {
@@ -27,6 +28,48 @@ export class TextSink {
     }
     this.used += this.chunk.write(text, this.used, 'utf8');
     return undefined;
+  }
+
+  /**
+   * Makes room for `bytes` more bytes in the current chunk (flushing it when needed), so that the next writes of at
+   * most that many bytes do not flush: one back-pressure point for a line written in pieces.
+   */
+  reserve(bytes: number): Promise<void> | undefined {
+    return bytes > CHUNK_BYTES - this.used ? this.flush() : undefined;
+  }
+
+  /** Bytes one chunk holds: `reserve` cannot promise more. */
+  static readonly CHUNK_BYTES = CHUNK_BYTES;
+
+  /**
+   * Queues bytes that are already encoded (e.g. cached UTF-8 of a repeated text): a copy, no encoder call.
+   * @param bytes at most 64 KiB
+   */
+  writeBytes(bytes: Uint8Array): Promise<void> | undefined {
+    const pending = bytes.length > CHUNK_BYTES - this.used ? this.flush() : undefined;
+    this.chunk.set(bytes, this.used);
+    this.used += bytes.length;
+    return pending;
+  }
+
+  /**
+   * Queues a non-negative safe integer in decimal (ASCII digits), without making a string.
+   * @throws RangeError when `n` is not a non-negative safe integer
+   */
+  writeDecimal(n: number): Promise<void> | undefined {
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`writeDecimal: ${n} is not a non-negative safe integer`);
+    const pending = CHUNK_BYTES - this.used < 16 ? this.flush() : undefined;
+    const chunk = this.chunk;
+    let digits = 1;
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+    let at = this.used + digits;
+    this.used = at;
+    let x = n;
+    do {
+      chunk[--at] = DIGIT_0 + (x % 10);
+      x = Math.floor(x / 10);
+    } while (x > 0);
+    return pending;
   }
 
   /** Writes out what is buffered. */

@@ -136,6 +136,18 @@ describe('line handling', () => {
     expect((err as FlowInputError).code).toBe('flows.invalid-flow');
   });
 
+  it('rejects non-string endpoint labels, also for an endpoint it has already cached', async () => {
+    const good = tcpFlow();
+    const bad = tcpFlow({ source: { ...good.source, labels: ['k8s:app=web', 7] } });
+    const first = await file('labels1.json', JSON.stringify(bad));
+    const err1 = await collect(new FlowReader([first])).catch((e: unknown) => e);
+    expect(err1).toMatchObject({ code: 'flows.invalid-flow', pos: { line: 1 } });
+    expect((err1 as Error).message).toContain('labels must be a list of strings');
+    const later = await file('labels2.json', [good, good, bad].map((f) => JSON.stringify(f)).join('\n'));
+    const err2 = await collect(new FlowReader([later])).catch((e: unknown) => e);
+    expect(err2).toMatchObject({ code: 'flows.invalid-flow', pos: { line: 3 } });
+  });
+
   it('bounds the line length', async () => {
     const p = await file('long.json', `${JSON.stringify(tcpFlow())}\n${'x'.repeat(5000)}\n${JSON.stringify(tcpFlow())}`);
     const err = await collect(new FlowReader([p], { maxLineBytes: 2000 })).catch((e: unknown) => e);

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../pipeline/core/errors.js';
-import type { Flow, Verdict } from '../../pipeline/core/flow/types.js';
-import { createVerdictEngine, judgeFlows, referenceEngine, runSimulation, SimulateError, TextSink, type VerdictEngine } from '../../pipeline/simulate/index.js';
+import type { Flow, RuleRef, Verdict } from '../../pipeline/core/flow/types.js';
+import {
+  createVerdictEngine,
+  judgeFlows,
+  referenceEngine,
+  runSimulation,
+  SimulateError,
+  TextSink,
+  verdictJsonLine,
+  writeVerdictJsonl,
+  type VerdictEngine,
+} from '../../pipeline/simulate/index.js';
 import { Writable } from 'node:stream';
 import { flow, model, peer, pod, sel, spec } from '../evaluate/model-builder.js';
 
@@ -98,5 +108,75 @@ describe('TextSink', () => {
     }
     await c.sink.end();
     expect(c.text()).toBe(parts.join(''));
+  });
+});
+
+describe('TextSink bytes and numbers', () => {
+  it('keeps order when text, ready-made bytes and decimals cross chunk boundaries', async () => {
+    const c = collector();
+    const expected: string[] = [];
+    const numbers = [0, 7, 10, 99, 100, 65_535, 1_000_000, Number.MAX_SAFE_INTEGER];
+    const bytes = Buffer.from('{"ü":"é"}', 'utf8');
+    for (let i = 0; i < 30_000; i++) {
+      const n = numbers[i % numbers.length]! + (i % 3 === 0 ? 0 : i % 1000);
+      const safe = Number.isSafeInteger(n) ? n : i;
+      for (const p of [c.sink.reserve(64), c.sink.write(`a${i % 5}`), c.sink.writeDecimal(safe), c.sink.writeBytes(bytes), c.sink.write('\n')]) if (p) await p;
+      expected.push(`a${i % 5}${safe}{"ü":"é"}\n`);
+    }
+    await c.sink.end();
+    expect(c.text()).toBe(expected.join(''));
+  });
+
+  it('refuses numbers it cannot print as digits', () => {
+    const c = collector();
+    expect(() => c.sink.writeDecimal(-1)).toThrow(RangeError);
+    expect(() => c.sink.writeDecimal(1.5)).toThrow(RangeError);
+    expect(() => c.sink.writeDecimal(2 ** 60)).toThrow(RangeError);
+  });
+});
+
+describe('jsonl writing', () => {
+  const ref = (name: string, line: number): RuleRef => ({ kind: 'CiliumNetworkPolicy', namespace: 'näm', name, rule: `${name}/0/egress/0`, file: `policies/${name}-é.yaml`, line });
+  const shared = Object.freeze([ref('a', 3)]);
+  const sharedDeny = Object.freeze([ref('d', 9)]);
+  const none: readonly RuleRef[] = Object.freeze([]);
+  const verdictOf = (i: number): Verdict => {
+    switch (i % 5) {
+      case 0:
+        return { index: i, verdict: 'FORWARDED', drop_reason: null, dropped_at: null, allowed_by: shared, denied_by: none };
+      case 1:
+        return { index: i, verdict: 'FORWARDED', drop_reason: null, dropped_at: null, allowed_by: shared, denied_by: none, l7: 'proxy' };
+      case 2:
+        return { index: i, verdict: 'DROPPED', drop_reason: 'POLICY_DENY', dropped_at: 'egress', allowed_by: none, denied_by: sharedDeny };
+      case 3:
+        // A fresh (unfrozen) list per verdict: written without the cache.
+        return { index: i, verdict: 'DROPPED', drop_reason: 'POLICY_DENIED', dropped_at: 'ingress', allowed_by: [ref('b', i), ref('c', 1)], denied_by: none };
+      default:
+        return { index: i * 1_000_003, verdict: 'DROPPED', drop_reason: 'POLICY_DENIED', dropped_at: 'ingress', allowed_by: shared, denied_by: none };
+    }
+  };
+
+  it('writes exactly the bytes of verdictJsonLine, across chunk boundaries', async () => {
+    const c = collector();
+    const expected: string[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const v = verdictOf(i);
+      const pending = writeVerdictJsonl(c.sink, v);
+      if (pending) await pending;
+      expected.push(verdictJsonLine(v));
+    }
+    await c.sink.end();
+    expect(c.text()).toBe(expected.join(''));
+    const first = JSON.parse(expected[1]!);
+    expect(first).toEqual({ index: 1, verdict: 'FORWARDED', drop_reason: null, dropped_at: null, allowed_by: [shared[0]], denied_by: [], l7: 'proxy' });
+  });
+
+  it('writes a line whose rule list is longer than a chunk', async () => {
+    const c = collector();
+    const many = Object.freeze(Array.from({ length: 2000 }, (_, i) => ref(`r${i}`, i)));
+    const v: Verdict = { index: 5, verdict: 'FORWARDED', drop_reason: null, dropped_at: null, allowed_by: many, denied_by: none };
+    for (const p of [writeVerdictJsonl(c.sink, verdictOf(0)), writeVerdictJsonl(c.sink, v), writeVerdictJsonl(c.sink, verdictOf(2))]) if (p) await p;
+    await c.sink.end();
+    expect(c.text()).toBe(verdictJsonLine(verdictOf(0)) + verdictJsonLine(v) + verdictJsonLine(verdictOf(2)));
   });
 });
