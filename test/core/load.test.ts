@@ -48,4 +48,24 @@ describe('loader', () => {
     expect(parsed.diagnostics).toEqual([]);
     expect(field(parsed.documents[0]!.root!, 'y')).toMatchObject({ kind: 'map', pos: { line: 2, col: 4 } });
   });
+
+  it('finds a duplicate key in a map of 50,000 keys on every path (no quadratic check)', () => {
+    const keys = Array.from({ length: 50_000 }, (_, i) => `k${i}: 1\n`).join('');
+    const anchored = Array.from({ length: 50_000 }, (_, i) => `k${i}: &a${i} 1\n`).join('');
+    const quotedKey = '"q": 1\n' + keys;
+    for (const [name, text, line] of [
+      ['plain (line scanner, then composer)', keys, 50_001],
+      ['quoted key (CST fast path, then composer)', quotedKey, 50_002],
+      ['anchors (composer)', anchored, 50_001],
+    ] as const) {
+      const clean = parsePolicyText({ path: 'w.yaml', text }, limits);
+      expect(clean.diagnostics, name).toEqual([]);
+      expect(clean.documents[0]!.root, name).toMatchObject({ kind: 'map' });
+      const dup = parsePolicyText({ path: 'w.yaml', text: text + 'k7: 2\n' }, limits);
+      expect(dup.diagnostics, name).toMatchObject([{ code: 'yaml-duplicate-key', pos: { line, col: 1 } }]);
+      expect(dup.documents[0]!.failed, name).toBe(true);
+    }
+    // Small maps keep the yaml library's own duplicate-key report.
+    expect(parsePolicyText({ path: 's.yaml', text: 'a: 1\na: 2\n' }, limits).diagnostics).toMatchObject([{ code: 'yaml-duplicate-key', message: 'Map keys must be unique', pos: { line: 2, col: 1 } }]);
+  });
 });

@@ -118,10 +118,33 @@ function mapKey(key: Token | null | undefined, ctx: CstContext): { key: string; 
   return { key: String(k.value), keyPos: k.pos };
 }
 
-function addEntry(entries: YEntry[], key: string, keyPos: SourcePos, value: YNode): boolean {
-  for (const e of entries) if (e.key === key) return false;
-  entries.push({ key, keyPos, value });
+/** Key sets of large maps being built, so that a hostile map of a million keys is not checked in quadratic time. */
+const keySets = new WeakMap<YEntry[], Set<string>>();
+/** Past this many entries a map's duplicate check uses a Set; below it a scan is cheaper. */
+const SCAN_KEYS = 16;
+
+/**
+ * Appends `entry` unless `entries` already has its key; returns false (nothing appended) for a duplicate.
+ * Linear scan for small maps, a Set beyond SCAN_KEYS entries.
+ */
+export function addUniqueEntry(entries: YEntry[], entry: YEntry): boolean {
+  if (entries.length < SCAN_KEYS) {
+    for (const e of entries) if (e.key === entry.key) return false;
+  } else {
+    let keys = keySets.get(entries);
+    if (!keys) {
+      keys = new Set(entries.map((e) => e.key));
+      keySets.set(entries, keys);
+    }
+    if (keys.has(entry.key)) return false;
+    keys.add(entry.key);
+  }
+  entries.push(entry);
   return true;
+}
+
+function addEntry(entries: YEntry[], key: string, keyPos: SourcePos, value: YNode): boolean {
+  return addUniqueEntry(entries, { key, keyPos, value });
 }
 
 function blockMap(tok: Token, depth: number, ctx: CstContext): YNode | typeof FALLBACK {

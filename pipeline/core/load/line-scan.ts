@@ -11,7 +11,7 @@
 import type { SourcePos } from '../errors.js';
 import type { LoadLimits } from './limits.js';
 import type { ParsedDocument } from './parse-yaml.js';
-import { resolvePlain } from './cst-convert.js';
+import { addUniqueEntry, resolvePlain } from './cst-convert.js';
 import type { YEntry, YNode } from './ynode.js';
 
 /** Thrown (and caught in scanPolicyText) when the text leaves the supported subset. */
@@ -138,8 +138,7 @@ class Scanner {
         if (findKeyEnd(text, k) !== -1) throw UNSUPPORTED;
         value = this.inline(li, k, depth + 1);
       }
-      for (const e of entries) if (e.key === key) throw UNSUPPORTED;
-      entries.push({ key, keyPos, value });
+      if (!addUniqueEntry(entries, { key, keyPos, value })) throw UNSUPPORTED;
     }
     return { kind: 'map', entries, pos };
   }

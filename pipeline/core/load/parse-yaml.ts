@@ -10,7 +10,7 @@ import type { LoadLimits } from './limits.js';
 import type { PolicyFile } from './policy-file.js';
 import { checkRawText, offsetToPos } from './text-checks.js';
 import type { YEntry, YNode } from './ynode.js';
-import { FALLBACK, convertDocumentToken, type CstContext } from './cst-convert.js';
+import { FALLBACK, addUniqueEntry, convertDocumentToken, type CstContext } from './cst-convert.js';
 import { scanPolicyText } from './line-scan.js';
 
 /** One YAML document of a file. `root` is null for an empty document or one that had errors. */
@@ -38,6 +38,9 @@ function templateError(pos: SourcePos): Diagnostic {
 
 const MAX_YAML_ERRORS_PER_DOCUMENT = 20;
 
+/** Collections larger than this are composed without yaml's own (quadratic) duplicate-key check. */
+const WIDE_MAP = 2_000;
+
 /** Thrown inside the converter when a bound is exceeded; caught per document. */
 class LimitExceeded extends Error {
   constructor(
@@ -51,9 +54,10 @@ type CstToken = { type?: string; offset?: number; items?: unknown[]; value?: unk
 
 /**
  * Deepest collection nesting in a CST token tree, computed iteratively (no recursion, so hostile depth cannot
- * overflow the stack). Returns the offset of the first collection deeper than `maxDepth`, or -1.
+ * overflow the stack). Returns the offset of the first collection deeper than `maxDepth`, or -1. Also raises
+ * `shape.widest` to the largest item count of any collection seen.
  */
-function findTooDeep(root: unknown, maxDepth: number): number {
+function findTooDeep(root: unknown, maxDepth: number, shape: { widest: number }): number {
   const toks: unknown[] = [root];
   const depths: number[] = [0];
   while (toks.length > 0) {
@@ -65,6 +69,7 @@ function findTooDeep(root: unknown, maxDepth: number): number {
     if (Array.isArray(t.items)) {
       d = depth + 1;
       if (d > maxDepth) return t.offset ?? 0;
+      if (t.items.length > shape.widest) shape.widest = t.items.length;
       for (const item of t.items) {
         const it = item as CstToken;
         if (it.key) {
@@ -135,8 +140,9 @@ export function parsePolicyText(file: PolicyFile, limits: LoadLimits, options: P
       diagnostics: [errorAt('yaml-too-many-documents', `file has ${docTokens.length} YAML documents, more than the limit of ${limits.maxDocumentsPerFile}`, at(0))],
     };
   }
+  const shape = { widest: 0 };
   for (const tok of tokens) {
-    const deep = findTooDeep(tok, limits.maxDepth);
+    const deep = findTooDeep(tok, limits.maxDepth, shape);
     if (deep !== -1) {
       return {
         documents: [],
@@ -150,7 +156,9 @@ export function parsePolicyText(file: PolicyFile, limits: LoadLimits, options: P
 
   let docs: Document.Parsed[];
   try {
-    docs = Array.from(new Composer({ uniqueKeys: true, strict: true }).compose(tokens));
+    // yaml checks duplicate keys with a linear scan per key: quadratic on a hostile map of a million keys. Past
+    // WIDE_MAP items the converter checks them instead (with a set; same code and position, its own message).
+    docs = Array.from(new Composer({ uniqueKeys: shape.widest <= WIDE_MAP, strict: true }).compose(tokens));
   } catch (err) {
     return { documents: [], diagnostics: [errorAt('yaml-syntax', `YAML could not be read: ${(err as Error).message}`, at(0))] };
   }
@@ -308,11 +316,9 @@ function convert(
       const keyPos = at(keyOffset);
       const valueOffset = (pair.value as Node | null)?.range?.[0] ?? keyNode?.range?.[1] ?? keyOffset;
       const value = convert(pair.value as Node | null, doc, depth + 1, at, limits, budget, valueOffset);
-      if (entries.some((e) => e.key === key)) {
+      if (!addUniqueEntry(entries, { key, keyPos, value })) {
         throw new LimitExceeded(errorAt('yaml-duplicate-key', `duplicate key '${key}'`, keyPos));
       }
-      const entry: YEntry = { key, keyPos, value };
-      entries.push(entry);
     }
     return { kind: 'map', entries, pos };
   }
