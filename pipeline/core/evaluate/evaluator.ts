@@ -28,11 +28,12 @@
  */
 import type { Direction, IcmpMatch } from '../model/types.js';
 import type { Flow, FlowEndpoint, RuleRef, Verdict } from '../flow/types.js';
-import { compileModel, type CompiledL7, type CompiledPeer, type CompiledPortRule, type CompiledRule } from './compile-model.js';
+import { compileModel, type CompiledL7, type CompiledPortRule, type CompiledRule } from './compile-model.js';
 import { normaliseDnsName, type DnsCache } from './dns-cache.js';
 import { httpRequestParts, type HttpRequestParts } from './http-match.js';
 import { IdentityCache, type Identity } from './identity-cache.js';
-import { ipv4Number, parseIp, rangeContains, type IpValue } from './ip-address.js';
+import type { IpValue } from './ip-address.js';
+import { peerMatches, PeerFacts } from './peer-match.js';
 import { reverseFlow } from './reverse-flow.js';
 import { sortRuleRefs } from './rule-ref-order.js';
 import type { Evaluator, EvaluatorOptions } from './types.js';
@@ -52,108 +53,29 @@ const ALLOW_UNENFORCED: DirectionOutcome = { decision: 'allow', allowedBy: NO_RE
 
 /**
  * Per-direction facts shared by every rule check, computed lazily. One instance per direction is reused for every
- * flow (`reset`), which keeps the hot path free of allocation.
+ * flow (`reset`), which keeps the hot path free of allocation. The peer's DNS names come from the recording's DNS
+ * cache as it stands at this flow.
  */
-class FlowFacts {
+class FlowFacts extends PeerFacts {
   flow!: Flow;
-  peer!: FlowEndpoint;
-  peerIdentity!: Identity;
   dns!: DnsCache;
-  private peerIpValue: IpValue | null | undefined;
-  private peerIp4Value = -2;
   private http: HttpRequestParts | undefined;
-  constructor(private readonly ipCache: Map<string, IpValue | null>) {}
 
   reset(flow: Flow, peer: FlowEndpoint, peerIdentity: Identity, dns: DnsCache): this {
+    this.setPeer(peer, peerIdentity);
     this.flow = flow;
-    this.peer = peer;
-    this.peerIdentity = peerIdentity;
     this.dns = dns;
-    this.peerIpValue = undefined;
-    this.peerIp4Value = -2;
     this.http = undefined;
     return this;
   }
 
-  /** The peer address as an IPv4 number, -1 when it is not IPv4. */
-  peerIp4(): number {
-    if (this.peerIp4Value === -2) this.peerIp4Value = ipv4Number(this.peer.ip);
-    return this.peerIp4Value;
-  }
-
-  peerIp(): IpValue | null {
-    if (this.peerIpValue !== undefined) return this.peerIpValue;
-    const text = this.peer.ip;
-    // IPv4 parses faster than a map lookup; IPv6 addresses are cached.
-    let v = text.indexOf(':') < 0 ? (text === '' ? null : parseIp(text)) : this.ipCache.get(text);
-    if (v === undefined) {
-      v = parseIp(text);
-      if (this.ipCache.size > 50_000) this.ipCache.clear();
-      this.ipCache.set(text, v);
-    }
-    this.peerIpValue = v;
-    return v;
+  override peerDnsNames(): Iterable<string> {
+    return this.dns.namesFor(this.peer.ip);
   }
 
   httpParts(): HttpRequestParts | undefined {
     if (this.http === undefined && this.flow.http) this.http = httpRequestParts(this.flow.http);
     return this.http;
-  }
-}
-
-function peerMatches(p: CompiledPeer, facts: FlowFacts, direction: Direction): boolean {
-  const peer = facts.peer;
-  switch (p.kind) {
-    case 'endpoints':
-      // Pod selectors pick pods; reserved identities only when the selector names a reserved: label.
-      if (peer.kind !== 'pod' && !p.reservedOk) return false;
-      return facts.peerIdentity.selectedBy(p.selector);
-    case 'entities': {
-      const family = peer.ip === '' ? 0 : peer.ip.includes(':') ? 6 : 4;
-      for (const t of p.tests) if (t(peer.kind, family)) return true;
-      return false;
-    }
-    case 'cidr': {
-      const range = p.range;
-      if (range === null) return false;
-      if (!p.matchesPods && peer.kind !== 'world') return false;
-      if (range.family === 4) {
-        // IPv4 with plain numbers: no BigInt per flow.
-        const v = facts.peerIp4();
-        if (v < 0 || v < range.lo4 || v > range.hi4) return false;
-        for (const e of p.except) if (e.family === 4 && v >= e.lo4 && v <= e.hi4) return false;
-        return true;
-      }
-      const ip = facts.peerIp();
-      if (ip === null || !rangeContains(range, ip)) return false;
-      for (const e of p.except) if (rangeContains(e, ip)) return false;
-      return true;
-    }
-    case 'fqdn': {
-      // Learned addresses become world (CIDR) identities, like Cilium's; egress only.
-      if (direction !== 'egress' || peer.kind !== 'world' || peer.ip === '') return false;
-      for (const name of facts.dns.namesFor(peer.ip)) if (p.match(name)) return true;
-      return false;
-    }
-    case 'nodes':
-      if (peer.kind !== 'host' && peer.kind !== 'remote-node') return false;
-      return facts.peerIdentity.selectedBy(p.selector);
-    case 'service':
-      for (const t of p.targets) {
-        if (peer.ip !== '' && t.clusterIPs.has(peer.ip)) return true;
-        if (peer.kind !== 'pod' || t.podSelector === null || facts.peerIdentity.namespace !== t.namespace) continue;
-        let all = true;
-        for (const [key, value] of t.podSelector) {
-          if (!facts.peerIdentity.labels.some((l) => l.key === key && l.value === value && l.source === 'k8s')) {
-            all = false;
-            break;
-          }
-        }
-        if (all) return true;
-      }
-      return false;
-    case 'nothing':
-      return false;
   }
 }
 

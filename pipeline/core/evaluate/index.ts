@@ -12,5 +12,6 @@ export { compileHttpRule, httpRequestParts, type HttpMatcher, type HttpRequestPa
 export { canonicalIp, formatIp, ipv4Number, parseCidr, parseIp, rangeContains, type IpRange, type IpValue } from './ip-address.js';
 export { compileModel, type CompiledModel, type CompiledRule, type CompiledPeer } from './compile-model.js';
 export { Identity, IdentityCache, type DirectionPolicy } from './identity-cache.js';
+export { peerMatches, PeerFacts } from './peer-match.js';
 export { reverseFlow } from './reverse-flow.js';
 export { compareRuleRefs, sortRuleRefs } from './rule-ref-order.js';
