@@ -68,4 +68,23 @@ describe('loader', () => {
     // Small maps keep the yaml library's own duplicate-key report.
     expect(parsePolicyText({ path: 's.yaml', text: 'a: 1\na: 2\n' }, limits).diagnostics).toMatchObject([{ code: 'yaml-duplicate-key', message: 'Map keys must be unique', pos: { line: 2, col: 1 } }]);
   });
+
+  it('treats keys and kinds named like Object.prototype members as plain data', () => {
+    const policy = (extra: string): string =>
+      `apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: p\n  namespace: n\nspec:\n  endpointSelector:\n    matchLabels:\n      constructor: x\n  constructor: 1\n  toString: 2\n  ingress:\n    - __proto__: {a: ${extra}}\n`;
+    const r = loadPolicyModel([{ path: 'p.yaml', text: policy('1') }]);
+    expect(r.diagnostics.map((d) => [d.code, d.pos.line, d.message])).toEqual([
+      ['schema-unknown-field', 10, 'unknown field spec.constructor is ignored (Kubernetes prunes it)'],
+      ['schema-unknown-field', 11, 'unknown field spec.toString is ignored (Kubernetes prunes it)'],
+      ['schema-unknown-field', 13, 'unknown field spec.ingress[0].__proto__ is ignored (Kubernetes prunes it)'],
+    ]);
+    expect(r.model.specs[0]!.subjectKind).toBe('endpoints');
+    expect(JSON.stringify(r.model.specs[0]!.subject)).toContain('constructor');
+    // Two copies differing only under `__proto__` are different content, not an identical duplicate.
+    const dup = loadPolicyModel([{ path: 'p.yaml', text: policy('1') + '---\n' + policy('2') }]);
+    expect(dup.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code)).toEqual(['duplicate-policy']);
+    const kinds = loadPolicyModel([{ path: 'k.yaml', text: 'kind: constructor\n---\nkind: __proto__\n---\nkind: toString\n---\nkind: toString\n' }]);
+    expect(kinds.stats.skipped).toEqual(JSON.parse('{"__proto__": 1, "constructor": 1, "toString": 2}'));
+    expect(Object.keys(kinds.stats.skipped)).toEqual(['__proto__', 'constructor', 'toString']);
+  });
 });

@@ -93,7 +93,12 @@ export function toPlain(node: YNode): unknown {
       return node.items.map(toPlain);
     case 'map': {
       const out: Record<string, unknown> = {};
-      for (const e of node.entries) if (!isNull(e.value)) out[e.key] = toPlain(e.value);
+      for (const e of node.entries) {
+        if (isNull(e.value)) continue;
+        // `__proto__` is data here: assigning it would replace the prototype and lose the field.
+        if (e.key === '__proto__') Object.defineProperty(out, e.key, { value: toPlain(e.value), enumerable: true, writable: true, configurable: true });
+        else out[e.key] = toPlain(e.value);
+      }
       return out;
     }
   }

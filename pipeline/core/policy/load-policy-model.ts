@@ -68,7 +68,8 @@ export function loadPolicyModel(files: readonly PolicyFile[], options: LoadOptio
   const limits = resolveLoadLimits(options.limits);
   const defaultNamespace = options.defaultNamespace ?? 'default';
   const diagnostics: Diagnostic[] = [];
-  const skipped: Record<string, number> = {};
+  // A Map, not an object: kinds are untrusted text (`constructor`, `__proto__`).
+  const skipped = new Map<string, number>();
   const accepted: Accepted[] = [];
   const seen = new Map<string, { pos: SourcePos; root: YNode }>();
   let documents = 0;
@@ -92,7 +93,7 @@ export function loadPolicyModel(files: readonly PolicyFile[], options: LoadOptio
   const specs = accepted.flatMap((a) => a.specs).sort(compareSpecs);
   for (const d of checkShadowedAllows(specs)) diagnostics.push(d);
   for (const d of checkFqdnWithoutDns(specs)) diagnostics.push(d);
-  const sortedSkipped = Object.fromEntries(Object.entries(skipped).sort(([a], [b]) => cmp(a, b)));
+  const sortedSkipped = Object.fromEntries([...skipped].sort(([a], [b]) => cmp(a, b)));
   return {
     model: { specs, skipped: sortedSkipped },
     diagnostics: sortDiagnostics(diagnostics),
@@ -104,13 +105,13 @@ function loadObject(
   obj: LoadedObject,
   defaultNamespace: string,
   seen: Map<string, { pos: SourcePos; root: YNode }>,
-  skipped: Record<string, number>,
+  skipped: Map<string, number>,
   diagnostics: Diagnostic[],
 ): Accepted | 'invalid' | undefined {
   const local: Diagnostic[] = [];
   const cls = classifyObject(obj, local);
   if ('skipped' in cls) {
-    skipped[cls.skipped] = (skipped[cls.skipped] ?? 0) + 1;
+    skipped.set(cls.skipped, (skipped.get(cls.skipped) ?? 0) + 1);
     return undefined;
   }
   const kind: PolicyKind = cls.policy;

@@ -143,31 +143,41 @@ export function checkSchema(node: YNode, schema: Schema, path: string, out: Diag
   }
 }
 
+/**
+ * `record[key]` when it is the record's own property: a policy's keys are untrusted, and `constructor`, `toString`
+ * or `__proto__` must not find Object.prototype's members.
+ */
+function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 function checkObject(node: YMap, schema: Extract<Schema, { t: 'object' }>, path: string, out: Diagnostic[]): void {
   const at = (k: string): string => (path ? `${path}.${k}` : k);
+  const fields = schema.fields;
   for (const entry of node.entries) {
     if (isNull(entry.value)) {
       // The API server prunes null fields; say so, because a null often hides a typo or a forgotten value.
-      if (schema.fields[entry.key]?.t !== 'any') {
+      if (own(fields, entry.key)?.t !== 'any') {
         out.push(warningAt('null-ignored', `${at(entry.key)} is empty (null) and is ignored, as if it were not written`, entry.keyPos));
       }
       continue;
     }
-    const rejected = schema.rejected?.[entry.key];
+    const rejected = schema.rejected && own(schema.rejected, entry.key);
     if (rejected) {
       out.push(errorAt(rejected.code, `${at(entry.key)}: ${rejected.message}`, entry.keyPos));
       continue;
     }
-    const sub = schema.fields[entry.key] ?? schema.values;
+    const known = own(fields, entry.key);
+    const sub = known ?? schema.values;
     if (!sub) {
-      out.push(warningAt('schema-unknown-field', `unknown field ${at(entry.key)} is ignored (Kubernetes prunes it)${suggest(entry.key, Object.keys(schema.fields))}`, entry.keyPos));
+      out.push(warningAt('schema-unknown-field', `unknown field ${at(entry.key)} is ignored (Kubernetes prunes it)${suggest(entry.key, Object.keys(fields))}`, entry.keyPos));
       continue;
     }
-    if (!schema.fields[entry.key] && schema.keyCheck) {
+    if (!known && schema.keyCheck) {
       const msg = schema.keyCheck(entry.key);
       if (msg) out.push(errorAt(schema.keyCode ?? 'schema-pattern', `${at(entry.key)}: ${msg}`, entry.keyPos));
     }
-    const dep = schema.deprecated?.[entry.key];
+    const dep = schema.deprecated && own(schema.deprecated, entry.key);
     if (dep) out.push(warningAt('deprecated-field', `${at(entry.key)} is deprecated: ${dep}`, entry.keyPos));
     checkSchema(entry.value, sub, at(entry.key), out);
   }
