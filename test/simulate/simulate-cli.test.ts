@@ -137,6 +137,43 @@ describe('palisade simulate', () => {
     expect(missing.stderr).toContain('missing.json');
   });
 
+  it('parses its options like the other commands: lists take every following path, --opt=value, --help', async () => {
+    const a = join(dir, 'a.json');
+    const b = join(dir, 'b.json');
+    await writeFile(a, `${line('web', 'api', 8080)}\n`);
+    await writeFile(b, `${line('db', 'api', 8080)}\n${line('web', 'api', 8080)}\n`);
+    const spread = run(['--policies', 'policies', '--flows', a, b, '--format', 'jsonl']);
+    expect(spread.status).toBe(0);
+    const repeated = run(['--flows', a, '--flows', b, '--format=jsonl', '--policies=policies']);
+    expect(repeated.status).toBe(0);
+    expect(repeated.stdout).toBe(spread.stdout);
+    expect(spread.stdout.trimEnd().split('\n').map((l) => JSON.parse(l).verdict)).toEqual(['FORWARDED', 'DROPPED', 'FORWARDED']);
+    // stdin as one of the flow files, between others.
+    const stdin = run(['--policies', 'policies', '--flows', a, '-', '--format', 'jsonl'], readFileSync(b));
+    expect(stdin.stdout).toBe(spread.stdout);
+    const skip = run(['--policies', 'policies', '--flows', a, '--skip-invalid', '--format', 'summary']);
+    expect(skip.status).toBe(0);
+    expect(skip.stdout).toContain('flows judged: 1');
+
+    const help = run(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('usage: palisade simulate --policies DIR --flows FILE...');
+    for (const bad of [
+      ['--policies', 'policies', '--flows', a, '--format', 'jsonl', 'stray'],
+      ['--policies', 'policies', '--flows'],
+      ['--policies', 'policies', '--flows', a, '--colour'],
+      ['--policies', 'policies', '--flows', '-', '-'],
+      ['--policies', 'policies'],
+    ]) {
+      const r = run(bad);
+      expect(r.status, bad.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).not.toMatch(/at .*\.js/);
+    }
+    expect(run(['--policies', 'policies', '--flows', a, '--format', 'jsonl', 'stray']).stderr).toContain("unexpected argument 'stray'");
+    expect(run(['--policies', 'policies', '--flows', a, '--colour']).stderr).toContain('--colour');
+  });
+
   it('simulates the template repository with its inventory', () => {
     const r = spawnSync(process.execPath, [cli, 'simulate', '--policies', 'policies', '--flows', 'flows/recorded.json', '--inventory', 'inventory.json', '--format', 'jsonl'], {
       encoding: 'utf8',

@@ -5,6 +5,7 @@
  * is malformed; 2 for usage or I/O problems.
  */
 import { UsageError } from '../../core/errors.js';
+import { parseCommandArgs } from '../command-args.js';
 import { loadPolicyModel } from '../../core/policy/index.js';
 import type { PolicyFile } from '../../core/load/policy-file.js';
 import { countDiagnostics, sortDiagnostics, type Diagnostic } from '../../core/validate/diagnostic.js';
@@ -36,60 +37,35 @@ interface Args {
   readonly skipInvalid: boolean;
 }
 
-/** Parses argv; list options take every following argument up to the next option. */
+/** Parses argv (the shared parser: list options take every following argument up to the next option). */
 function parseArgs(argv: string[]): Args | 'help' {
-  const lists: Record<'policies' | 'flows' | 'inventory', string[]> = { policies: [], flows: [], inventory: [] };
-  let format: ReportFormat = 'summary';
-  let engine = 'reference';
-  let skipInvalid = false;
-  const isOption = (a: string): boolean => a.startsWith('--') || (a.startsWith('-') && a !== '-');
-  for (let i = 0; i < argv.length; i++) {
-    const raw = argv[i]!;
-    if (raw === '-h' || raw === '--help') return 'help';
-    const eq = raw.indexOf('=');
-    const name = raw.startsWith('--') && eq > 0 ? raw.slice(0, eq) : raw;
-    const inline = raw.startsWith('--') && eq > 0 ? raw.slice(eq + 1) : undefined;
-    const single = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || (inline === undefined && isOption(v))) throw new UsageError(`${name} needs a value`);
-      return v;
-    };
-    switch (name) {
-      case '--policies':
-      case '--flows':
-      case '--inventory': {
-        const list = lists[name.slice(2) as keyof typeof lists];
-        if (inline !== undefined) list.push(inline);
-        else {
-          const before = list.length;
-          while (i + 1 < argv.length && !isOption(argv[i + 1]!)) list.push(argv[++i]!);
-          if (list.length === before) throw new UsageError(`${name} needs at least one path`);
-        }
-        break;
-      }
-      case '--format': {
-        const v = single();
-        if (!(REPORT_FORMATS as readonly string[]).includes(v)) throw new UsageError(`unknown format '${v}': use ${REPORT_FORMATS.join(', ')}`);
-        format = v as ReportFormat;
-        break;
-      }
-      case '--engine': {
-        const v = single();
-        if (!(ENGINE_NAMES as readonly string[]).includes(v)) throw new UsageError(`unknown engine '${v}': use ${ENGINE_NAMES.join(', ')}`);
-        engine = v;
-        break;
-      }
-      case '--skip-invalid':
-        skipInvalid = true;
-        break;
-      default:
-        throw new UsageError(`unexpected argument '${raw}' (see palisade simulate --help)`);
-    }
-  }
-  if (lists.policies.length === 0) throw new UsageError('simulate needs --policies DIR');
-  if (lists.flows.length === 0) throw new UsageError('simulate needs --flows FILE...');
-  if (lists.flows.filter((f) => f === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
-  return { ...lists, format, engine, skipInvalid };
+  const parsed = parseCommandArgs(
+    argv,
+    {
+      policies: { type: 'string', multiple: true, default: [] },
+      flows: { type: 'string', multiple: true, default: [] },
+      inventory: { type: 'string', multiple: true, default: [] },
+      format: { type: 'string', default: 'summary' },
+      engine: { type: 'string', default: 'reference' },
+      'skip-invalid': { type: 'boolean', default: false },
+    },
+    HELP.trimEnd(),
+  );
+  if (!parsed) return 'help';
+  const { values } = parsed;
+  if (!(REPORT_FORMATS as readonly string[]).includes(values.format)) throw new UsageError(`unknown format '${values.format}': use ${REPORT_FORMATS.join(', ')}`);
+  if (!(ENGINE_NAMES as readonly string[]).includes(values.engine)) throw new UsageError(`unknown engine '${values.engine}': use ${ENGINE_NAMES.join(', ')}`);
+  if (values.policies.length === 0) throw new UsageError('simulate needs --policies DIR');
+  if (values.flows.length === 0) throw new UsageError('simulate needs --flows FILE...');
+  if (values.flows.filter((f) => f === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
+  return {
+    policies: values.policies,
+    flows: values.flows,
+    inventory: values.inventory,
+    format: values.format as ReportFormat,
+    engine: values.engine,
+    skipInvalid: values['skip-invalid'],
+  };
 }
 
 async function readPolicies(paths: readonly string[]): Promise<{ files: PolicyFile[]; diagnostics: Diagnostic[] }> {
@@ -126,10 +102,8 @@ function readerNotes(stats: FlowReadStats, inventory: Inventory | undefined): st
 /** Runs the command; resolves to the exit status. Errors propagate to the dispatcher, which prints them. */
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
-  if (args === 'help') {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  // The shared parser has printed the usage.
+  if (args === 'help') return 0;
   const read = await readPolicies(args.policies);
   const loaded = loadPolicyModel(read.files);
   const diagnostics = sortDiagnostics([...read.diagnostics, ...loaded.diagnostics]);
