@@ -62,7 +62,9 @@ describe('line scanner', () => {
       'a: 1\na: 2\n',
       'a: "x\\ty"\n',
       'a: |\n  lit\n',
-      'a: {b: 1}\n',
+      'a: {b: [1]}\n',
+      'a: {b: }\n',
+      'a: [x, ]\n',
       '- - x\n',
       'a:\tb\n',
       'a: 1\r\nb: 2\r\n',
@@ -87,7 +89,9 @@ describe('line scanner', () => {
     const scalar = fc.constantFrom(
       'v', '80', '"80"', "'it''s'", '-1', '~', 'null', '1e3', '.inf', 'a b', 'a #c', 'x:y', '/api/[0-9]+', '"*.x"', "''",
       '[]', '{}', '[a, "b", 1]', '[a,b]', '[ ]', '[a, ]', '{ }', '"a\\"b"', '&x v', '*x', '!tag v', '|', '>-', '- x', 'a: b', '@x', '`x',
-      '"unterminated', 'TRUE', '0o17', '+12', 'é', '',
+      '"unterminated', 'TRUE', '0o17', '+12', 'é', '', '::/0', ':x', '?x', ': x', '? x',
+      '{a: 1}', '{ key: k8s-app, operator: In }', '{a: "x", b: \'y\'}', '{a: 1, a: 2}', '{a:1}', '{a: }', '{a: [b]}', '{k8s:app: x}',
+      '{ }', '[a, b, ]', '{a: 1,}', '{"a": 1}', '{a: 1} # c', '[x]#c',
     );
     const indent = fc.constantFrom('', '', '  ', '  ', '    ', '      ', ' ', '   ');
     const line = fc.oneof(

@@ -1,12 +1,12 @@
 /**
  * The fastest load path: a line scanner for the plain block YAML that policy files are almost always written in
- * (block maps with plain keys, block sequences, one-line plain and quoted scalars, one-line flow sequences, `{}`
- * and `[]`, comments, `---` separators). It reads the text once, without yaml's lexer, parser or CST, and builds
- * located values directly. Anything outside that subset — tabs, CR, anchors, tags, block scalars, escapes,
- * multi-line scalars, flow maps, explicit keys, empty documents, templates, odd indentation, duplicate keys, limits
- * reached — answers undefined and the file goes the general way (CST fast path, then the composer), which decides
- * and reports precisely. When it answers, the result is identical to the composer's; a test compares them over
- * the corpus, the template, generated policies and random YAML-like text.
+ * (block maps with plain keys, block sequences, one-line plain and quoted scalars, one-line flow sequences and
+ * maps of scalars, comments, `---` separators). It reads the text once, without yaml's lexer, parser or CST, and
+ * builds located values directly. Anything outside that subset — tabs, CR, anchors, tags, block scalars, escapes,
+ * multi-line scalars, nested flow collections, explicit keys, empty documents, templates, odd indentation,
+ * duplicate keys, limits reached — answers undefined and the file goes the general way (CST fast path, then the
+ * composer), which decides and reports precisely. When it answers, the result is identical to the composer's; a
+ * test compares them over the corpus, the template, generated policies and random YAML-like text.
  */
 import type { SourcePos } from '../errors.js';
 import type { LoadLimits } from './limits.js';
@@ -171,12 +171,9 @@ class Scanner {
       return { kind: 'scalar', value, quoted: true, pos: this.pos(li, k) };
     }
     if (ch === '[') return this.flowSeq(li, k, depth);
-    if (ch === '{') {
-      if (text.charCodeAt(k + 1) !== 125 /* } */) throw UNSUPPORTED;
-      expectLineEnd(text, k + 2);
-      return { kind: 'map', entries: [], pos: this.pos(li, k) };
-    }
-    if (BAD_PLAIN_START.has(ch)) throw UNSUPPORTED;
+    if (ch === '{') return this.flowMap(li, k, depth);
+    // `:` and `?` start a plain scalar only when a non-space follows (`::/0`); otherwise they are indicators.
+    if (BAD_PLAIN_START.has(ch) && !((ch === ':' || ch === '?') && k + 1 < text.length && text.charCodeAt(k + 1) !== 32)) throw UNSUPPORTED;
     let end = text.indexOf(' #', k);
     if (end === -1) end = text.length;
     while (end > k && text.charCodeAt(end - 1) === 32) end--;
@@ -187,48 +184,89 @@ class Scanner {
 
   /** `[a, "b", 'c']` on one line, plain or quoted scalars only. */
   private flowSeq(li: number, k: number, depth: number): YNode {
-    const text = this.lines[li]!.text;
-    const pos = this.pos(li, k);
     const items: YNode[] = [];
-    let j = k + 1;
+    const pos = this.pos(li, k);
+    this.flowItems(li, k, ']', () => {
+      this.count(depth + 1);
+      items.push(this.flowScalar(li));
+    });
+    return { kind: 'seq', items, pos };
+  }
+
+  /** `{a: 1, b: "x"}` on one line: plain keys, plain or quoted scalar values. */
+  private flowMap(li: number, k: number, depth: number): YNode {
+    const text = this.lines[li]!.text;
+    const entries: YEntry[] = [];
+    const pos = this.pos(li, k);
+    this.flowItems(li, k, '}', () => {
+      let end = this.j;
+      while (end < text.length && text[end] !== ':' && text[end] !== ',' && text[end] !== '}' && text[end] !== ' ') end++;
+      const keyText = text.slice(this.j, end);
+      if (text[end] !== ':' || text[end + 1] !== ' ' || !PLAIN_KEY.test(keyText)) throw UNSUPPORTED;
+      const keyValue = resolvePlain(keyText);
+      if (keyValue === null) throw UNSUPPORTED;
+      const keyPos = this.pos(li, this.j);
+      this.j = end + 1;
+      while (this.j < text.length && text.charCodeAt(this.j) === 32) this.j++;
+      this.count(depth + 1);
+      const value = this.flowScalar(li);
+      if (!addUniqueEntry(entries, { key: String(keyValue), keyPos, value })) throw UNSUPPORTED;
+    });
+    return { kind: 'map', entries, pos };
+  }
+
+  /** Cursor inside a one-line flow collection. */
+  private j = 0;
+
+  /**
+   * Walks a one-line flow collection opening at k and closing with `close`: calls `item` with the cursor on each
+   * item's first character (the item must advance it past itself), checks the commas, and that only a comment
+   * follows the closing bracket. Empty items, trailing commas and anything unexpected are declined.
+   */
+  private flowItems(li: number, k: number, close: string, item: () => void): void {
+    const text = this.lines[li]!.text;
     const skip = (): void => {
-      while (j < text.length && text.charCodeAt(j) === 32) j++;
+      while (this.j < text.length && text.charCodeAt(this.j) === 32) this.j++;
     };
+    this.j = k + 1;
     skip();
-    if (text[j] === ']') {
-      expectLineEnd(text, j + 1);
-      return { kind: 'seq', items, pos };
+    if (text[this.j] === close) {
+      expectLineEnd(text, this.j + 1);
+      return;
     }
     for (;;) {
       skip();
-      const ch = text[j];
-      if (ch === undefined) throw UNSUPPORTED;
-      this.count(depth + 1);
-      if (ch === '"' || ch === "'") {
-        const [value, end] = quoted(text, j);
-        items.push({ kind: 'scalar', value, quoted: true, pos: this.pos(li, j) });
-        j = end;
-      } else {
-        let end = j;
-        while (end < text.length && text[end] !== ',' && text[end] !== ']' && text[end] !== ' ') end++;
-        const s = text.slice(j, end);
-        if (!FLOW_PLAIN.test(s) || s.endsWith(':')) throw UNSUPPORTED;
-        items.push({ kind: 'scalar', value: resolvePlain(s), quoted: false, pos: this.pos(li, j) });
-        j = end;
-      }
+      if (this.j >= text.length || text[this.j] === ',' || text[this.j] === close) throw UNSUPPORTED;
+      item();
       skip();
-      if (text[j] === ',') {
-        j++;
-        skip();
-        if (text[j] === ']' || text[j] === ',') throw UNSUPPORTED;
+      if (text[this.j] === ',') {
+        this.j++;
         continue;
       }
-      if (text[j] === ']') {
-        expectLineEnd(text, j + 1);
-        return { kind: 'seq', items, pos };
+      if (text[this.j] === close) {
+        expectLineEnd(text, this.j + 1);
+        return;
       }
       throw UNSUPPORTED;
     }
+  }
+
+  /** A plain or quoted scalar inside a flow collection, at the cursor; advances the cursor past it. */
+  private flowScalar(li: number): YNode {
+    const text = this.lines[li]!.text;
+    const at = this.j;
+    const ch = text[at];
+    if (ch === '"' || ch === "'") {
+      const [value, end] = quoted(text, at);
+      this.j = end;
+      return { kind: 'scalar', value, quoted: true, pos: this.pos(li, at) };
+    }
+    let end = at;
+    while (end < text.length && text[end] !== ',' && text[end] !== ']' && text[end] !== '}' && text[end] !== ' ') end++;
+    const s = text.slice(at, end);
+    if (!FLOW_PLAIN.test(s)) throw UNSUPPORTED;
+    this.j = end;
+    return { kind: 'scalar', value: resolvePlain(s), quoted: false, pos: this.pos(li, at) };
   }
 }
 
