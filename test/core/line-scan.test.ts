@@ -82,6 +82,11 @@ describe('line scanner', () => {
     expect(scanPolicyText('d.yaml', deep, resolveLoadLimits({ maxDepth: 5 }))).toBeUndefined();
     expect(scanPolicyText('n.yaml', 'a: [1, 2, 3, 4]\n', resolveLoadLimits({ maxNodesPerFile: 4 }))).toBeUndefined();
     expect(scanPolicyText('m.yaml', 'a: 1\n---\nb: 2\n', resolveLoadLimits({ maxDocumentsPerFile: 1 }))).toBeUndefined();
+    // The value limit is per file, across documents, as on the other paths.
+    const twoDocs = 'a: [1, 2]\n---\nb: [3, 4]\n';
+    expect(scanPolicyText('n.yaml', twoDocs, resolveLoadLimits({ maxNodesPerFile: 8 }))).toBeDefined();
+    expect(scanPolicyText('n.yaml', twoDocs, resolveLoadLimits({ maxNodesPerFile: 7 }))).toBeUndefined();
+    expect(parsePolicyText({ path: 'n.yaml', text: twoDocs }, resolveLoadLimits({ maxNodesPerFile: 7 })).diagnostics).toMatchObject([{ code: 'yaml-too-large' }]);
   });
 
   it('agrees with the composer on random YAML-like text whenever it answers', () => {

@@ -39,12 +39,13 @@ interface Line {
 
 class Scanner {
   private i = 0;
-  private nodes = 0;
   constructor(
     private readonly lines: readonly Line[],
     private readonly lineNo: readonly number[],
     private readonly file: string,
     private readonly limits: LoadLimits,
+    /** Values produced so far in the whole file (the limit is per file, as on the other paths). */
+    private readonly budget: { nodes: number },
   ) {}
 
   private pos(lineIdx: number, col: number): SourcePos {
@@ -70,7 +71,7 @@ class Scanner {
   }
 
   private count(depth: number): void {
-    if (++this.nodes > this.limits.maxNodesPerFile || depth > this.limits.maxDepth) throw UNSUPPORTED;
+    if (++this.budget.nodes > this.limits.maxNodesPerFile || depth > this.limits.maxDepth) throw UNSUPPORTED;
   }
 
   /** The document: one block collection, nothing after it. */
@@ -339,13 +340,14 @@ export function scanPolicyText(path: string, text: string, limits: LoadLimits): 
   // aliases are all left to the general path.
   if (text.includes('\t') || text.includes('\r') || text.includes('\uFEFF') || text.includes('{{') || CONTROL.test(text)) return undefined;
   const documents: ParsedDocument[] = [];
+  const budget = { nodes: 0 };
   let lines: Line[] = [];
   let lineNos: number[] = [];
   let sawMarker = false;
   const flush = (): boolean => {
     if (lines.length === 0) return !sawMarker; // an empty document after `---`: general path
     if (documents.length >= limits.maxDocumentsPerFile) return false;
-    const root = new Scanner(lines, lineNos, path, limits).document();
+    const root = new Scanner(lines, lineNos, path, limits, budget).document();
     documents.push({ file: path, index: documents.length, root, pos: root.pos, failed: false });
     lines = [];
     lineNos = [];
