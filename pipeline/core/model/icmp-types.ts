@@ -54,5 +54,7 @@ export const ICMPV6_TYPES: Readonly<Record<string, number>> = {
 export function resolveIcmpType(family: 4 | 6, written: string | number): number | undefined {
   if (typeof written === 'number') return Number.isInteger(written) && written >= 0 && written <= 255 ? written : undefined;
   if (/^[0-9]{1,3}$/.test(written)) return resolveIcmpType(family, Number(written));
-  return (family === 4 ? ICMPV4_TYPES : ICMPV6_TYPES)[written];
+  const names = family === 4 ? ICMPV4_TYPES : ICMPV6_TYPES;
+  // Own properties only: a name like `constructor` is not an ICMP type.
+  return Object.hasOwn(names, written) ? names[written] : undefined;
 }
