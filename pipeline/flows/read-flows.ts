@@ -13,6 +13,15 @@ import { readLines, type Line } from './line-reader.js';
 /** Longest line accepted by default (bytes). Real flows are 1–10 KB; L7 flows with many headers stay far below. */
 export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Most flows per batch. Small on purpose: flows are judged and dropped batch by batch, and when a whole input chunk
+ * (hundreds of flows) is parsed ahead, the young-generation collector finds nearly all recently built flows alive,
+ * V8 starts allocating them straight into the old generation (allocation-site pretenuring), and the heap then grows
+ * with dead flows until a full collection. Measured on the simulate benchmark: JS heap flat with small batches,
+ * rising from about 50 to 120 MiB within 300,000 flows with one batch per 1 MiB chunk.
+ */
+const MAX_BATCH = 64;
+
 /** Counters of one reading run. */
 export interface FlowReadStats {
   files: number;
@@ -157,11 +166,16 @@ export class FlowReader {
           throw new FlowIoError(file, err);
         }
         if (next.done) break;
-        const batch: Flow[] = [];
+        let batch: Flow[] = [];
         try {
           for (const line of next.value) {
             const flow = this.lineToFlow(line, file, maxLineBytes);
-            if (flow !== null) batch.push(flow);
+            if (flow === null) continue;
+            batch.push(flow);
+            if (batch.length >= MAX_BATCH) {
+              yield batch;
+              batch = [];
+            }
           }
         } catch (err) {
           // The flows before a bad line are still delivered, as they would be one by one.

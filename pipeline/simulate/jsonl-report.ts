@@ -6,9 +6,8 @@
 import type { RuleRef, Verdict } from '../core/flow/types.js';
 import { TextSink } from './text-sink.js';
 
-// Engines hand out the same RuleRef objects (and often the same lists) again and again: print each once.
+// Engines hand out the same RuleRef objects again and again: print each once (a RuleRef lives as long as its model).
 const refText = new WeakMap<RuleRef, string>();
-const listText = new WeakMap<readonly RuleRef[], string>();
 
 function refJson(r: RuleRef): string {
   let text = refText.get(r);
@@ -23,23 +22,30 @@ function refJsonUncached(r: RuleRef): string {
   return `{"kind":${JSON.stringify(r.kind)},"namespace":${JSON.stringify(r.namespace)},"name":${JSON.stringify(r.name)},"rule":${JSON.stringify(r.rule)},"file":${JSON.stringify(r.file)},"line":${r.line}}`;
 }
 
+// Lists are joined from the cached ref texts; whole lines are cached below, per pair of lists.
 function refsJson(refs: readonly RuleRef[]): string {
   if (refs.length === 0) return '[]';
-  if (!Object.isFrozen(refs)) return `[${refs.map(refJson).join(',')}]`;
-  let text = listText.get(refs);
-  if (text === undefined) {
-    text = `[${refs.map(refJson).join(',')}]`;
-    listText.set(refs, text);
-  }
-  return text;
+  if (refs.length === 1) return `[${refJson(refs[0]!)}]`;
+  return `[${refs.map(refJson).join(',')}]`;
 }
 
 /**
  * Everything after the index, cached per (allowed_by list, denied_by list, outcome): verdicts repeat a lot. Only
  * frozen lists are cached: engines freeze the lists they share between verdicts; a fresh list per verdict would only
- * fill the cache.
+ * fill the cache. Lists of at most one rule belong to the rules (as many as the model has): weakly keyed, kept.
+ * Longer lists are merged per pair of rules and can be as many as the flows: a bounded cache with strong keys that
+ * starts over after MAX_MERGED_SUFFIXES texts (a weak map would keep each pair's text until a full collection).
  */
-const suffixes = new WeakMap<readonly RuleRef[], WeakMap<readonly RuleRef[], (Suffix | undefined)[]>>();
+interface ListKeyed<V> {
+  get(list: readonly RuleRef[]): V | undefined;
+  set(list: readonly RuleRef[], value: V): unknown;
+}
+/** allowed_by → denied_by → outcome code → suffix. */
+type SuffixCache = ListKeyed<ListKeyed<(Suffix | undefined)[]>>;
+const ruleSuffixes: SuffixCache = new WeakMap();
+const MAX_MERGED_SUFFIXES = 8192;
+let mergedSuffixes: SuffixCache = new Map();
+let mergedCount = 0;
 
 /** A line's text after the index, and its UTF-8 bytes (written by copying, no encoder call per line). */
 interface Suffix {
@@ -63,10 +69,18 @@ function buildSuffix(v: Verdict): string {
 
 function suffixOf(v: Verdict): Suffix | string {
   if (!Object.isFrozen(v.allowed_by) || !Object.isFrozen(v.denied_by)) return buildSuffix(v);
-  let byDenied = suffixes.get(v.allowed_by);
+  let cache = ruleSuffixes;
+  if (v.allowed_by.length > 1 || v.denied_by.length > 1) {
+    if (mergedCount >= MAX_MERGED_SUFFIXES) {
+      mergedSuffixes = new Map();
+      mergedCount = 0;
+    }
+    cache = mergedSuffixes;
+  }
+  let byDenied = cache.get(v.allowed_by);
   if (byDenied === undefined) {
-    byDenied = new WeakMap();
-    suffixes.set(v.allowed_by, byDenied);
+    byDenied = cache === ruleSuffixes ? new WeakMap() : new Map();
+    cache.set(v.allowed_by, byDenied);
   }
   let byOutcome = byDenied.get(v.denied_by);
   if (byOutcome === undefined) {
@@ -79,6 +93,7 @@ function suffixOf(v: Verdict): Suffix | string {
     const text = buildSuffix(v);
     suffix = { text, bytes: Buffer.from(text, 'utf8') };
     byOutcome[outcome] = suffix;
+    if (cache === mergedSuffixes) mergedCount++;
   }
   return suffix;
 }

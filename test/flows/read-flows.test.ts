@@ -148,6 +148,26 @@ describe('line handling', () => {
     expect(err2).toMatchObject({ code: 'flows.invalid-flow', pos: { line: 3 } });
   });
 
+  it('hands out flows in small batches, in order, and the flows before a bad line first', async () => {
+    const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify(tcpFlow({ l4: { TCP: { source_port: 1000 + i, destination_port: 80 } } })));
+    const p = await file('many.json', lines.join('\n'));
+    const sizes: number[] = [];
+    const ports: number[] = [];
+    for await (const batch of new FlowReader([p]).batches()) {
+      sizes.push(batch.length);
+      for (const f of batch) ports.push(f.srcPort!);
+    }
+    expect(ports).toEqual(lines.map((_, i) => 1000 + i));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(64);
+    const broken = await file('many-bad.json', [...lines.slice(0, 150), '{"flow":', ...lines.slice(150)].join('\n'));
+    const seen: number[] = [];
+    const err = await (async () => {
+      for await (const batch of new FlowReader([broken]).batches()) for (const f of batch) seen.push(f.index);
+    })().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'flows.invalid-json', pos: { line: 151 } });
+    expect(seen).toEqual(Array.from({ length: 150 }, (_, i) => i));
+  });
+
   it('bounds the line length', async () => {
     const p = await file('long.json', `${JSON.stringify(tcpFlow())}\n${'x'.repeat(5000)}\n${JSON.stringify(tcpFlow())}`);
     const err = await collect(new FlowReader([p], { maxLineBytes: 2000 })).catch((e: unknown) => e);
