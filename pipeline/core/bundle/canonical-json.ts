@@ -28,11 +28,27 @@ function write(v: unknown): string {
       if (!Number.isFinite(v)) throw new TypeError(`canonical JSON cannot hold ${v}`);
       return JSON.stringify(v);
     case 'object': {
-      if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : write(x))).join(',')}]`;
+      // Plain loops and one join per level: no closures or intermediate filtered arrays on this hot path (the
+      // policy model of a large bundle is tens of megabytes); nested joins keep every level a flat string.
+      if (Array.isArray(v)) {
+        const n = v.length;
+        if (n === 0) return '[]';
+        const items = new Array<string>(n);
+        for (let i = 0; i < n; i++) {
+          const x: unknown = v[i];
+          items[i] = x === undefined ? 'null' : write(x);
+        }
+        return `[${items.join(',')}]`;
+      }
       const o = v as Record<string, unknown>;
-      // Like JSON.stringify, absent and undefined members are the same thing.
-      const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
-      return `{${keys.map((k) => `${JSON.stringify(k)}:${write(o[k])}`).join(',')}}`;
+      const keys = Object.keys(o).sort();
+      const members: string[] = [];
+      for (const k of keys) {
+        const x = o[k];
+        // Like JSON.stringify, absent and undefined members are the same thing.
+        if (x !== undefined) members.push(`${JSON.stringify(k)}:${write(x)}`);
+      }
+      return `{${members.join(',')}}`;
     }
     default:
       throw new TypeError(`canonical JSON cannot hold a ${typeof v}`);

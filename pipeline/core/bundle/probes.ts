@@ -134,9 +134,16 @@ class AddressBook {
 
   /** `preferred` for the party `key` when free, else a free one from the documentation ranges. */
   fixed(key: string, preferred: string): string {
-    const candidates = [preferred, ...FALLBACK_RANGES.flatMap((base) => Array.from({ length: 254 }, (_, i) => ipv4(base + i + 1)))];
-    let i = 0;
-    return this.remember(key, () => candidates[i++] ?? null) ?? preferred;
+    // The fallbacks are produced one at a time, only when the preferred address is taken: this is called once per
+    // probe that involves a fixed party, and is nearly always a memo hit.
+    let i = -1;
+    const next = (): string | null => {
+      const n = i++;
+      if (n < 0) return preferred;
+      const range = Math.floor(n / 254);
+      return range < FALLBACK_RANGES.length ? ipv4(FALLBACK_RANGES[range]! + (n % 254) + 1) : null;
+    };
+    return this.remember(key, next) ?? preferred;
   }
 
   /** A pod address in 10.200.0.0/13 per distinct label set. */
