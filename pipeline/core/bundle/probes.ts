@@ -235,8 +235,10 @@ function endpointFromLabels(labels: Label[], addrs: AddressBook, fallbackNs: str
     ns = fallbackNs ?? PROBE_VALUE;
     labels = [...labels, { source: 'k8s', key: NS_KEY, value: ns }];
   }
-  const sorted = [...labels].sort((a, b) => (canonicalJson(a) < canonicalJson(b) ? -1 : 1));
-  const key = canonicalJson(sorted);
+  // Each label's text once, not twice per comparison; the comparator gives the same answers, so the same order.
+  const texts = new Map(labels.map((l) => [l, canonicalJson(l)] as const));
+  const sorted = [...labels].sort((a, b) => (texts.get(a)! < texts.get(b)! ? -1 : 1));
+  const key = `[${sorted.map((l) => texts.get(l)!).join(',')}]`;
   return { kind: 'pod', ip: addrs.pod(key), labels: sorted, namespace: ns, podName: `probe-${addrs.pod(key).replace(/\./g, '-')}` };
 }
 
