@@ -13,9 +13,10 @@ import type { PolicyModel } from '../model/types.js';
 import { FIRST_CLUSTER_IDENTITY, RESERVED_IDENTITY } from '../model/types.js';
 import { formatLabel } from '../model/labels.js';
 import { compileNameMatcher, type NameMatcher } from '../evaluate/fqdn-match.js';
-import { formatIp, parseCidr, parseIp, rangeContains, type IpRange, type IpValue } from '../evaluate/ip-address.js';
+import { formatIp, parseCidr, parseIp, type IpRange, type IpValue } from '../evaluate/ip-address.js';
 import type { ServiceInfo } from '../evaluate/types.js';
 import type { PeerView } from './inventory.js';
+import { prefixIndexOf } from './prefix-index.js';
 
 /** One allocated identity. */
 export interface CompiledIdentity {
@@ -67,7 +68,8 @@ export function gatherAddressFacts(model: PolicyModel, services: readonly Servic
   const serviceIps = new Set<string>();
   for (const s of services) for (const ip of s.clusterIPs) serviceIps.add(ip);
   return {
-    prefixes: [...prefixes.values()].sort((a, b) => cmp(a.text, b.text)),
+    // Frozen: the prefix index built on first use is keyed by this array.
+    prefixes: Object.freeze([...prefixes.values()].sort((a, b) => cmp(a.text, b.text))),
     fqdn: [...fqdn.entries()].sort(([a], [b]) => cmp(a, b)).map(([text, match]) => ({ text, match })),
     serviceIps,
     egressPortNames,
@@ -100,9 +102,10 @@ export function identityLabelsOf(view: PeerView, facts: AddressFacts): string[] 
   const ip: IpValue | null = e.ip === '' ? null : parseIp(e.ip);
   if (e.kind === 'world') out.add(`palisade:family=${ip === null ? 0 : ip.family}`);
   if (ip !== null) {
-    for (const p of facts.prefixes) {
+    for (const i of prefixIndexOf(facts.prefixes).containing(ip)) {
+      const p = facts.prefixes[i]!;
       // Cilium CIDR peers see only outside addresses; NetworkPolicy ipBlocks see pods too.
-      if ((e.kind === 'world' || p.podsToo) && rangeContains(p.range, ip)) out.add(`cidr:${p.text}`);
+      if (e.kind === 'world' || p.podsToo) out.add(`cidr:${p.text}`);
     }
     if (facts.serviceIps.has(e.ip)) out.add(`palisade:service-ip=${e.ip}`);
   }
@@ -141,22 +144,39 @@ const RESERVED_BY_LABELS: ReadonlyMap<string, number> = (() => {
  */
 export function worldViewOfPrefix(range: IpRange, facts: AddressFacts): PeerView {
   const width = range.family === 4 ? 32 : 128;
-  const inner = facts.prefixes.map((p) => p.range).filter((r) => r.family === range.family && r.bits > range.bits && r.lo >= range.lo && r.hi <= range.hi);
-  const free = (lo: bigint, bits: number): bigint | null => {
+  const inner = prefixIndexOf(facts.prefixes)
+    .inside(range)
+    .map((i) => facts.prefixes[i]!.range);
+  // `within` holds the inner prefixes overlapping the block [lo, hi]: only those can cover it or lie inside it, so
+  // each level of the descent looks at its own block's prefixes rather than all of them.
+  const free = (lo: bigint, bits: number, within: readonly IpRange[]): bigint | null => {
     const hi = lo + (1n << BigInt(width - bits)) - 1n;
-    if (inner.some((r) => r.bits <= bits && r.lo <= lo && r.hi >= hi)) return null;
-    if (!inner.some((r) => r.lo >= lo && r.hi <= hi)) return lo;
+    const here = within.filter((r) => r.lo <= hi && r.hi >= lo);
+    if (here.some((r) => r.bits <= bits && r.lo <= lo && r.hi >= hi)) return null;
+    if (!here.some((r) => r.lo >= lo && r.hi <= hi)) return lo;
     if (bits >= width) return null;
-    return free(lo, bits + 1) ?? free(lo + (1n << BigInt(width - bits - 1)), bits + 1);
+    return free(lo, bits + 1, here) ?? free(lo + (1n << BigInt(width - bits - 1)), bits + 1, here);
   };
-  const value = free(range.lo, range.bits) ?? range.lo;
+  const value = free(range.lo, range.bits, inner) ?? range.lo;
   const ip = formatIp({ family: range.family, value });
   return { endpoint: { kind: 'world', ip, labels: [{ source: 'reserved', key: 'world', value: '' }] }, dnsNames: [] };
+}
+
+/** A party's identity labels and the key they are looked up by (the labels joined by newlines). */
+interface Labelled {
+  readonly key: string;
+  readonly labels: string[];
 }
 
 /** Deterministic identity numbering over a set of parties. */
 export class IdentityTable {
   private readonly byKey = new Map<string, CompiledIdentity>();
+  /**
+   * Label keys already computed, per endpoint object: the compiler asks for the same parties again (endpoints,
+   * ipcache) and each answer scans the model's prefixes. Outside parties' labels depend on their DNS names too, so
+   * those are keyed by the names as well. Weak: replayed flows' endpoints are not kept alive.
+   */
+  private readonly keys = new WeakMap<FlowEndpoint, Labelled | Map<string, Labelled>>();
   readonly list: readonly CompiledIdentity[];
 
   /**
@@ -168,8 +188,7 @@ export class IdentityTable {
   ) {
     const reps = new Map<string, { labels: string[]; view: PeerView }>();
     for (const view of views) {
-      const labels = identityLabelsOf(view, facts);
-      const key = labels.join('\n');
+      const { key, labels } = this.labelsOf(view);
       if (!reps.has(key)) reps.set(key, { labels, view });
     }
     const keys = [...reps.keys()].sort(cmp);
@@ -190,7 +209,7 @@ export class IdentityTable {
    * @throws Error when the party was not among the views the table was built from (a compiler bug).
    */
   of(view: PeerView): CompiledIdentity {
-    const key = identityLabelsOf(view, this.facts).join('\n');
+    const key = this.labelsOf(view).key;
     const found = this.byKey.get(key);
     if (!found) throw new Error(`identity table has no identity for labels ${key.replace(/\n/g, ',')}`);
     return found;
@@ -198,6 +217,34 @@ export class IdentityTable {
 
   /** The identity of a party, or undefined when it is unknown. */
   find(view: PeerView): CompiledIdentity | undefined {
-    return this.byKey.get(identityLabelsOf(view, this.facts).join('\n'));
+    return this.byKey.get(this.labelsOf(view).key);
+  }
+
+  /** `identityLabelsOf(view)` and its key, computed once per endpoint object (and DNS names). */
+  private labelsOf(view: PeerView): Labelled {
+    const e = view.endpoint;
+    const seen = this.keys.get(e);
+    // Only outside parties' labels depend on DNS names (`fqdn:` labels).
+    if (e.kind !== 'world') {
+      if (seen !== undefined && !(seen instanceof Map)) return seen;
+      const computed = this.compute(view);
+      this.keys.set(e, computed);
+      return computed;
+    }
+    // Length-prefixed names: unambiguous whatever characters a name holds.
+    const names = view.dnsNames.map((n) => `${n.length}:${n}`).join('');
+    const byNames = seen instanceof Map ? seen : new Map<string, Labelled>();
+    if (byNames !== seen) this.keys.set(e, byNames);
+    let computed = byNames.get(names);
+    if (computed === undefined) {
+      computed = this.compute(view);
+      byNames.set(names, computed);
+    }
+    return computed;
+  }
+
+  private compute(view: PeerView): Labelled {
+    const labels = identityLabelsOf(view, this.facts);
+    return { key: labels.join('\n'), labels };
   }
 }
