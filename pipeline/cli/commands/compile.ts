@@ -7,7 +7,8 @@
  */
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError, formatPos } from '../../core/errors.js';
+import { UsageError } from '../../core/errors.js';
+import { formatDiagnostic } from '../../core/validate/diagnostic.js';
 import { parseCommandArgs } from '../command-args.js';
 import { isSha256Digest } from '../../core/bundle/index.js';
 import { buildBundleFromDir, parseDuration, PolicyErrorsError, readSigningKeys } from '../../bundle-build/index.js';
@@ -62,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
     });
   } catch (err) {
     if (!(err instanceof PolicyErrorsError)) throw err;
-    for (const d of err.diagnostics) process.stderr.write(`${formatPos(d.pos)}: error: ${d.message} [${d.code}]\n`);
+    for (const d of err.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
     process.stderr.write(`palisade compile: ${err.diagnostics.length} error(s) in the policies; no bundle written\n`);
     return 1;
   }

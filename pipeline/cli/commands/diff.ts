@@ -7,8 +7,8 @@
  * Exit codes: 0 when the diff ran (changes or not), 1 when the head policies have errors (their diagnostics are
  * printed), 2 for usage errors and input that cannot be read (repository, ref, directory, flow or inventory files).
  */
-import { InputError, UsageError, formatPos } from '../../core/errors.js';
-import type { Diagnostic } from '../../core/validate/diagnostic.js';
+import { InputError, UsageError } from '../../core/errors.js';
+import { formatDiagnostic, type Diagnostic } from '../../core/validate/diagnostic.js';
 import { diffGitRefs, plural, renderGithub, renderJson, renderMarkdown, type DiffReport } from '../../diff/index.js';
 import { reportError } from '../main.js';
 import { parseCommandArgs } from '../command-args.js';
@@ -122,5 +122,5 @@ function render(report: DiffReport, format: Format): string {
 
 /** `file:line:col: error: message [code]`, the format `palisade validate` prints. */
 function writeDiagnostics(diagnostics: readonly Diagnostic[]): void {
-  for (const d of diagnostics) process.stderr.write(`${formatPos(d.pos)}: ${d.severity}: ${d.message} [${d.code}]\n`);
+  for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
 }

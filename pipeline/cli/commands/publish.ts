@@ -9,7 +9,8 @@
  *
  * Exit codes: 0 published; 1 policy errors (nothing built) or another error; 2 usage; 3 lost the serial race twice.
  */
-import { UsageError, formatPos } from '../../core/errors.js';
+import { UsageError } from '../../core/errors.js';
+import { formatDiagnostic } from '../../core/validate/diagnostic.js';
 import { parseCommandArgs } from '../command-args.js';
 import { buildBundleFromDir, parseDuration, PolicyErrorsError, readSigningKeys, SIGNING_KEY_ENV } from '../../bundle-build/index.js';
 import type { BuiltBundle } from '../../bundle-build/index.js';
@@ -67,7 +68,7 @@ export async function run(argv: string[]): Promise<number> {
       built = await build(latest);
     } catch (err) {
       if (!(err instanceof PolicyErrorsError)) throw err;
-      for (const d of err.diagnostics) process.stderr.write(`${formatPos(d.pos)}: error: ${d.message} [${d.code}]\n`);
+      for (const d of err.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
       process.stderr.write(`palisade publish: ${err.diagnostics.length} error(s) in the policies; nothing published\n`);
       return 1;
     }

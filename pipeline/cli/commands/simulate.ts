@@ -8,7 +8,7 @@ import { UsageError } from '../../core/errors.js';
 import { parseCommandArgs } from '../command-args.js';
 import { loadPolicyModel } from '../../core/policy/index.js';
 import type { PolicyFile } from '../../core/load/policy-file.js';
-import { countDiagnostics, sortDiagnostics, type Diagnostic } from '../../core/validate/diagnostic.js';
+import { countDiagnostics, formatDiagnostic, sortDiagnostics, type Diagnostic } from '../../core/validate/diagnostic.js';
 import { readPolicyFiles } from '../../sources/index.js';
 import { FlowReader, readInventory, type FlowReadStats, type Inventory } from '../../flows/index.js';
 import { createVerdictEngine, ENGINE_NAMES, REPORT_FORMATS, runSimulation, TextSink, type EngineOptions, type ReportFormat } from '../../simulate/index.js';
@@ -110,10 +110,7 @@ export async function run(argv: string[]): Promise<number> {
   const { errors } = countDiagnostics(diagnostics);
   if (errors > 0) {
     // Same lines as `validate`, on stderr so stdout stays a clean report stream.
-    for (const d of diagnostics) {
-      const where = d.pos.line > 0 ? `${d.pos.file}:${d.pos.line}:${d.pos.col}` : d.pos.file;
-      process.stderr.write(`${where}: ${d.severity}: ${d.message} [${d.code}]\n`);
-    }
+    for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
     process.stderr.write(`palisade: ${errors} policy error${errors === 1 ? '' : 's'}; nothing simulated\n`);
     return read.diagnostics.some((d) => d.severity === 'error' && d.code.startsWith('io-')) ? 2 : 1;
   }

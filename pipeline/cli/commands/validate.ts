@@ -6,7 +6,7 @@
 import { UsageError } from '../../core/errors.js';
 import { loadPolicyModel, type PolicyLoadResult } from '../../core/policy/index.js';
 import type { PolicyFile } from '../../core/load/policy-file.js';
-import { countDiagnostics, sortDiagnostics, type Diagnostic } from '../../core/validate/diagnostic.js';
+import { countDiagnostics, formatDiagnostic, sortDiagnostics, type Diagnostic } from '../../core/validate/diagnostic.js';
 import { readPolicyFiles } from '../../sources/index.js';
 
 const FORMATS = ['text', 'json', 'github'] as const;
@@ -46,10 +46,6 @@ function parseArgs(argv: string[]): Args | 'help' {
   }
   if (paths.length === 0) throw new UsageError('validate needs at least one PATH (a policy file or directory)');
   return { paths, format };
-}
-
-function where(d: Diagnostic): string {
-  return d.pos.line > 0 ? `${d.pos.file}:${d.pos.line}:${d.pos.col}` : d.pos.file;
 }
 
 /** Escapes a GitHub workflow command's data (message) or property value. */
@@ -116,7 +112,7 @@ export async function run(argv: string[]): Promise<number> {
       out += `${summary}\n`;
       break;
     case 'text':
-      for (const d of diagnostics) out += `${where(d)}: ${d.severity}: ${d.message} [${d.code}]\n`;
+      for (const d of diagnostics) out += `${formatDiagnostic(d)}\n`;
       out += `${summary}\n`;
       break;
   }

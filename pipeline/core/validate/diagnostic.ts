@@ -2,7 +2,7 @@
  * Diagnostics: what validation reports about a policy tree. One diagnostic is one problem at one source position,
  * with a stable `code` that tools and tests branch on (the message is for people and may change).
  */
-import type { SourcePos } from '../errors.js';
+import { formatPos, type SourcePos } from '../errors.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -51,4 +51,9 @@ export function countDiagnostics(list: readonly Diagnostic[]): { errors: number;
   let errors = 0;
   for (const d of list) if (d.severity === 'error') errors++;
   return { errors, warnings: list.length - errors };
+}
+
+/** One diagnostic as every command prints it: `path:line:col: error|warning: message [code]`. */
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${formatPos(d.pos)}: ${d.severity}: ${d.message} [${d.code}]`;
 }
