@@ -8,6 +8,7 @@ import { loadPolicyModel, type PolicyLoadResult } from '../../core/policy/index.
 import type { PolicyFile } from '../../core/load/policy-file.js';
 import { countDiagnostics, formatDiagnostic, sortDiagnostics, type Diagnostic } from '../../core/validate/diagnostic.js';
 import { readPolicyFiles } from '../../sources/index.js';
+import { parseCommandArgs } from '../command-args.js';
 
 const FORMATS = ['text', 'json', 'github'] as const;
 type Format = (typeof FORMATS)[number];
@@ -25,27 +26,12 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args | 'help' {
-  const paths: string[] = [];
-  let format: Format = 'text';
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '-h' || a === '--help') return 'help';
-    if (a === '--format' || a.startsWith('--format=')) {
-      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
-      if (v === undefined) throw new UsageError('--format needs a value: text, json or github');
-      if (!(FORMATS as readonly string[]).includes(v)) throw new UsageError(`unknown format '${v}': use text, json or github`);
-      format = v as Format;
-    } else if (a === '--') {
-      paths.push(...argv.slice(i + 1));
-      break;
-    } else if (a.startsWith('-') && a !== '-') {
-      throw new UsageError(`unknown option '${a}' (see palisade validate --help)`);
-    } else {
-      paths.push(a);
-    }
-  }
-  if (paths.length === 0) throw new UsageError('validate needs at least one PATH (a policy file or directory)');
-  return { paths, format };
+  const parsed = parseCommandArgs(argv, { format: { type: 'string', default: 'text' } }, HELP.trimEnd(), true);
+  if (!parsed) return 'help';
+  const format = parsed.values.format;
+  if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`unknown format '${format}': use text, json or github`);
+  if (parsed.positionals.length === 0) throw new UsageError('validate needs at least one PATH (a policy file or directory)');
+  return { paths: parsed.positionals, format: format as Format };
 }
 
 /** Escapes a GitHub workflow command's data (message) or property value. */
@@ -67,10 +53,7 @@ function summaryLine(result: PolicyLoadResult, files: number, diagnostics: reado
 /** Runs the command; resolves to the exit status. */
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
-  if (args === 'help') {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  if (args === 'help') return 0; // usage already printed
   const files: PolicyFile[] = [];
   const ioDiagnostics: Diagnostic[] = [];
   const seen = new Set<string>();
