@@ -1,6 +1,7 @@
 /**
- * Start-up cost of the CLI: `palisade --version` against a bare `node -e 0`, medians of 20 runs each, and their
- * ratio (goal ≤ 3x). Prints figures; asserts nothing.
+ * Start-up cost of the CLI as a user runs it: `bin/palisade --version` executed directly (its shell line picks the
+ * checkout's Node.js and re-executes) against a bare `node -e 0` on the same Node, medians of 20 runs each, and
+ * their ratio (goal ≤ 1.5x). Prints figures; asserts nothing.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -15,25 +16,29 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function time(args: string[]): number {
+function time(file: string, args: string[]): number {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync(file, args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}`);
   return ms;
 }
 
 const bin = path.join(root, 'bin', 'palisade');
-time(['-e', '0']);
-time([bin, '--version']);
+const bareNode = (): number => time(process.execPath, ['-e', '0']);
+const cliVersion = (): number => time(bin, ['--version']);
+const ran = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
+bareNode();
+cliVersion();
 const bare: number[] = [];
 const cli: number[] = [];
 for (let i = 0; i < RUNS; i++) {
-  bare.push(time(['-e', '0']));
-  cli.push(time([bin, '--version']));
+  bare.push(bareNode());
+  cli.push(cliVersion());
 }
 const b = median(bare);
 const c = median(cli);
+console.log(`baseline: ${process.execPath} (${process.version}); CLI: ${ran}`);
 console.log(`node -e 0            median ${b.toFixed(1)} ms (${RUNS} runs)`);
 console.log(`palisade --version   median ${c.toFixed(1)} ms (${RUNS} runs)`);
-console.log(`ratio ${(c / b).toFixed(2)}x (goal <= 3x)`);
+console.log(`ratio ${(c / b).toFixed(2)}x (goal <= 1.5x)`);

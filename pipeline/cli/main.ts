@@ -34,7 +34,7 @@ function usage(): string {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === '--version' || name === '-V') {
-    process.stdout.write(`palisade ${VERSION}\n`);
+    process.stdout.write(`palisade ${VERSION} (Node.js ${process.version})\n`);
     return 0;
   }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
