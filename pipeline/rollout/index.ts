@@ -1,0 +1,11 @@
+/**
+ * Automatic node rollout: each bundle reaches the fleet wave by wave, each wave bakes behind gates (agents' apply,
+ * self-test and rollback reports, drop bounds, PromQL metric gates judged as Argo Rollouts judges analyses), a
+ * failing gate aborts and sends every reached node back to the stable bundle. The decisions are pure (./step.ts);
+ * a controller loop stores the state and makes nodes' targets match it.
+ */
+export * from './types.js';
+export * from './errors.js';
+export { planWaves, labelsMatch } from './plan-waves.js';
+export { assessMetric, worstVerdict, classifyValue, measurementDue, type MetricVerdict } from './assess-metric.js';
+export { startRollout, step, desiredTargets, promote, pause, resume, abort, nodesRegex, type StepInput, type StepResult, type StartResult } from './step.js';

@@ -1,0 +1,209 @@
+/**
+ * The rollout model: what a rollout spec says (waves and gates), what agents report, what the controller measures,
+ * and the state a rollout is in. Plain data only: the state is stored as JSON (in the bundle store or a Kubernetes
+ * status) and every decision about it is a pure function of these types (./step.ts). Times are milliseconds since
+ * the Unix epoch; durations are milliseconds.
+ */
+
+/** A published bundle, as the rollout refers to it. */
+export interface BundleRef {
+  /** Manifest serial. */
+  readonly serial: number;
+  /** `sha256:<hex>` of the bundle file. */
+  readonly digest: string;
+}
+
+/** How a node runs a bundle: `enforce` drops what policy denies; `audit` judges by it but forwards, reporting AUDIT. */
+export type EnforcementMode = 'enforce' | 'audit';
+
+/** Which nodes a wave adds. */
+export type WaveSelector =
+  /** Nodes whose labels include every pair. */
+  | { readonly kind: 'labels'; readonly matchLabels: Readonly<Record<string, string>> }
+  /** The first `percent` of all nodes in the rollout's order, cumulative over waves (as Argo's setWeight). */
+  | { readonly kind: 'percent'; readonly percent: number };
+
+/** One wave: the nodes it adds, how long it bakes once they all run the bundle, and in which mode. */
+export interface WaveSpec {
+  readonly name: string;
+  readonly select: WaveSelector;
+  /** Bake time once every node of the wave reports the bundle healthy, in ms. */
+  readonly bakeMs: number;
+  readonly mode: EnforcementMode;
+}
+
+/** Comparison of a metric's value with a threshold: the measurement succeeds when `value op threshold` holds. */
+export interface MetricCondition {
+  readonly op: '<' | '<=' | '>' | '>=' | '==' | '!=';
+  readonly threshold: number;
+}
+
+/** A metric gate: a PromQL query measured during each wave's bake, judged as Argo Rollouts judges an analysis metric. */
+export interface MetricGateSpec {
+  readonly name: string;
+  /** PromQL; `$nodes` is replaced by a regex alternation of the wave's node names (escaped) before it runs. */
+  readonly query: string;
+  readonly successCondition: MetricCondition;
+  /** Time between measurements, ms. */
+  readonly intervalMs: number;
+  /** Measurements per wave; the metric succeeds when this many were taken without passing a limit. */
+  readonly count: number;
+  /** Failed measurements tolerated; one more fails the gate (Argo `failureLimit`, default 0). */
+  readonly failureLimit: number;
+  /** Inconclusive measurements (no data) tolerated; one more pauses the rollout (Argo `inconclusiveLimit`, default 0). */
+  readonly inconclusiveLimit: number;
+  /** Measurement errors in a row tolerated (query failed); one more fails the gate (Argo `consecutiveErrorLimit`, default 4). */
+  readonly consecutiveErrorLimit: number;
+}
+
+/** The gates every wave must pass. Apply ok, self-test ok and no automatic rollback are always on. */
+export interface GatesSpec {
+  /** A node in the wave that has not reported for this long counts as failing, not as healthy. */
+  readonly reportTimeoutMs: number;
+  /**
+   * Drops observed on the wave's nodes since they activated the bundle may not exceed
+   * max(`absolute`, `perPredicted` × what the simulation predicted for those nodes); either may be absent.
+   */
+  readonly maxDrops?: { readonly absolute?: number; readonly perPredicted?: number };
+  readonly metrics: readonly MetricGateSpec[];
+}
+
+/** A rollout spec (the `rollout:` section of the policy repository's palisade.yaml). */
+export interface RolloutSpec {
+  /** At least one. Nodes no wave selects are reached by the last wave. */
+  readonly waves: readonly WaveSpec[];
+  readonly gates: GatesSpec;
+}
+
+/** A node of the fleet, as the rollout orders and selects it. */
+export interface FleetNode {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** Where an agent is with the bundle it was told to run. */
+export type NodePhase =
+  /** Fetching, verifying, compiling, staging or self-testing the target; the previous generation still enforces. */
+  | 'applying'
+  /** Activated, in its own bake: not yet committed as last-known-good. */
+  | 'baking'
+  /** Committed: the reported bundle enforces (or audits) on this node. */
+  | 'active'
+  /** The target was refused before activation (gate, verifier, self-test, map overflow); the old one still runs. */
+  | 'rejected'
+  /** The target was activated and the agent switched back by itself (its bake failed). */
+  | 'rolled-back';
+
+/** One agent's latest report, as stored beside the rollout. */
+export interface NodeReport {
+  readonly node: string;
+  /** The bundle the report is about (the agent's current target). */
+  readonly bundle: BundleRef | null;
+  readonly phase: NodePhase;
+  readonly mode: EnforcementMode;
+  /** When the agent wrote this report. */
+  readonly reportedAt: number;
+  /** Packets dropped (or, in audit, that would have been dropped) by policy since the bundle was activated. */
+  readonly drops: number;
+  /** Drops the simulation predicted for this node's recorded traffic, when the agent knows them. */
+  readonly predictedDrops?: number;
+  /** Why the agent rejected or rolled back, with its stable code. */
+  readonly reason?: { readonly code: string; readonly message: string };
+}
+
+/** The outcome of one metric measurement, as Argo Rollouts classifies them. */
+export type MeasurementOutcome = 'successful' | 'failed' | 'inconclusive' | 'error';
+
+/** One measurement of a metric gate during a wave. */
+export interface Measurement {
+  readonly gate: string;
+  readonly wave: number;
+  readonly at: number;
+  readonly outcome: MeasurementOutcome;
+  /** The value the query returned, when it returned one. */
+  readonly value?: number;
+  readonly message?: string;
+}
+
+/** The phase of a rollout. */
+export type RolloutPhase =
+  /** Waves are being reached and baked. */
+  | 'progressing'
+  /** Held by an operator or by an inconclusive gate; nothing is promoted until resumed. */
+  | 'paused'
+  /** A gate failed (or an operator aborted): every node it reached is sent back to the stable bundle. */
+  | 'aborted'
+  /** Every wave passed: the bundle is the new stable one. */
+  | 'completed'
+  /** A newer bundle's rollout took over before this one ended. */
+  | 'superseded';
+
+/** What a rollout exposed before it was aborted. */
+export interface BlastRadius {
+  /** Nodes that were told to run the bundle, sorted. */
+  readonly nodes: readonly string[];
+  /** From the first node being told to run it to the abort, ms. */
+  readonly exposedMs: number;
+  /** Drops reported by those nodes for the bundle when it was aborted. */
+  readonly drops: number;
+}
+
+/** A rollout's whole state: stored as JSON, changed only by {@link step} (./step.ts) and the operator commands. */
+export interface RolloutState {
+  /** Schema version of this record. */
+  readonly version: 1;
+  readonly bundle: BundleRef;
+  /** The bundle of the last completed rollout; null for the first rollout of a fleet. */
+  readonly stable: BundleRef | null;
+  readonly phase: RolloutPhase;
+  /** Index into the spec's waves of the wave being reached or baked (waves.length once completed). */
+  readonly wave: number;
+  /** When the current wave started (its nodes were first told to run the bundle). */
+  readonly waveStartedAt: number;
+  /** When every node of the current wave first reported the bundle active; null until then. Bake counts from it. */
+  readonly waveHealthyAt: number | null;
+  /** Node → the wave that reached it and when. Sticky: a node once reached stays reached. */
+  readonly reached: Readonly<Record<string, { readonly wave: number; readonly at: number }>>;
+  /**
+   * Nodes still running the bundle of a rollout this one superseded, until this rollout reaches them (node →
+   * that bundle). On abort they, too, go back to stable.
+   */
+  readonly carried: Readonly<Record<string, BundleRef>>;
+  /** Measurements of the current wave's metric gates, oldest first. */
+  readonly measurements: readonly Measurement[];
+  /** Waves promoted so far (by gates or by an operator), so that a restarted controller never promotes twice. */
+  readonly promoted: readonly number[];
+  readonly startedAt: number;
+  readonly updatedAt: number;
+  /** Why the rollout paused or aborted. */
+  readonly reason: string | null;
+  readonly blastRadius: BlastRadius | null;
+  /** The serial of the rollout that superseded this one. */
+  readonly supersededBy: number | null;
+}
+
+/** What a node should run now, as the rollout decides it. */
+export interface NodeTarget {
+  /** null: no Palisade policy (an aborted first rollout of a fleet that has no stable bundle yet). */
+  readonly bundle: BundleRef | null;
+  readonly mode: EnforcementMode;
+}
+
+/** Something worth a log line and an event: each step returns the ones it caused. */
+export type RolloutEvent =
+  | { readonly kind: 'wave-started'; readonly wave: number; readonly nodes: readonly string[] }
+  | { readonly kind: 'wave-healthy'; readonly wave: number }
+  | { readonly kind: 'wave-promoted'; readonly wave: number; readonly by: 'gates' | 'operator' }
+  | { readonly kind: 'completed' }
+  | { readonly kind: 'paused'; readonly reason: string }
+  | { readonly kind: 'resumed' }
+  | { readonly kind: 'aborted'; readonly reason: string; readonly blastRadius: BlastRadius }
+  | { readonly kind: 'superseded'; readonly by: number };
+
+/** A metric gate that is due for a measurement: the controller runs the query and feeds the result to the next step. */
+export interface MeasurementDue {
+  readonly gate: string;
+  readonly wave: number;
+  /** The query with `$nodes` already replaced. */
+  readonly query: string;
+}
