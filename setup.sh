@@ -16,7 +16,7 @@ is_root() { [ "$(id -u)" -eq 0 ]; }
 
 # System packages: the BPF toolchain and runtime, iproute2 for namespaces, git, the OCI registry, Prometheus and
 # openssl for tests; npm only to fetch Node.js 24 when no Node.js 24 is on PATH.
-pkgs=(git clang llvm libbpf-dev libbpf1 bpftool iproute2 docker-registry openssl ca-certificates)
+pkgs=(git clang llvm libbpf-dev libbpf1 bpftool iproute2 docker-registry prometheus openssl ca-certificates)
 node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 system_major=0
 command -v node >/dev/null 2>&1 && system_major=$(node_major node)

@@ -3,17 +3,15 @@
  * pods from a local HTTPS server (a throw-away self-signed certificate for 127.0.0.1, trusted through the
  * kubeconfig's certificate-authority-data) that checks each request's shape, as the agent's Kubernetes discovery will.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoreV1Api, KubeConfig, ApiException } from '@kubernetes/client-node';
+import { kubeconfigFor, selfSignedLocalhost } from '../support/fake-kube-apiserver.js';
 
 const TOKEN = 'test-token-7f3a';
+let tls: { key: string; cert: string };
 const podList = {
   apiVersion: 'v1',
   kind: 'PodList',
@@ -29,7 +27,6 @@ const podList = {
 
 let server: Server;
 let url: string;
-let caData: string;
 const seen: { method?: string; path: string; query: URLSearchParams; auth?: string; accept?: string }[] = [];
 
 function answer(req: IncomingMessage): { status: number; body: unknown } {
@@ -45,21 +42,8 @@ function answer(req: IncomingMessage): { status: number; body: unknown } {
   return { status: 404, body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 } };
 }
 
-/** A self-signed certificate for 127.0.0.1 made with openssl: PEM key and certificate. */
-function selfSigned(): { key: string; cert: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'pld-k8s-tls-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-    return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 beforeAll(async () => {
-  const tls = selfSigned();
-  caData = Buffer.from(tls.cert).toString('base64');
+  tls = selfSignedLocalhost();
   server = createServer(tls, (req, res) => {
     req.resume();
     req.on('end', () => {
@@ -74,16 +58,7 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 function client(): CoreV1Api {
   const kc = new KubeConfig();
-  kc.loadFromString(
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters: [{name: local, cluster: {server: "' + url + '", certificate-authority-data: ' + caData + '}}]',
-      'users: [{name: agent, user: {token: ' + TOKEN + '}}]',
-      'contexts: [{name: local, context: {cluster: local, user: agent}}]',
-      'current-context: local',
-    ].join('\n'),
-  );
+  kc.loadFromString(kubeconfigFor(url, tls.cert, TOKEN));
   return kc.makeApiClient(CoreV1Api);
 }
 
