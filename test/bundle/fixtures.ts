@@ -4,6 +4,8 @@
  */
 import { cpSync, readFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { createHash, createPublicKey } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -105,4 +107,38 @@ export function makePolicyRepo(parent: string): string {
   git('add', '.');
   git('commit', '-q', '-m', 'policies');
   return repo;
+}
+
+/**
+ * The same public key written with a compressed point (SPKI DER `03|02 ‖ x`), as another tool might write it.
+ * @returns the key object parsed from that encoding, its DER and its PEM.
+ */
+export function compressedPublicKey(publicKey: KeyObject): { key: KeyObject; der: Buffer; pem: string } {
+  const der = publicKey.export({ type: 'spki', format: 'der' });
+  const point = der.subarray(der.length - 65); // 04 ‖ x ‖ y
+  const compressed = Buffer.concat([Buffer.from([0x02 + (point[64]! & 1)]), point.subarray(1, 33)]);
+  const cder = Buffer.concat([Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex'), compressed]);
+  const key = createPublicKey({ key: cder, format: 'der', type: 'spki' });
+  const pem = `-----BEGIN PUBLIC KEY-----\n${cder.toString('base64')}\n-----END PUBLIC KEY-----\n`;
+  return { key, der: cder, pem };
+}
+
+/** Hex SHA-256 of some bytes (the old, encoding-dependent key ID of a DER key). */
+export function sha256HexOf(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * A copy of a bundle file with header bytes of entry `name` replaced, byte for byte, at `offset` (a ustar field
+ * offset), and the header checksum made right again, as an attacker crafting a tar by hand would.
+ */
+export function patchTarHeader(file: Uint8Array, name: string, offset: number, bytes: Uint8Array | string): Uint8Array {
+  const copy = new Uint8Array(file);
+  const h = entryOffset(file, name).header;
+  const b = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
+  copy.set(b, h + offset);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : copy[h + i]!;
+  copy.set(Buffer.from(`${sum.toString(8).padStart(6, '0')}\0 `, 'latin1'), h + 148);
+  return copy;
 }

@@ -9,7 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import { canonicalJsonBytes } from './canonical-json.js';
 import { signDsse, verifyDsse } from './dsse.js';
 import { BundleError } from './errors.js';
-import { parsePublicKey, publicKeyPem } from './keys.js';
+import { keyIdOf, parsePublicKey, publicKeyPem } from './keys.js';
 import type { PublicKeyEntry, SigningKey } from './keys.js';
 import { isPlainObject, rfc3339 } from './manifest.js';
 
@@ -20,8 +20,13 @@ export const ROOT_TYPE = 'palisade/root/v1';
 
 /** Upper bound on a trust root file. */
 export const MAX_ROOT_BYTES = 1024 * 1024;
+/** At most this many keys, and this many signatures, in one root (each costs a parse or an ECDSA verify). */
+export const MAX_ROOT_KEYS = 64;
 
-/** What a verifier trusts: keys by key ID and the number of distinct ones that must sign. */
+/**
+ * What a verifier trusts: keys by key ID and the number of distinct keys that must sign. Verifiers count a key once
+ * by its canonical identity ({@link keyIdOf}), whatever IDs a map built by hand lists it under.
+ */
 export interface TrustPolicy {
   readonly keys: ReadonlyMap<string, KeyObject>;
   readonly threshold: number;
@@ -48,7 +53,7 @@ export interface RootFile {
 
 /**
  * Builds the signed part of a root.
- * @throws BundleError `trust-root-invalid` for a threshold outside 1..keys or duplicate keys.
+ * @throws BundleError `trust-root-invalid` for a threshold outside 1..keys or a key listed twice (however written).
  */
 export function createRootSigned(input: { version: number; expiresAt: Date; threshold: number; keys: readonly PublicKeyEntry[] }): RootSigned {
   const keys = [...input.keys].sort((a, b) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
@@ -88,12 +93,24 @@ export function parseRootFile(bytes: Uint8Array, where: string): RootFile {
   } catch {
     return bad('not JSON');
   }
-  if (!isPlainObject(v) || !isPlainObject(v.signed) || !Array.isArray(v.signatures)) return bad('expected {signed, signatures}');
+  if (!isPlainObject(v) || !hasMembers(v, ROOT_FILE_MEMBERS) || !isPlainObject(v.signed) || !Array.isArray(v.signatures)) return bad('expected {signed, signatures}');
   checkRootSigned(v.signed, where);
+  if (v.signatures.length > MAX_ROOT_KEYS) bad(`more than ${MAX_ROOT_KEYS} signatures`);
   for (const s of v.signatures as unknown[]) {
-    if (!isPlainObject(s) || typeof s.keyid !== 'string' || typeof s.sig !== 'string') bad('a signature must be {keyid, sig}');
+    if (!isPlainObject(s) || !hasMembers(s, SIGNATURE_MEMBERS) || typeof s.keyid !== 'string' || typeof s.sig !== 'string') bad('a signature must be {keyid, sig}');
   }
   return v as unknown as RootFile;
+}
+
+const ROOT_FILE_MEMBERS = ['signatures', 'signed'];
+const SIGNED_MEMBERS = ['_type', 'expiresAt', 'keys', 'threshold', 'version'];
+const KEY_MEMBERS = ['keyId', 'publicKey'];
+const SIGNATURE_MEMBERS = ['keyid', 'sig'];
+
+/** True when `o` has exactly the members `names` (sorted), no more and no fewer. */
+function hasMembers(o: Record<string, unknown>, names: readonly string[]): boolean {
+  const keys = Object.keys(o).sort();
+  return keys.length === names.length && keys.every((k, i) => k === names[i]);
 }
 
 function checkRootSigned(s: unknown, where: string): asserts s is RootSigned {
@@ -101,21 +118,25 @@ function checkRootSigned(s: unknown, where: string): asserts s is RootSigned {
     throw new BundleError('trust-root-invalid', `${where}: ${what}`);
   };
   if (!isPlainObject(s)) return bad('signed is not an object');
+  if (!hasMembers(s, SIGNED_MEMBERS)) bad(`signed must have exactly the members ${SIGNED_MEMBERS.join(', ')}`);
   if (s._type !== ROOT_TYPE) bad(`_type is not ${ROOT_TYPE}`);
   if (!Number.isSafeInteger(s.version) || (s.version as number) < 1) bad('version must be a positive integer');
   if (typeof s.expiresAt !== 'string' || Number.isNaN(Date.parse(s.expiresAt))) bad('expiresAt must be an RFC 3339 time');
   if (!Array.isArray(s.keys) || s.keys.length === 0) return bad('keys must list at least one key');
+  if (s.keys.length > MAX_ROOT_KEYS) bad(`more than ${MAX_ROOT_KEYS} keys`);
   const seen = new Set<string>();
   for (const k of s.keys as unknown[]) {
-    if (!isPlainObject(k) || typeof k.keyId !== 'string' || typeof k.publicKey !== 'string') return bad('a key must be {keyId, publicKey}');
+    if (!isPlainObject(k) || !hasMembers(k, KEY_MEMBERS) || typeof k.keyId !== 'string' || typeof k.publicKey !== 'string') return bad('a key must be {keyId, publicKey}');
     let entry: PublicKeyEntry;
     try {
       entry = parsePublicKey(k.publicKey, `${where}: key ${k.keyId}`);
     } catch (err) {
       return bad((err as Error).message);
     }
-    if (entry.keyId !== k.keyId) bad(`key ${k.keyId}: key ID does not match the key (it is ${entry.keyId})`);
-    if (seen.has(k.keyId)) bad(`key ${k.keyId} listed twice`);
+    // The ID is the canonical key's: a key written another way (compressed point) has the same ID, so it is caught
+    // below as a duplicate instead of counting twice toward the threshold.
+    if (entry.keyId !== k.keyId) bad(`key ${JSON.stringify(k.keyId)}: key ID does not match the key (it is ${entry.keyId})`);
+    if (seen.has(k.keyId)) bad(`key ${k.keyId} listed twice (the same key, however it is written, is one key)`);
     seen.add(k.keyId);
   }
   if (!Number.isSafeInteger(s.threshold) || (s.threshold as number) < 1 || (s.threshold as number) > seen.size) {
@@ -134,13 +155,14 @@ export function trustOfKey(entry: PublicKeyEntry): TrustPolicy {
   return { keys: new Map([[entry.keyId, entry.publicKey]]), threshold: 1, description: `key ${entry.keyId.slice(0, 12)}` };
 }
 
-/** The distinct trusted key IDs whose signature over `signed` verifies. */
+/** The distinct trusted keys (by canonical key ID) whose signature over `signed` verifies. */
 function validRootSigners(root: RootFile, trust: TrustPolicy): Set<string> {
   const payload = canonicalJsonBytes(root.signed);
   const ok = new Set<string>();
   for (const s of root.signatures) {
     const key = trust.keys.get(s.keyid);
-    if (key && verifyDsse(ROOT_PAYLOAD_TYPE, payload, Buffer.from(s.sig, 'base64'), key)) ok.add(s.keyid);
+    // Counted by the key itself, so several signature entries (or IDs) of one key count once.
+    if (key && verifyDsse(ROOT_PAYLOAD_TYPE, payload, Buffer.from(s.sig, 'base64'), key)) ok.add(keyIdOf(key));
   }
   return ok;
 }

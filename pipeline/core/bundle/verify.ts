@@ -12,6 +12,7 @@ import { canonicalJsonBytes } from './canonical-json.js';
 import { sha256Digest, sha256Hex } from './digest.js';
 import { verifyDsse } from './dsse.js';
 import { BundleError } from './errors.js';
+import { keyIdOf } from './keys.js';
 import { COMPONENT_PREFIX, MANIFEST_ENTRY, MAX_SIGNATURES, SIGNATURE_PREFIX, componentEntry, signatureEntry } from './layout.js';
 import { MAX_MANIFEST_BYTES, parseManifest } from './manifest.js';
 import type { BundleManifest } from './manifest.js';
@@ -162,13 +163,14 @@ function parseManifestBytes(bytes: Uint8Array): BundleManifest {
 }
 
 /**
- * Counts distinct trusted keys with a valid signature over a statement about exactly these manifest bytes.
- * @returns their key IDs, sorted.
+ * Counts distinct trusted keys with a valid signature over a statement about exactly these manifest bytes. A key
+ * counts once by its canonical identity, however many entries or key IDs claim it.
+ * @returns their canonical key IDs, sorted.
  * @throws BundleError for the most specific reason when they are fewer than the threshold.
  */
 function checkSignatures(signatures: readonly ParsedSignature[], mBytes: Uint8Array, trust: TrustPolicy): string[] {
   const digest = sha256Hex(mBytes);
-  const valid: string[] = [];
+  const valid = new Set<string>();
   const bad: string[] = [];
   const unknown: string[] = [];
   const otherManifest: string[] = [];
@@ -191,17 +193,17 @@ function checkSignatures(signatures: readonly ParsedSignature[], mBytes: Uint8Ar
     if (sha256Hex(canonicalJsonBytes(st.manifest)) !== digest) {
       throw new BundleError('bundle-malformed', `signature by ${short(s.keyId)}: the statement's predicate is not its subject`);
     }
-    valid.push(s.keyId);
+    valid.add(keyIdOf(key));
   }
-  if (valid.length >= trust.threshold) return valid;
-  const have = `${valid.length} valid of ${trust.threshold} required (${trust.description})`;
+  if (valid.size >= trust.threshold) return [...valid].sort();
+  const have = `${valid.size} valid of ${trust.threshold} required (${trust.description})`;
   if (otherManifest.length > 0) {
     throw new BundleError('bundle-manifest-tampered', `${MANIFEST_ENTRY} (sha256 ${digest.slice(0, 12)}…) is not the manifest key ${short(otherManifest[0]!)} signed; ${have}`);
   }
   if (bad.length > 0) {
     throw new BundleError('bundle-bad-signature', `the signature by key ${short(bad[0]!)} does not verify; ${have}`);
   }
-  if (valid.length === 0 && unknown.length > 0) {
+  if (valid.size === 0 && unknown.length > 0) {
     throw new BundleError('bundle-unknown-key', `signed only by keys the trust does not list (${unknown.map(short).join(', ')}); ${have}`);
   }
   throw new BundleError('bundle-threshold', signatures.length === 0 ? `the bundle is unsigned; ${have}` : `too few signatures: ${have}`);
