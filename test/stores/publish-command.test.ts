@@ -11,6 +11,7 @@ import { readTrust } from '../../pipeline/bundle-build/keys-io.js';
 import { FsBundleStore, HttpBundleStore, OciBundleStore, StoreError, peekBundle } from '../../pipeline/stores/index.js';
 import type { BundleStore } from '../../pipeline/stores/index.js';
 import { TEMPLATE_FLOWS, TEMPLATE_POLICIES, makeBundle, runCli, startRegistry, startServe, tempDir } from './helpers.js';
+import { patchTarHeader } from '../bundle/fixtures.js';
 
 describe('palisade publish', () => {
   let dir: { path: string; remove(): Promise<void> };
@@ -88,6 +89,13 @@ describe('palisade publish', () => {
       expect((unsigned as StoreError).message).toContain('bundle-threshold');
       const good = await runCli(['publish', '--policies', TEMPLATE_POLICIES, '--store', serve.url, '--key', key], env);
       expect(good.code, good.stderr).toBe(0);
+      // The same signed bundle with its BPF object made setuid root in the tar header (checksum fixed up) is refused.
+      const fs = new FsBundleStore(root);
+      const latest = (await fs.latest())!;
+      const setuid = patchTarHeader(await fs.get(latest.digest), 'components/palisade.bpf.o', 100, '0004755\0');
+      const refused = await new HttpBundleStore(serve.url, { token: 'trust-test-token' }).publish({ serial: 2, bytes: setuid }).catch((e: unknown) => e);
+      expect((refused as StoreError).code, (refused as Error).message).toBe('store-bad-input');
+      expect((refused as StoreError).message).toContain("'components/palisade.bpf.o': mode field");
     } finally {
       await serve.stop();
     }

@@ -77,29 +77,61 @@ export interface TarHeader {
 }
 
 /**
- * Parses one 512-byte header block exactly as {@link writeTar} writes it.
+ * The ustar header fields: name, offset and length in bytes (`padding` is the unused tail). In block order, except
+ * that the checksum comes last: a hand-made header has a correct checksum, and the reason should name what was made.
+ */
+const HEADER_FIELDS: readonly (readonly [field: string, offset: number, length: number])[] = [
+  ['name', 0, 100], ['mode', 100, 8], ['uid', 108, 8], ['gid', 116, 8], ['size', 124, 12], ['mtime', 136, 12],
+  ['typeflag', 156, 1], ['linkname', 157, 100], ['magic', 257, 6], ['version', 263, 2], ['uname', 265, 32],
+  ['gname', 297, 32], ['devmajor', 329, 8], ['devminor', 337, 8], ['prefix', 345, 155], ['padding', 500, 12],
+  ['checksum', 148, 8],
+];
+
+/**
+ * Parses one 512-byte header block exactly as {@link writeTar} writes it: after the name and size are read, the
+ * block must equal, byte for byte, the header the writer makes for that name and size. So mode, owner, times, type,
+ * link name, device numbers, magic and every unused byte are fixed, and a setuid, linked or foreign entry is refused.
  * @returns the header, or null for an all-zero block (end of archive).
- * @throws BundleError `bundle-malformed` for anything else.
+ * @throws BundleError `bundle-malformed` naming the entry and the first field that differs (entry text escaped).
  */
 export function parseTarHeader(block: Uint8Array): TarHeader | null {
   if (block.byteLength !== TAR_BLOCK) throw new BundleError('bundle-malformed', 'tar: short header block');
   if (block.every((b) => b === 0)) return null;
-  const text = (offset: number, len: number): string => String.fromCharCode(...block.subarray(offset, offset + len));
+  const field = (offset: number, len: number): Uint8Array => block.subarray(offset, offset + len);
   const bad = (what: string): never => {
     throw new BundleError('bundle-malformed', `tar: ${what}`);
   };
-  if (text(257, 6) !== 'ustar\0' || text(263, 2) !== '00') bad('not a ustar header');
-  const stored = text(148, 8);
-  if (!/^[0-7]{6}\0 $/.test(stored) || parseInt(stored.slice(0, 6), 8) !== checksum(block)) bad('header checksum mismatch');
-  if (text(156, 1) !== '0') bad('only regular files are allowed');
-  const rawName = text(0, 100);
-  const nul = rawName.indexOf('\0');
-  const name = nul < 0 ? rawName : rawName.slice(0, nul);
-  if (!NAME_RE.test(name) || (nul >= 0 && /[^\0]/.test(rawName.slice(nul)))) bad('bad entry name');
-  if (block.subarray(345, 500).some((b) => b !== 0)) bad(`'${name}': prefix field not allowed`);
-  const sizeText = text(124, 12);
-  if (!/^[0-7]{11}\0$/.test(sizeText)) bad(`'${name}': bad size field`);
-  return { name, size: parseInt(sizeText.slice(0, 11), 8) };
+  if (latin1(field(257, 8)) !== 'ustar\u000000') bad(`not a ustar header (magic and version "${escapeBytes(field(257, 8))}")`);
+  const rawName = field(0, 100);
+  const nul = rawName.indexOf(0);
+  const name = latin1(nul < 0 ? rawName : rawName.subarray(0, nul));
+  if (!NAME_RE.test(name)) bad(`entry name "${escapeBytes(rawName.subarray(0, nul < 0 ? 100 : nul))}" not allowed`);
+  const sizeText = latin1(field(124, 12));
+  if (!/^[0-7]{11}\0$/.test(sizeText)) bad(`'${name}': size field "${escapeBytes(field(124, 12))}" is not 11 octal digits and NUL`);
+  const size = parseInt(sizeText.slice(0, 11), 8);
+  const expected = tarHeader(name, size);
+  for (const [what, offset, len] of HEADER_FIELDS) {
+    const got = field(offset, len);
+    const want = expected.subarray(offset, offset + len);
+    if (!got.every((b, i) => b === want[i])) {
+      bad(`'${name}': ${what} field is "${escapeBytes(got)}", the format allows only "${escapeBytes(want)}"`);
+    }
+  }
+  return { name, size };
+}
+
+function latin1(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return s;
+}
+
+/** Untrusted header bytes as printable text: printable ASCII kept, everything else (and `"`, `\\`) as `\xNN`. */
+function escapeBytes(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+  // Long runs of the same escape (a zero-filled field) are shortened so a message stays one readable line.
+  return s.replace(/((?:\\x00){4})(?:\\x00)+/g, '$1…');
 }
 
 /**
