@@ -57,3 +57,21 @@ export function parseCommandArgs<const O extends OptionsConfig, const P extends 
   }
   return { values: parsed.values, positionals: parsed.positionals };
 }
+
+/** An integer option: decimal digits only, at most 15 of them (every such value is a safe integer). */
+const INTEGER_RE = /^[0-9]{1,15}$/;
+
+/**
+ * Parses an integer option strictly: ASCII decimal digits only (no sign, spaces, `0x`, exponent or fraction), at
+ * most 15 of them, and at least `min`.
+ * @returns the value, or undefined when the option was not given.
+ * @throws UsageError naming `flag` for anything else.
+ */
+export function parseIntegerOption(text: string | undefined, flag: string, min = 0): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!INTEGER_RE.test(text) || n < min) {
+    throw new UsageError(`${flag} must be a decimal integer of at least ${min}, in digits only (got ${JSON.stringify(text)})`);
+  }
+  return n;
+}

@@ -55,7 +55,8 @@ describe('bundle gate: attacks', () => {
     const v = await g.admit([bundle(7, [signer])]);
     expect(v.manifest.serial).toBe(7);
     expect(v.signers).toEqual([signer.keyId]);
-    expect(g.state.minSerial).toBe(8);
+    expect(g.state.minSerial).toBe(7);
+    expect(g.state.minRollbackOf).toBe(7);
     expect(g.state.current?.manifestDigest).toBe(v.manifestDigest);
   });
 
@@ -135,7 +136,7 @@ describe('bundle gate: attacks', () => {
     const [six, five] = await Promise.allSettled([g.admit([bundle(6, [signer])]), g.admit([bundle(5, [signer])])]);
     expect(six.status).toBe('fulfilled');
     expect(five).toMatchObject({ status: 'rejected', reason: { code: 'bundle-rollback' } });
-    expect(g.state.minSerial).toBe(7);
+    expect(g.state.minSerial).toBe(6);
     expect(g.state.current?.serial).toBe(6);
   });
 
@@ -143,15 +144,18 @@ describe('bundle gate: attacks', () => {
     const g = gate();
     await g.admit([bundle(5, [signer])]);
     await expectRejected(g, [bundle(4, [signer])], 'bundle-rollback');
-    await expectRejected(g, [bundle(5, [signer])], 'bundle-rollback'); // replay of the current one
+    // A stale rollback (of serial 4, while 5 runs) is a rollback attack too.
+    await expectRejected(g, [bundle(2, [signer], { rollbackOf: 4 })], 'bundle-rollback');
     // An explicit, signed rollback bundle of serial 5 is the only way back...
     await g.admit([bundle(3, [signer], { rollbackOf: 5 })]);
     expect(g.state.current?.serial).toBe(3);
     expect(g.state.minSerial).toBe(6);
+    expect(g.state.minRollbackOf).toBe(5);
     // ...and the rolled-back serial stays refused, as does a stale rollback bundle.
     await expectRejected(g, [bundle(5, [signer])], 'bundle-rollback');
     await g.admit([bundle(9, [signer])]);
     await expectRejected(g, [bundle(2, [signer], { rollbackOf: 5 })], 'bundle-rollback');
+    await expectRejected(g, [bundle(2, [signer], { rollbackOf: 8 })], 'bundle-rollback');
   });
 
   it('freeze (expired bundle)', async () => {

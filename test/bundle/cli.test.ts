@@ -85,7 +85,7 @@ describe('palisade verify', () => {
     expect(await cli(verify, [p, '--trust', join(dir, 'v')])).toBe(0); // the keygen PREFIX works too
     printed.clear();
     expect(await cli(verify, [p, '--trust', join(dir, 'v.pub')])).toBe(0);
-    expect(printed.out).toMatch(/^ok: serial 5, manifest sha256:[0-9a-f]{64}, signed by 1 of 1 required .*next min serial 6\n$/);
+    expect(printed.out).toMatch(/^ok: serial 5, manifest sha256:[0-9a-f]{64}, signed by 1 of 1 required .*next --min-serial 5 --min-rollback-of 5\n$/);
   });
 
   it('exits with the reason\'s own code and one line for each rejection', async () => {

@@ -139,11 +139,14 @@ describe('palisade compile', () => {
     expect(await cli(compile, ['--policies', pol, '--out', join(dir, 'rb.bundle'), '--key', key, '--serial', '3', '--rollback-of', '7', ...at])).toBe(0);
     printed.clear();
     // The agent runs serial 7: a plain serial-3 bundle is a rollback attack, the signed rollback of 7 is not.
-    expect(await cli(verify, [join(dir, 'old.bundle'), '--trust', pub, '--min-serial', '8'])).toBe(16);
-    expect(await cli(verify, [join(dir, 'rb.bundle'), '--trust', pub, '--min-serial', '8'])).toBe(0);
-    expect(printed.out).toMatch(/serial 3, rollback of serial 7, .*next min serial 8/);
+    expect(await cli(verify, [join(dir, 'old.bundle'), '--trust', pub, '--min-serial', '7'])).toBe(16);
+    expect(await cli(verify, [join(dir, 'rb.bundle'), '--trust', pub, '--min-serial', '7'])).toBe(0);
+    expect(printed.out).toMatch(/serial 3, rollback of serial 7, .*next --min-serial 8 --min-rollback-of 7\n$/);
+    // After a restart the agent re-verifies the rollback it runs with what the ok line said; serial 7 stays refused.
+    expect(await cli(verify, [join(dir, 'rb.bundle'), '--trust', pub, '--min-serial', '8', '--min-rollback-of', '7'])).toBe(0);
     // A stale rollback (the agent has moved past serial 7 since) is refused too.
     expect(await cli(verify, [join(dir, 'rb.bundle'), '--trust', pub, '--min-serial', '10'])).toBe(16);
+    expect(await cli(verify, [join(dir, 'rb.bundle'), '--trust', pub, '--min-serial', '8'])).toBe(16);
   });
 
   it('refuses to build a bundle larger than agents accept', async () => {

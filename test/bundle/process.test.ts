@@ -48,9 +48,11 @@ describe('bin/palisade keygen → compile → verify', () => {
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/^ok: serial 7, /);
 
+    // The minimum is inclusive: an agent that runs serial 7 re-verifies it after a restart; serial 8 refuses it.
+    expect(palisade(['verify', file, '--trust', `${prefix}.pub`, '--min-serial', '7']).status).toBe(0);
     const rollback = palisade(['verify', file, '--trust', `${prefix}.pub`, '--min-serial', '8']);
     expect(rollback.status).toBe(BUNDLE_ERROR_EXIT['bundle-rollback']);
-    expect(rollback.stderr).toMatch(/^palisade verify: .*serial 7 is not above the last accepted serial 7 \[bundle-rollback\]\n$/);
+    expect(rollback.stderr).toMatch(/^palisade verify: .*serial 7 is below the minimum serial 8 \[bundle-rollback\]\n$/);
 
     const good = readFileSync(file);
     const model = entryOffset(good, 'components/policy-model.json');

@@ -9,7 +9,7 @@ import { rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../../core/errors.js';
 import { formatDiagnostic } from '../../core/validate/diagnostic.js';
-import { parseCommandArgs } from '../command-args.js';
+import { parseCommandArgs, parseIntegerOption } from '../command-args.js';
 import { isSha256Digest } from '../../core/bundle/index.js';
 import { buildBundleFromDir, parseDuration, PolicyErrorsError, readSigningKeys } from '../../bundle-build/index.js';
 
@@ -39,8 +39,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const { values } = parsed;
   if (!values.policies || !values.out) throw new UsageError(`--policies and --out are required\n${USAGE}`);
-  const serial = optionalInteger(values.serial, '--serial');
-  const rollbackOf = optionalInteger(values['rollback-of'], '--rollback-of');
+  const serial = parseIntegerOption(values.serial, '--serial');
+  const rollbackOf = parseIntegerOption(values['rollback-of'], '--rollback-of');
   const createdAt = values['created-at'] === undefined ? undefined : parseTime(values['created-at']);
   const parentDigest = values['parent-digest'];
   if (parentDigest !== undefined && !isSha256Digest(parentDigest)) throw new UsageError('--parent-digest must be sha256:<64 hex digits>');
@@ -86,12 +86,6 @@ export async function run(argv: string[]): Promise<number> {
       `components ${m.components.map((c) => c.name).join(' ')}, ${signed}, expires ${m.expiresAt}\n`,
   );
   return 0;
-}
-
-function optionalInteger(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`${flag} must be a non-negative integer`);
-  return Number(text);
 }
 
 function parseTime(text: string): Date {

@@ -9,7 +9,7 @@
  */
 import { open, readFile, unlink, writeFile, chmod } from 'node:fs/promises';
 import { UsageError } from '../../core/errors.js';
-import { parseCommandArgs } from '../command-args.js';
+import { parseCommandArgs, parseIntegerOption } from '../command-args.js';
 import {
   canonicalJson,
   createRootSigned,
@@ -71,8 +71,7 @@ async function writeKeyPair(prefix: string): Promise<number> {
 
 async function writeRoot(out: string, pubs: string[], signers: string[], thresholdText: string | undefined, previous: string | undefined, expires: string): Promise<number> {
   if (pubs.length === 0 || signers.length === 0 || thresholdText === undefined) throw new UsageError(USAGE);
-  const threshold = Number(thresholdText);
-  if (!Number.isSafeInteger(threshold) || threshold < 1) throw new UsageError(`--threshold must be a positive integer`);
+  const threshold = parseIntegerOption(thresholdText, '--threshold', 1)!;
   const keys = await Promise.all(pubs.map(readPublicKeyFile));
   const now = new Date();
   const prev = previous === undefined ? null : parseRootFile(await readFile(previous), previous);

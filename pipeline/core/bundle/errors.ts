@@ -18,7 +18,7 @@ export const BUNDLE_ERROR_EXIT = {
   'bundle-component-mismatch': 14,
   /** The manifest in the file is not the one the signatures cover. */
   'bundle-manifest-tampered': 15,
-  /** The serial is not above the last accepted one and the bundle is not a signed rollback of it. */
+  /** The serial is below the minimum (the serial the agent runs) and the bundle is not a signed rollback of it or later. */
   'bundle-rollback': 16,
   /** The bundle's expiry time has passed (freeze attack). */
   'bundle-expired': 17,

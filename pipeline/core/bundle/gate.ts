@@ -12,7 +12,10 @@ import type { VerifiedBundle } from './verify.js';
 /** What the gate remembers. */
 export interface BundleGateState {
   readonly trust: TrustPolicy;
+  /** The lowest serial a normal bundle may carry, inclusive: the serial of the bundle admitted last (or past it). */
   readonly minSerial: number;
+  /** The lowest serial a rollback bundle may revert, inclusive (see VerifyOptions.minRollbackOf). */
+  readonly minRollbackOf: number;
   /** The last admitted bundle, if any. */
   readonly current: { readonly serial: number; readonly manifestDigest: string } | null;
   /** The trusted root file the trust came from, when it came from one (rotations start from it). */
@@ -30,8 +33,12 @@ export class BundleGate {
   /**
    * @param clock the current time (injected so tests control expiry).
    */
-  constructor(initial: { trust: TrustPolicy; minSerial?: number; root?: RootFile }, options: { clock: () => Date; abiVersions?: readonly number[] }) {
-    this.st = { trust: initial.trust, minSerial: initial.minSerial ?? 0, current: null, root: initial.root ?? null };
+  constructor(
+    initial: { trust: TrustPolicy; minSerial?: number; minRollbackOf?: number; root?: RootFile },
+    options: { clock: () => Date; abiVersions?: readonly number[] },
+  ) {
+    const minSerial = initial.minSerial ?? 0;
+    this.st = { trust: initial.trust, minSerial, minRollbackOf: initial.minRollbackOf ?? minSerial, current: null, root: initial.root ?? null };
     this.clock = options.clock;
     this.abiVersions = options.abiVersions;
   }
@@ -62,10 +69,11 @@ export class BundleGate {
       trust: before.trust,
       now: this.clock(),
       minSerial: before.minSerial,
+      minRollbackOf: before.minRollbackOf,
       ...(this.abiVersions ? { abiVersions: this.abiVersions } : {}),
     });
     // Admits run one at a time; a root rotation that happened meanwhile is kept.
-    this.st = { ...this.st, minSerial: v.nextMinSerial, current: { serial: v.manifest.serial, manifestDigest: v.manifestDigest } };
+    this.st = { ...this.st, minSerial: v.nextMinSerial, minRollbackOf: v.nextMinRollbackOf, current: { serial: v.manifest.serial, manifestDigest: v.manifestDigest } };
     return v;
   }
 

@@ -31,11 +31,11 @@ export interface ComponentRef {
 /** The manifest, as `manifest.json` holds it (canonical JSON, members in this shape and no others). */
 export interface BundleManifest {
   readonly formatVersion: typeof BUNDLE_FORMAT_VERSION;
-  /** Monotonic, assigned by the publisher; agents refuse a serial not above the last one they accepted. */
+  /** Monotonic, assigned by the publisher; agents refuse a serial below the one they run (see FORMAT.md, Rollback). */
   readonly serial: number;
   /**
-   * Set only on an explicit rollback bundle: the serial it rolls back from. Such a bundle may carry a serial not
-   * above the last accepted one, provided `rollbackOf` is at least that last accepted serial.
+   * Set only on an explicit rollback bundle: the serial it rolls back from. Such a bundle may carry any serial,
+   * provided `rollbackOf` is at least the serial the agent runs (the gate's `minRollbackOf`).
    */
   readonly rollbackOf: number | null;
   readonly source: { readonly repository: string; readonly commit: string };

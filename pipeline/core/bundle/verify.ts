@@ -3,7 +3,8 @@
  * signature entries → signatures against the trust (threshold of distinct trusted keys over this exact manifest) →
  * the signed manifest's ABI version, expiry and serial → every component against the signed digest and size → the
  * end of the file. No component byte is read before the signatures are verified, and no more bytes than the signed
- * manifest accounts for are ever accepted. Pure: nothing is changed; the caller records `nextMinSerial` on success.
+ * manifest accounts for are ever accepted. Pure: nothing is changed; the caller records `nextMinSerial` and
+ * `nextMinRollbackOf` on success.
  */
 import { PALISADE_ABI_VERSION } from './abi-version.js';
 import { BoundedByteReader } from './bounded-reader.js';
@@ -29,11 +30,16 @@ export interface VerifyOptions extends BoundedReadOptions {
   /** The time to check expiry against. */
   readonly now: Date;
   /**
-   * The lowest serial a normal bundle may carry (the last accepted serial + 1; default 0). A rollback bundle is
-   * accepted below it when its `rollbackOf` is at least `minSerial - 1`, i.e. it reverts the last accepted bundle
-   * or a later one.
+   * The lowest serial a normal bundle may carry, inclusive (default 0): an agent passes the serial of the bundle it
+   * runs, so re-verifying that bundle after a restart passes and anything older is refused.
    */
   readonly minSerial?: number;
+  /**
+   * The lowest `rollbackOf` a rollback bundle may carry, inclusive (default: `minSerial`): a rollback must revert the
+   * bundle the agent runs or a later one, so a stale rollback bundle cannot be replayed. After the agent accepted a
+   * rollback of serial R this is R while `minSerial` is R + 1: the rollback re-verifies, the bad bundle R does not.
+   */
+  readonly minRollbackOf?: number;
   /** Datapath ABI versions this agent speaks (default: {@link PALISADE_ABI_VERSION} only). */
   readonly abiVersions?: readonly number[];
 }
@@ -47,8 +53,10 @@ export interface VerifiedBundle {
   readonly components: ReadonlyMap<string, Uint8Array>;
   /** Trusted key IDs whose signatures verified, sorted. */
   readonly signers: readonly string[];
-  /** What `minSerial` must be from now on (rolled-back serials stay refused). */
+  /** What `minSerial` must be from now on: this bundle's serial, or past the serial it rolled back (refused from now on). */
   readonly nextMinSerial: number;
+  /** What `minRollbackOf` must be from now on: the serial this bundle replaced (its `rollbackOf`, else its serial). */
+  readonly nextMinRollbackOf: number;
   /** Size of the bundle file in bytes. */
   readonly size: number;
 }
@@ -134,9 +142,10 @@ async function verifyFrom(reader: BoundedByteReader, options: VerifyOptions): Pr
   const size = reader.offset;
   await reader.expectEnd();
 
-  const rollbackOf = manifest.rollbackOf ?? -1;
-  const nextMinSerial = Math.max(options.minSerial ?? 0, manifest.serial + 1, rollbackOf + 1);
-  return { manifest, manifestDigest: sha256Digest(mBytes), components, signers, nextMinSerial, size };
+  const floor = serialFloor(options);
+  const nextMinSerial = Math.max(floor.minSerial, manifest.serial, manifest.rollbackOf === null ? 0 : manifest.rollbackOf + 1);
+  const nextMinRollbackOf = Math.max(floor.minRollbackOf, manifest.rollbackOf ?? manifest.serial);
+  return { manifest, manifestDigest: sha256Digest(mBytes), components, signers, nextMinSerial, nextMinRollbackOf, size };
 }
 
 async function readHeader(reader: BoundedByteReader): Promise<TarHeader | null> {
@@ -217,12 +226,18 @@ function checkManifestPolicy(m: BundleManifest, options: VerifyOptions): void {
   if (Date.parse(m.expiresAt) <= options.now.getTime()) {
     throw new BundleError('bundle-expired', `serial ${m.serial} expired at ${m.expiresAt}`);
   }
-  const min = options.minSerial ?? 0;
+  const { minSerial, minRollbackOf } = serialFloor(options);
   if (m.rollbackOf === null) {
-    if (m.serial < min) throw new BundleError('bundle-rollback', `serial ${m.serial} is not above the last accepted serial ${min - 1}`);
-  } else if (m.rollbackOf < min - 1) {
-    throw new BundleError('bundle-rollback', `rollback bundle ${m.serial} reverts serial ${m.rollbackOf}, but serial ${min - 1} was accepted since`);
+    if (m.serial < minSerial) throw new BundleError('bundle-rollback', `serial ${m.serial} is below the minimum serial ${minSerial}`);
+  } else if (m.rollbackOf < minRollbackOf) {
+    throw new BundleError('bundle-rollback', `rollback bundle ${m.serial} reverts serial ${m.rollbackOf}, but the minimum a rollback may revert is serial ${minRollbackOf}`);
   }
+}
+
+/** The serial minimums in force (defaults filled in). */
+function serialFloor(options: VerifyOptions): { minSerial: number; minRollbackOf: number } {
+  const minSerial = options.minSerial ?? 0;
+  return { minSerial, minRollbackOf: options.minRollbackOf ?? minSerial };
 }
 
 function short(keyId: string): string {
