@@ -245,4 +245,17 @@ describe('bundle gate: attacks', () => {
     expect(msg).toContain('exactly one signature');
     await expectRejected(gate(), [new TextEncoder().encode('{"not":"a bundle"}'.padEnd(1024, ' '))], 'bundle-malformed');
   });
+
+  it('a valid signature in a Sigstore bundle the writer would not write (extra member, other spelling)', async () => {
+    const m = createManifest(manifestInput(1), components());
+    const s = signManifest(m, [signer])[0]!;
+    const comps = components();
+    const parts = m.components.map((c) => ({ name: c.name, bytes: comps.find((x) => x.name === c.name)!.bytes }));
+    const extra = { ...s, verificationMaterial: { ...s.verificationMaterial, tlogEntries: [] } } as typeof s;
+    expect(await expectRejected(gate(), [packBundle(m, [extra], parts).bytes], 'bundle-malformed')).toContain('not in the form Palisade writes');
+    const noKeyid = { ...s, dsseEnvelope: { ...s.dsseEnvelope, signatures: [{ sig: s.dsseEnvelope.signatures[0].sig }] } } as unknown as typeof s;
+    expect(await expectRejected(gate(), [packBundle(m, [noKeyid], parts).bytes], 'bundle-malformed')).toContain('not in the form Palisade writes');
+    // The signature as written passes.
+    expect((await gate().admit([packBundle(m, [s], parts).bytes])).signers).toEqual([signer.keyId]);
+  });
 });

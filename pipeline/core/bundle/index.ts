@@ -15,7 +15,17 @@ export { isSha256Digest, sha256Digest, sha256Hex } from './digest.js';
 export { preAuthEncoding, signDsse, verifyDsse } from './dsse.js';
 export { BUNDLE_ERROR_EXIT, BundleError, type BundleErrorCode } from './errors.js';
 export { BundleGate, type BundleGateState } from './gate.js';
-export { generateSigningKeyPem, keyIdOf, parsePublicKey, parseSigningKey, publicKeyPem, type PublicKeyEntry, type SigningKey } from './keys.js';
+export {
+  canonicalPublicKey,
+  canonicalSpkiDer,
+  generateSigningKeyPem,
+  keyIdOf,
+  parsePublicKey,
+  parseSigningKey,
+  publicKeyPem,
+  type PublicKeyEntry,
+  type SigningKey,
+} from './keys.js';
 export { COMPONENT_PREFIX, MANIFEST_ENTRY, SIGNATURE_PREFIX, componentEntry, signatureEntry } from './layout.js';
 export {
   BUNDLE_FORMAT_VERSION,

@@ -4,6 +4,7 @@
  * bundle is verified offline against trusted keys, which `@sigstore/verify` supports with key-based trust material.
  * A bundle signed by k keys carries k of these, one per key, all over the same payload.
  */
+import { canonicalJsonBytes } from './canonical-json.js';
 import { BundleError } from './errors.js';
 import { isPlainObject } from './manifest.js';
 
@@ -55,8 +56,9 @@ export interface ParsedSignature {
 const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
- * Parses the bytes of a stored Sigstore bundle, strictly.
- * @throws BundleError `bundle-malformed` naming `where` when the JSON or its shape is wrong.
+ * Parses the bytes of a stored Sigstore bundle, strictly: the bytes must be exactly those {@link toSigstoreBundle}
+ * and canonical JSON give for the signature they hold.
+ * @throws BundleError `bundle-malformed` naming `where` when the JSON, its shape or its spelling is wrong.
  */
 export function parseSigstoreBundle(bytes: Uint8Array, where: string): ParsedSignature {
   const bad = (what: string): never => {
@@ -83,10 +85,16 @@ export function parseSigstoreBundle(bytes: Uint8Array, where: string): ParsedSig
   const hint = vm.publicKey.hint;
   if (!/^[0-9a-f]{64}$/.test(hint)) bad('publicKey.hint is not a key ID (64 hex digits)');
   if (s0.keyid !== undefined && s0.keyid !== '' && s0.keyid !== hint) bad('signature keyid differs from publicKey.hint');
-  return {
+  const parsed: ParsedSignature = {
     keyId: hint,
     payloadType: env.payloadType,
     payload: new Uint8Array(Buffer.from(env.payload, 'base64')),
     sig: new Uint8Array(Buffer.from(s0.sig, 'base64')),
   };
+  // Strict reading: exactly the bytes the writer makes for this signature (no extra members, no other spelling).
+  const written = canonicalJsonBytes(toSigstoreBundle(parsed.payloadType, parsed.payload, parsed.keyId, parsed.sig));
+  if (!Buffer.from(written).equals(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))) {
+    bad('not in the form Palisade writes (canonical JSON, no other members, keyid equal to the hint, canonical base64)');
+  }
+  return parsed;
 }
