@@ -117,6 +117,11 @@ describe('key identity', () => {
     const sameId = await rejection(() => handRoot({ _type: 'palisade/root/v1', version: 1, expiresAt, threshold: 2, keys: keys({ keyId: a.keyId, publicKey: aCompressed.pem }) }, []));
     expect(sameId.code).toBe('trust-root-invalid');
     expect(sameId.message).toContain('listed twice');
+    // A key ID that is not one (text an attacker chose) is refused before it reaches a message.
+    const odd = await rejection(() => handRoot({ _type: 'palisade/root/v1', version: 1, expiresAt, threshold: 1, keys: [{ keyId: 'x\n[fake] ok', publicKey: publicKeyPem(b.publicKey) }] }, []));
+    expect(odd.code).toBe('trust-root-invalid');
+    expect(odd.message).toContain('a key ID must be 64 lowercase hex digits');
+    expect(odd.message).not.toContain('\n');
   });
 
   it('the holder of one key cannot sign the next root alone', async () => {

@@ -105,6 +105,7 @@ export function parseRootFile(bytes: Uint8Array, where: string): RootFile {
 const ROOT_FILE_MEMBERS = ['signatures', 'signed'];
 const SIGNED_MEMBERS = ['_type', 'expiresAt', 'keys', 'threshold', 'version'];
 const KEY_MEMBERS = ['keyId', 'publicKey'];
+const KEY_ID_RE = /^[0-9a-f]{64}$/;
 const SIGNATURE_MEMBERS = ['keyid', 'sig'];
 
 /** True when `o` has exactly the members `names` (sorted), no more and no fewer. */
@@ -127,6 +128,7 @@ function checkRootSigned(s: unknown, where: string): asserts s is RootSigned {
   const seen = new Set<string>();
   for (const k of s.keys as unknown[]) {
     if (!isPlainObject(k) || !hasMembers(k, KEY_MEMBERS) || typeof k.keyId !== 'string' || typeof k.publicKey !== 'string') return bad('a key must be {keyId, publicKey}');
+    if (!KEY_ID_RE.test(k.keyId)) return bad('a key ID must be 64 lowercase hex digits');
     let entry: PublicKeyEntry;
     try {
       entry = parsePublicKey(k.publicKey, `${where}: key ${k.keyId}`);
@@ -135,7 +137,7 @@ function checkRootSigned(s: unknown, where: string): asserts s is RootSigned {
     }
     // The ID is the canonical key's: a key written another way (compressed point) has the same ID, so it is caught
     // below as a duplicate instead of counting twice toward the threshold.
-    if (entry.keyId !== k.keyId) bad(`key ${JSON.stringify(k.keyId)}: key ID does not match the key (it is ${entry.keyId})`);
+    if (entry.keyId !== k.keyId) bad(`key ${k.keyId}: key ID does not match the key (it is ${entry.keyId})`);
     if (seen.has(k.keyId)) bad(`key ${k.keyId} listed twice (the same key, however it is written, is one key)`);
     seen.add(k.keyId);
   }
