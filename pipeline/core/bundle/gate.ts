@@ -31,7 +31,9 @@ export class BundleGate {
   private turn: Promise<void> = Promise.resolve();
 
   /**
-   * @param clock the current time (injected so tests control expiry).
+   * @param initial the trust, and the minimums an agent saved from {@link state} (defaults: `minSerial` 0,
+   *   `minRollbackOf` = `minSerial`); a gate restarted from them admits the bundle it admitted last again.
+   * @param options `clock`: the current time (injected so tests control expiry).
    */
   constructor(
     initial: { trust: TrustPolicy; minSerial?: number; minRollbackOf?: number; root?: RootFile },
