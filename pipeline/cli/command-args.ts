@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { UsageError } from '../core/errors.js';
+import { queueText } from './output.js';
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 const HELP = { help: { type: 'boolean', short: 'h' } } as const;
@@ -29,10 +30,10 @@ export function parseCommandArgs<const O extends OptionsConfig, const P extends 
   try {
     parsed = parseArgs(config);
   } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${usage}`);
+    throw new UsageError((err as Error).message, usage);
   }
   if ((parsed.values as { help?: boolean }).help === true) {
-    process.stdout.write(`${usage}\n`);
+    queueText(`${usage}\n`);
     return null;
   }
   if (!allowPositionals) {
@@ -47,7 +48,7 @@ export function parseCommandArgs<const O extends OptionsConfig, const P extends 
       if (token.kind === 'option') {
         list = options[token.name]?.multiple ? (values[token.name] as string[]) : null;
       } else if (token.kind === 'positional') {
-        if (!list) throw new UsageError(`unexpected argument '${token.value}'\n${usage}`);
+        if (!list) throw new UsageError(`unexpected argument '${token.value}'`, usage);
         list.push(token.value);
       } else {
         list = null;

@@ -3,6 +3,8 @@
  * when it runs, so start-up stays close to a bare `node` start.
  */
 import { PalisadeError, UsageError, InputError, formatPos } from '../core/errors.js';
+import { EXIT_OUTPUT_FAILED, OutputError } from './errors.js';
+import { errorLine, errorUsage, finishOutput, guardOutput, printText, stdoutFailed } from './output.js';
 
 /** A command module: parses its own argv, returns the process exit code. */
 export interface CommandModule {
@@ -30,52 +32,73 @@ function usage(): string {
   return `usage: palisade <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n  --version  print the version\n  --help     this text\n`;
 }
 
-/** Runs the CLI; resolves to the exit code. Never throws. */
+/**
+ * Runs the CLI; resolves to the exit code. Never throws. A command whose stdout could not be written exits
+ * EXIT_OUTPUT_FAILED (74) whatever it returned or threw (see ./output.ts).
+ */
 export async function main(argv: string[]): Promise<number> {
+  guardOutput();
+  let code: number;
+  try {
+    code = await dispatch(argv);
+  } catch (err) {
+    // After stdout failed, what the command threw is a consequence; finishOutput reports the cause.
+    code = stdoutFailed() ? 0 : reportError(err);
+  }
+  return finishOutput(code);
+}
+
+async function dispatch(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === '--version' || name === '-V') {
-    process.stdout.write(`palisade ${VERSION} (Node.js ${process.version})\n`);
+    await printText(`palisade ${VERSION} (Node.js ${process.version})\n`);
     return 0;
   }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(usage());
+    await printText(usage());
     return name === undefined ? 2 : 0;
   }
   const command = commands[name];
   if (!command) {
-    process.stderr.write(`palisade: unknown command '${name}'\n\n${usage()}`);
+    errorLine(`palisade: unknown command '${name}'`);
+    errorUsage(`\n${usage()}`);
     return 2;
   }
-  try {
-    const mod = (await import(new URL(command.module, import.meta.url).href)) as CommandModule;
-    return await mod.run(rest);
-  } catch (err) {
-    return reportError(err);
-  }
+  const mod = (await import(new URL(command.module, import.meta.url).href)) as CommandModule;
+  return await mod.run(rest);
 }
 
-/** Prints an error as one or two lines for a person; exit 2 for usage and I/O, 1 otherwise. */
+/**
+ * Prints an error as one line for a person (a usage error adds the command's usage); exit 2 for usage and I/O,
+ * 1 otherwise, 70 for a bug.
+ */
 export function reportError(err: unknown): number {
   if (err instanceof UsageError) {
-    process.stderr.write(`palisade: ${err.message}\n`);
+    errorLine(`palisade: ${err.message}`);
+    if (err.usage !== undefined) errorUsage(err.usage);
     return 2;
   }
   if (err instanceof InputError) {
     const where = formatPos(err.pos);
-    process.stderr.write(`${where ? where + ': ' : ''}error: ${err.message} [${err.code}]\n`);
+    errorLine(`${where ? where + ': ' : ''}error: ${err.message} [${err.code}]`);
     return err.code.startsWith('io') ? 2 : 1;
   }
+  if (err instanceof OutputError) {
+    // Thrown out of finishOutput's reach (a command run in-process): same line, same code.
+    if (err.errno !== 'EPIPE') errorLine(`palisade: ${err.message} [${err.code}]`);
+    return EXIT_OUTPUT_FAILED;
+  }
   if (err instanceof PalisadeError) {
-    process.stderr.write(`palisade: ${err.message} [${err.code}]\n`);
+    errorLine(`palisade: ${err.message} [${err.code}]`);
     return 1;
   }
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e.code === 'string' && typeof e.syscall === 'string') {
-    process.stderr.write(`palisade: ${e.message}\n`);
+    errorLine(`palisade: ${e.message}`);
     return 2;
   }
   // An unexpected bug: still no stack trace for the user unless asked for.
-  process.stderr.write(`palisade: internal error: ${e?.message ?? String(err)}\n`);
-  if (process.env.PALISADE_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
+  errorLine(`palisade: internal error: ${e?.message ?? String(err)}`);
+  if (process.env.PALISADE_DEBUG) for (const line of (e?.stack ?? '').split('\n')) errorLine(line);
   return 70;
 }

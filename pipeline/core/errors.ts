@@ -2,6 +2,7 @@
  * The one error hierarchy of Palisade. Callers branch on `code`, never on message text.
  * Messages are written for a person; they never contain secrets or tokens.
  */
+import { escapeUntrusted } from './text/escape-untrusted.js';
 
 /** A source position, 1-based line and column. */
 export interface SourcePos {
@@ -10,11 +11,15 @@ export interface SourcePos {
   readonly col: number;
 }
 
-/** Base of every error Palisade raises on purpose. `code` is stable API. */
+/**
+ * Base of every error Palisade raises on purpose. `code` is stable API. The message is one line: whatever it
+ * quotes (file and field names, a remote server's reason) has its control, separator and bidi characters escaped
+ * here, once for every subclass, so no error can carry a terminal escape or a forged log line to any sink.
+ */
 export class PalisadeError extends Error {
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(escapeUntrusted(message), options);
     this.code = code;
     this.name = new.target.name;
   }
@@ -29,10 +34,15 @@ export class InputError extends PalisadeError {
   }
 }
 
-/** Wrong command-line usage: exit code 2. */
+/**
+ * Wrong command-line usage: exit code 2. `usage` is the command's own (trusted, multi-line) usage text, printed
+ * as it is after the one-line message.
+ */
 export class UsageError extends PalisadeError {
-  constructor(message: string) {
+  readonly usage: string | undefined;
+  constructor(message: string, usage?: string) {
     super('usage', message);
+    this.usage = usage;
   }
 }
 

@@ -5,6 +5,7 @@
  * connections with no such rule (the allowing policy was deleted); and a `::notice` with the headline.
  */
 import type { RuleRef } from '../core/flow/types.js';
+import { escapeUntrusted } from '../core/text/index.js';
 import { ruleKey } from './aggregate.js';
 import type { ConnectionChange, DiffReport } from './report.js';
 import { CHANGE_TITLE, connectionTitle, headline, plural, policyName, sideVerdict } from './wording.js';
@@ -99,7 +100,8 @@ function command(name: string, props: Record<string, string>, message: string): 
 }
 
 function escapeData(s: string): string {
-  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  // Newlines stay (as %0A: annotations may span lines); other control, separator and bidi characters become visible.
+  return escapeUntrusted(s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A'));
 }
 
 function escapeProperty(s: string): string {

@@ -4,6 +4,7 @@
  * comment by default); whatever does not fit is counted in an explicit "N more … not shown" note.
  */
 import type { RuleRef } from '../core/flow/types.js';
+import { escapeUntrusted } from '../core/text/index.js';
 import { BoundedText } from './bounded-text.js';
 import { rfc3339Nanos } from './time-order.js';
 import type { ChangeKind, ConnectionChange, DiffReport, RefInfo, SideSummary } from './report.js';
@@ -257,14 +258,14 @@ function sumFlows(list: readonly ConnectionChange[], from: number): number {
   return n;
 }
 
-/** Text made safe for a table cell and for inline HTML: no pipes, angle brackets or line breaks. */
+/** Text made safe for a table cell and for inline HTML: no pipes, angle brackets, line breaks or terminal escapes. */
 function cell(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/[\r\n]+/g, ' ');
+  return escapeUntrusted(text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/[\r\n]+/g, ' '));
 }
 
 /** Inline code that survives any content (backticks included) and table cells. */
 function code(text: string): string {
   const fence = text.includes('`') ? '`` ' : '`';
   const close = fence === '`` ' ? ' ``' : '`';
-  return `${fence}${text.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ')}${close}`;
+  return `${fence}${escapeUntrusted(text.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' '))}${close}`;
 }

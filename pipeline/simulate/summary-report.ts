@@ -3,6 +3,7 @@
  * is bounded by the number of distinct pairs (capped; the rest are counted as "other pairs").
  */
 import type { Flow, Verdict } from '../core/flow/types.js';
+import { escapeUntrusted } from '../core/text/index.js';
 import { endpointName, portName } from './endpoint-name.js';
 
 interface PairStats {
@@ -67,7 +68,10 @@ export class SummaryCollector {
       }));
   }
 
-  /** The summary text. `notes` are extra lines (reader counts) printed at the end. */
+  /**
+   * The summary text. `notes` are extra lines (reader counts) printed at the end. Every line quotes input (workload
+   * names, malformed flow lines), so each has its untrusted characters escaped: no line can hold a newline or escape.
+   */
   render(notes: readonly string[] = [], limit = 10): string {
     const pct = (n: number): string => (this.total === 0 ? '0.0' : ((100 * n) / this.total).toFixed(1));
     const lines = [
@@ -89,6 +93,6 @@ export class SummaryCollector {
       if (rest > 0 || this.otherPairs > 0) lines.push(`  (${rest} more pairs not shown${this.otherPairs > 0 ? `, ${this.otherPairs} flows in further pairs` : ''})`);
     }
     if (notes.length > 0) lines.push('', ...notes);
-    return `${lines.join('\n')}\n`;
+    return `${lines.map(escapeUntrusted).join('\n')}\n`;
   }
 }

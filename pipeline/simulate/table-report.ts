@@ -3,6 +3,7 @@
  * `name (file:line)`. Streamed, so column widths are fixed and long names are shortened with `…`.
  */
 import type { Flow, RuleRef, Verdict } from '../core/flow/types.js';
+import { escapeUntrusted } from '../core/text/index.js';
 import { endpointName, portName } from './endpoint-name.js';
 
 const COLUMNS: readonly [string, number][] = [
@@ -31,7 +32,7 @@ export function tableHeader(): string {
   return `${COLUMNS.map(([name, w]) => fit(name, w)).join(' ')} RULE\n`;
 }
 
-/** One row (with its trailing newline). */
+/** One row (with its trailing newline); names and rules quoted from the input have untrusted characters escaped. */
 export function tableRow(flow: Flow, v: Verdict): string {
   const cells = [
     String(v.index),
@@ -43,5 +44,5 @@ export function tableRow(flow: Flow, v: Verdict): string {
     portName(flow) + (v.l7 ? ' L7' : ''),
   ];
   const rule = v.verdict === 'DROPPED' && v.denied_by.length > 0 ? ruleText(v.denied_by) : ruleText(v.allowed_by);
-  return `${cells.map((c, i) => fit(c, COLUMNS[i]![1])).join(' ')} ${rule}\n`;
+  return `${cells.map((c, i) => fit(escapeUntrusted(c), COLUMNS[i]![1])).join(' ')} ${escapeUntrusted(rule)}\n`;
 }

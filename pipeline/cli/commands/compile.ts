@@ -10,6 +10,7 @@ import path from 'node:path';
 import { UsageError } from '../../core/errors.js';
 import { formatDiagnostic } from '../../core/validate/diagnostic.js';
 import { parseCommandArgs, parseIntegerOption } from '../command-args.js';
+import { errorLine, printLine } from '../output.js';
 import { isSha256Digest } from '../../core/bundle/index.js';
 import { buildBundleFromDir, parseDuration, PolicyErrorsError, readSigningKeys } from '../../bundle-build/index.js';
 
@@ -38,7 +39,7 @@ export async function run(argv: string[]): Promise<number> {
   );
   if (!parsed) return 0;
   const { values } = parsed;
-  if (!values.policies || !values.out) throw new UsageError(`--policies and --out are required\n${USAGE}`);
+  if (!values.policies || !values.out) throw new UsageError(`--policies and --out are required`, USAGE);
   const serial = parseIntegerOption(values.serial, '--serial');
   const rollbackOf = parseIntegerOption(values['rollback-of'], '--rollback-of');
   const createdAt = values['created-at'] === undefined ? undefined : parseTime(values['created-at']);
@@ -63,8 +64,8 @@ export async function run(argv: string[]): Promise<number> {
     });
   } catch (err) {
     if (!(err instanceof PolicyErrorsError)) throw err;
-    for (const d of err.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
-    process.stderr.write(`palisade compile: ${err.diagnostics.length} error(s) in the policies; no bundle written\n`);
+    for (const d of err.diagnostics) errorLine(formatDiagnostic(d));
+    errorLine(`palisade compile: ${err.diagnostics.length} error(s) in the policies; no bundle written`);
     return 1;
   }
 
@@ -77,13 +78,13 @@ export async function run(argv: string[]): Promise<number> {
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
-  if (built.signers.length === 0) process.stderr.write('palisade compile: note: the bundle is unsigned; agents accept only bundles signed by their trust root\n');
+  if (built.signers.length === 0) errorLine('palisade compile: note: the bundle is unsigned; agents accept only bundles signed by their trust root');
   const m = built.manifest;
   const signed = built.signers.length === 0 ? 'unsigned' : `signed by ${built.signers.map((k) => k.slice(0, 12)).join(', ')}`;
-  process.stdout.write(
+  await printLine(
     `wrote ${out}: serial ${m.serial}, manifest ${built.manifestDigest}, ${built.bytes.byteLength} bytes, ${built.policies} policies, ` +
       `${built.probes.recorded + built.probes.generated} probes (${built.probes.recorded} recorded, ${built.probes.generated} generated; ${built.probes.judged} flows judged), ` +
-      `components ${m.components.map((c) => c.name).join(' ')}, ${signed}, expires ${m.expiresAt}\n`,
+      `components ${m.components.map((c) => c.name).join(' ')}, ${signed}, expires ${m.expiresAt}`,
   );
   return 0;
 }

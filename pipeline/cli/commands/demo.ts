@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCommandArgs } from '../command-args.js';
+import { errorLine, printLine, printText } from '../output.js';
 import type { CommandModule } from '../main.js';
 
 const USAGE = 'usage: palisade demo [--template DIR] [--keep DIR]';
@@ -59,15 +60,17 @@ export async function run(argv: string[]): Promise<number> {
   ];
   try {
     for (const [i, step] of steps.entries()) {
-      process.stdout.write(`\n── ${i + 1}/${steps.length} palisade ${step.title}\n`);
+      await printText('\n');
+      await printLine(`── ${i + 1}/${steps.length} palisade ${step.title}`);
       const mod = (await import(new URL(`./${step.command}.js`, import.meta.url).href)) as CommandModule;
       const code = await mod.run(step.argv);
       if (code !== 0) {
-        process.stderr.write(`palisade demo: step ${i + 1} (${step.command}) exited ${code}\n`);
+        errorLine(`palisade demo: step ${i + 1} (${step.command}) exited ${code}`);
         return code;
       }
     }
-    process.stdout.write(`\nAll ${steps.length} steps passed.${values.keep ? ` Bundle and keys kept in ${rel(work)}.` : ''}\n`);
+    await printText('\n');
+    await printLine(`All ${steps.length} steps passed.${values.keep ? ` Bundle and keys kept in ${rel(work)}.` : ''}`);
     return 0;
   } finally {
     if (!values.keep) await rm(work, { recursive: true, force: true });

@@ -12,6 +12,7 @@ import { formatDiagnostic, type Diagnostic } from '../../core/validate/diagnosti
 import { diffGitRefs, plural, renderGithub, renderJson, renderMarkdown, type DiffReport } from '../../diff/index.js';
 import { reportError } from '../main.js';
 import { parseCommandArgs } from '../command-args.js';
+import { errorLine, printText } from '../output.js';
 
 const USAGE =
   'usage: palisade diff --base REF --head REF [--repo DIR] [--policies SUBDIR] --flows FILE… [--inventory FILE…]\n' +
@@ -65,8 +66,8 @@ function parse(argv: string[]): DiffArgs | 'help' {
   if (!parsed) return 'help';
   const { values } = parsed;
   const lists = { flows: values.flows, inventory: values.inventory };
-  if (!values.base || !values.head) throw new UsageError(`--base and --head are required\n${USAGE}`);
-  if (lists.flows.length === 0) throw new UsageError(`--flows is required\n${USAGE}`);
+  if (!values.base || !values.head) throw new UsageError(`--base and --head are required`, USAGE);
+  if (lists.flows.length === 0) throw new UsageError(`--flows is required`, USAGE);
   if (!(FORMATS as readonly string[]).includes(values.format)) {
     throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not '${values.format}'`);
   }
@@ -95,17 +96,17 @@ async function diff(args: DiffArgs): Promise<number> {
   if (result.kind === 'head-invalid') {
     writeDiagnostics(result.diagnostics);
     const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
-    process.stderr.write(`palisade diff: the head policies (${args.head}) have ${plural(errors, 'error')}\n`);
+    errorLine(`palisade diff: the head policies (${args.head}) have ${plural(errors, 'error')}`);
     return 1;
   }
   if (result.baseErrors.length > 0) {
-    process.stderr.write(
+    errorLine(
       `palisade diff: warning: the base policies (${args.base}) have ${plural(result.baseErrors.length, 'error')}; ` +
-        'their invalid policies are left out of the comparison\n',
+        'their invalid policies are left out of the comparison',
     );
   }
-  for (const sample of result.skippedSamples) process.stderr.write(`palisade diff: skipped ${sample}\n`);
-  process.stdout.write(render(result.report, args.format));
+  for (const sample of result.skippedSamples) errorLine(`palisade diff: skipped ${sample}`);
+  await printText(render(result.report, args.format));
   return 0;
 }
 
@@ -122,5 +123,5 @@ function render(report: DiffReport, format: Format): string {
 
 /** `file:line:col: error: message [code]`, the format `palisade validate` prints. */
 function writeDiagnostics(diagnostics: readonly Diagnostic[]): void {
-  for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+  for (const d of diagnostics) errorLine(formatDiagnostic(d));
 }

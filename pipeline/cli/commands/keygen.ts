@@ -20,6 +20,7 @@ import {
 } from '../../core/bundle/index.js';
 import { readPublicKeyFile, readSigningKeys } from '../../bundle-build/keys-io.js';
 import { parseDuration } from '../../bundle-build/duration.js';
+import { printLine } from '../output.js';
 
 const USAGE = 'usage: palisade keygen --out PREFIX\n       palisade keygen --root OUT.json --pub KEY.pub… --threshold K --sign KEY.key… [--previous OLD.json] [--expires 365d]';
 
@@ -44,7 +45,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.root !== undefined && values.out === undefined) {
     return writeRoot(values.root, values.pub, values.sign, values.threshold, values.previous, values.expires);
   }
-  throw new UsageError(USAGE);
+  throw new UsageError('give either --out PREFIX or --root OUT.json', USAGE);
 }
 
 async function writeKeyPair(prefix: string): Promise<number> {
@@ -65,12 +66,12 @@ async function writeKeyPair(prefix: string): Promise<number> {
     await unlink(keyPath); // no half-written key pair
     throw err;
   }
-  process.stdout.write(`${keyId}  ${keyPath} ${pubPath}\n`);
+  await printLine(`${keyId}  ${keyPath} ${pubPath}`);
   return 0;
 }
 
 async function writeRoot(out: string, pubs: string[], signers: string[], thresholdText: string | undefined, previous: string | undefined, expires: string): Promise<number> {
-  if (pubs.length === 0 || signers.length === 0 || thresholdText === undefined) throw new UsageError(USAGE);
+  if (pubs.length === 0 || signers.length === 0 || thresholdText === undefined) throw new UsageError('--root needs --pub, --sign and --threshold', USAGE);
   const threshold = parseIntegerOption(thresholdText, '--threshold', 1)!;
   const keys = await Promise.all(pubs.map(readPublicKeyFile));
   const now = new Date();
@@ -85,6 +86,6 @@ async function writeRoot(out: string, pubs: string[], signers: string[], thresho
   verifyRootChain(prev ? [prev, root] : [root], now); // refuse to write a root no verifier would accept
   await writeFile(out, `${canonicalJson(root)}\n`, { flag: 'wx', mode: 0o644 });
   await chmod(out, 0o644);
-  process.stdout.write(`trust root v${signed.version}: ${threshold} of ${keys.length} keys  ${out}\n`);
+  await printLine(`trust root v${signed.version}: ${threshold} of ${keys.length} keys  ${out}`);
   return 0;
 }

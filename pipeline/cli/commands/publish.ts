@@ -12,6 +12,7 @@
 import { UsageError } from '../../core/errors.js';
 import { formatDiagnostic } from '../../core/validate/diagnostic.js';
 import { parseCommandArgs } from '../command-args.js';
+import { errorLine, printLine } from '../output.js';
 import { buildBundleFromDir, parseDuration, PolicyErrorsError, readSigningKeys, SIGNING_KEY_ENV } from '../../bundle-build/index.js';
 import type { BuiltBundle } from '../../bundle-build/index.js';
 import { StoreError, loadStoreToken, ociCredentialsFromEnv, openStore, peekBundle } from '../../stores/index.js';
@@ -42,11 +43,11 @@ export async function run(argv: string[]): Promise<number> {
   );
   if (!parsed) return 0;
   const { values } = parsed;
-  if (!values.policies || !values.store) throw new UsageError(`--policies and --store are required\n${USAGE}`);
+  if (!values.policies || !values.store) throw new UsageError(`--policies and --store are required`, USAGE);
   const lifetimeMs = parseDuration(values.expires);
   const keys = await readSigningKeys(values.key, process.env);
   // Stores only carry signed bundles: agents would refuse an unsigned one anyway.
-  if (keys.length === 0) throw new UsageError(`publish needs a signing key: --key PREFIX.key or $${SIGNING_KEY_ENV}\n${USAGE}`);
+  if (keys.length === 0) throw new UsageError(`publish needs a signing key: --key PREFIX.key or $${SIGNING_KEY_ENV}`, USAGE);
   const store = openStore(values.store, { token: await loadStoreToken(values['token-file']), ociCredentials: ociCredentialsFromEnv() });
 
   const build = async (latest: BundleDescriptor | undefined): Promise<BuiltBundle> => buildBundleFromDir({
@@ -68,26 +69,26 @@ export async function run(argv: string[]): Promise<number> {
       built = await build(latest);
     } catch (err) {
       if (!(err instanceof PolicyErrorsError)) throw err;
-      for (const d of err.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
-      process.stderr.write(`palisade publish: ${err.diagnostics.length} error(s) in the policies; nothing published\n`);
+      for (const d of err.diagnostics) errorLine(formatDiagnostic(d));
+      errorLine(`palisade publish: ${err.diagnostics.length} error(s) in the policies; nothing published`);
       return 1;
     }
     const serial = built.manifest.serial;
     try {
       const d = await store.publish({ serial, bytes: built.bytes }, { expectLatestSerial: latest?.serial ?? 0 });
-      process.stdout.write(
+      await printLine(
         `published serial ${d.serial} to ${store.location}: bundle ${d.digest}, ${d.size} bytes, manifest ${built.manifestDigest}, ` +
-          `${built.policies} policies, signed by ${built.signers.map((k) => k.slice(0, 12)).join(', ')}, expires ${built.manifest.expiresAt}\n`,
+          `${built.policies} policies, signed by ${built.signers.map((k) => k.slice(0, 12)).join(', ')}, expires ${built.manifest.expiresAt}`,
       );
       return 0;
     } catch (err) {
       if (!(err instanceof StoreError) || err.code !== 'store-conflict') throw err;
       if (attempt >= 1) {
-        process.stderr.write(`palisade publish: ${err.message}; gave up after a rebuild [store-conflict]\n`);
+        errorLine(`palisade publish: ${err.message}; gave up after a rebuild [store-conflict]`);
         return EXIT_CONFLICT;
       }
       latest = err.current ?? (await store.latest());
-      process.stderr.write(`palisade publish: serial ${serial} was taken by another publisher (latest is now ${latest?.serial ?? 0}); rebuilding\n`);
+      errorLine(`palisade publish: serial ${serial} was taken by another publisher (latest is now ${latest?.serial ?? 0}); rebuilding`);
     }
   }
 }

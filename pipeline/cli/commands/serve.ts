@@ -7,6 +7,7 @@
  */
 import { UsageError } from '../../core/errors.js';
 import { parseCommandArgs } from '../command-args.js';
+import { errorLine, printLine } from '../output.js';
 import { verifyBundle } from '../../core/bundle/index.js';
 import { readTrust } from '../../bundle-build/index.js';
 import { FsBundleStore, loadStoreToken, readBundleSerial, startStoreServer } from '../../stores/index.js';
@@ -29,7 +30,7 @@ export async function run(argv: string[]): Promise<number> {
   );
   if (!parsed) return 0;
   const { values } = parsed;
-  if (!values.store || !values.listen) throw new UsageError(`--store and --listen are required\n${USAGE}`);
+  if (!values.store || !values.listen) throw new UsageError(`--store and --listen are required`, USAGE);
   const { host, port } = parseListen(values.listen);
   const token = await loadStoreToken(values['token-file']);
   const trustFiles = values.trust;
@@ -46,14 +47,14 @@ export async function run(argv: string[]): Promise<number> {
     ...(checkUpload ? { checkUpload } : {}),
     ...(values['max-upload-bytes'] ? { maxUploadBytes: positiveInt(values['max-upload-bytes'], '--max-upload-bytes') } : {}),
     ...(values['poll-ms'] ? { pollMs: positiveInt(values['poll-ms'], '--poll-ms') } : {}),
-    log: (line) => process.stderr.write(`palisade serve: ${line}\n`),
+    log: (line) => errorLine(`palisade serve: ${line}`),
   }, host, port);
   const mode = !token ? ' (read-only: no upload token)' : trustFiles.length > 0 ? ' (uploads verified against --trust)' : '';
-  process.stdout.write(`palisade serve: serving ${values.store} at ${server.url}${mode}\n`);
+  await printLine(`palisade serve: serving ${values.store} at ${server.url}${mode}`);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
-      process.stderr.write(`palisade serve: ${signal}, shutting down\n`);
+      errorLine(`palisade serve: ${signal}, shutting down`);
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
       void server.close().then(resolve);

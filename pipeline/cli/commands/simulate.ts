@@ -6,6 +6,7 @@
  */
 import { UsageError } from '../../core/errors.js';
 import { parseCommandArgs } from '../command-args.js';
+import { errorLine, guardedStdout } from '../output.js';
 import { loadPolicyModel } from '../../core/policy/index.js';
 import type { PolicyFile } from '../../core/load/policy-file.js';
 import { countDiagnostics, formatDiagnostic, sortDiagnostics, type Diagnostic } from '../../core/validate/diagnostic.js';
@@ -110,8 +111,8 @@ export async function run(argv: string[]): Promise<number> {
   const { errors } = countDiagnostics(diagnostics);
   if (errors > 0) {
     // Same lines as `validate`, on stderr so stdout stays a clean report stream.
-    for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
-    process.stderr.write(`palisade: ${errors} policy error${errors === 1 ? '' : 's'}; nothing simulated\n`);
+    for (const d of diagnostics) errorLine(formatDiagnostic(d));
+    errorLine(`palisade: ${errors} policy error${errors === 1 ? '' : 's'}; nothing simulated`);
     return read.diagnostics.some((d) => d.severity === 'error' && d.code.startsWith('io-')) ? 2 : 1;
   }
   const inventory = args.inventory.length > 0 ? await readInventory(args.inventory) : undefined;
@@ -123,24 +124,15 @@ export async function run(argv: string[]): Promise<number> {
     ...(canReread ? { flowsForDns: (): AsyncIterable<Flow> => new FlowReader(args.flows, { ...readerOptions, skipInvalid: true }).flows() } : {}),
   };
   const engine = await createVerdictEngine(args.engine, loaded.model, engineOptions);
-  // A reader that closes the pipe early (`| head`) ends the run quietly.
-  let closedEarly = false;
-  const onStdoutError = (err: NodeJS.ErrnoException): void => {
-    if (err.code === 'EPIPE') closedEarly = true;
-  };
-  process.stdout.on('error', onStdoutError);
+  // A reader that closes the pipe early (`| head`) or a full disk stops the run; main() reports it (exit 74).
   try {
-    const sink = new TextSink(process.stdout);
+    const sink = new TextSink(guardedStdout());
     await runSimulation(engine, reader, args.format, sink, () => readerNotes(reader.stats, inventory));
-  } catch (err) {
-    if (closedEarly || (err as NodeJS.ErrnoException)?.code === 'EPIPE') return 0;
-    throw err;
   } finally {
-    process.stdout.off('error', onStdoutError);
     await engine.close?.();
   }
   if (args.format !== 'summary' && (reader.stats.invalid > 0 || reader.stats.notFlows > 0 || reader.stats.unjudgeable > 0)) {
-    process.stderr.write(`palisade: ${readerNotes(reader.stats, inventory).join('; ')}\n`);
+    errorLine(`palisade: ${readerNotes(reader.stats, inventory).join('; ')}`);
   }
   return 0;
 }

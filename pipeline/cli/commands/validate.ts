@@ -8,7 +8,9 @@ import { loadPolicyModel, type PolicyLoadResult } from '../../core/policy/index.
 import type { PolicyFile } from '../../core/load/policy-file.js';
 import { countDiagnostics, formatDiagnostic, sortDiagnostics, type Diagnostic } from '../../core/validate/diagnostic.js';
 import { readPolicyFiles } from '../../sources/index.js';
+import { escapeUntrusted } from '../../core/text/index.js';
 import { parseCommandArgs } from '../command-args.js';
+import { printText } from '../output.js';
 
 const FORMATS = ['text', 'json', 'github'] as const;
 type Format = (typeof FORMATS)[number];
@@ -34,9 +36,12 @@ function parseArgs(argv: string[]): Args | 'help' {
   return { paths: parsed.positionals, format: format as Format };
 }
 
-/** Escapes a GitHub workflow command's data (message) or property value. */
+/**
+ * Escapes a GitHub workflow command's data (message) or property value: untrusted characters (newlines and terminal
+ * escapes included) become visible escapes, then `%` (and `:` `,` in a property) are percent-encoded.
+ */
 function ghEscape(s: string, property: boolean): string {
-  let out = s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  let out = escapeUntrusted(s).replace(/%/g, '%25');
   if (property) out = out.replace(/:/g, '%3A').replace(/,/g, '%2C');
   return out;
 }
@@ -47,7 +52,8 @@ function summaryLine(result: PolicyLoadResult, files: number, diagnostics: reado
   const skippedTotal = skippedEntries.reduce((n, [, c]) => n + c, 0);
   const skipped = skippedTotal === 0 ? '' : `, ${skippedTotal} other object${skippedTotal === 1 ? '' : 's'} skipped (${skippedEntries.map(([k, c]) => `${k} ${c}`).join(', ')})`;
   const invalid = result.stats.invalid > 0 ? ` (+${result.stats.invalid} invalid)` : '';
-  return `${files} file${files === 1 ? '' : 's'}, ${result.stats.policies} polic${result.stats.policies === 1 ? 'y' : 'ies'} valid${invalid}${skipped}; ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
+  // Skipped kinds are quoted from the input.
+  return escapeUntrusted(`${files} file${files === 1 ? '' : 's'}, ${result.stats.policies} polic${result.stats.policies === 1 ? 'y' : 'ies'} valid${invalid}${skipped}; ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`);
 }
 
 /** Runs the command; resolves to the exit status. */
@@ -99,6 +105,6 @@ export async function run(argv: string[]): Promise<number> {
       out += `${summary}\n`;
       break;
   }
-  process.stdout.write(out);
+  await printText(out);
   return ioFailed ? 2 : errors > 0 ? 1 : 0;
 }

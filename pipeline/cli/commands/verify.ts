@@ -10,6 +10,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { UsageError } from '../../core/errors.js';
 import { parseCommandArgs, parseIntegerOption } from '../command-args.js';
+import { errorLine, printLine } from '../output.js';
 import { BundleError, DEFAULT_MAX_BUNDLE_BYTES, PALISADE_ABI_VERSION, verifyBundleStream } from '../../core/bundle/index.js';
 import { readTrust } from '../../bundle-build/keys-io.js';
 
@@ -30,7 +31,7 @@ export async function run(argv: string[]): Promise<number> {
   );
   if (!parsed) return 0;
   const { values, positionals } = parsed;
-  if (positionals.length !== 1 || values.trust.length === 0) throw new UsageError(USAGE);
+  if (positionals.length !== 1 || values.trust.length === 0) throw new UsageError('give one bundle FILE and at least one --trust', USAGE);
   const file = positionals[0]!;
   const minSerial = parseIntegerOption(values['min-serial'], '--min-serial')!;
   const minRollbackOf = parseIntegerOption(values['min-rollback-of'], '--min-rollback-of');
@@ -43,7 +44,7 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     // Trust errors name their own file; the bundle was not looked at.
     if (err instanceof BundleError) {
-      process.stderr.write(`palisade verify: ${err.message} [${err.code}]\n`);
+      errorLine(`palisade verify: ${err.message} [${err.code}]`);
       return err.exitCode;
     }
     throw err;
@@ -61,13 +62,13 @@ export async function run(argv: string[]): Promise<number> {
     });
     const m = v.manifest;
     const rollback = m.rollbackOf === null ? '' : `, rollback of serial ${m.rollbackOf}`;
-    process.stdout.write(
-      `ok: serial ${m.serial}${rollback}, manifest ${v.manifestDigest}, signed by ${v.signers.length} of ${trust.threshold} required (${trust.description}), expires ${m.expiresAt}, next --min-serial ${v.nextMinSerial} --min-rollback-of ${v.nextMinRollbackOf}\n`,
+    await printLine(
+      `ok: serial ${m.serial}${rollback}, manifest ${v.manifestDigest}, signed by ${v.signers.length} of ${trust.threshold} required (${trust.description}), expires ${m.expiresAt}, next --min-serial ${v.nextMinSerial} --min-rollback-of ${v.nextMinRollbackOf}`,
     );
     return 0;
   } catch (err) {
     if (err instanceof BundleError) {
-      process.stderr.write(`palisade verify: ${file}: ${err.message} [${err.code}]\n`);
+      errorLine(`palisade verify: ${file}: ${err.message} [${err.code}]`);
       return err.exitCode;
     }
     throw err;

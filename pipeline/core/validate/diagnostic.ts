@@ -3,6 +3,7 @@
  * with a stable `code` that tools and tests branch on (the message is for people and may change).
  */
 import { formatPos, type SourcePos } from '../errors.js';
+import { escapeUntrusted } from '../text/escape-untrusted.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -53,7 +54,11 @@ export function countDiagnostics(list: readonly Diagnostic[]): { errors: number;
   return { errors, warnings: list.length - errors };
 }
 
-/** One diagnostic as every command prints it: `path:line:col: error|warning: message [code]`. */
+/**
+ * One diagnostic as every command prints it: `path:line:col: error|warning: message [code]`, always one line: the
+ * path and the message quote input (file names, field names, values), so their control, separator and bidi
+ * characters are escaped.
+ */
 export function formatDiagnostic(d: Diagnostic): string {
-  return `${formatPos(d.pos)}: ${d.severity}: ${d.message} [${d.code}]`;
+  return escapeUntrusted(`${formatPos(d.pos)}: ${d.severity}: ${d.message} [${d.code}]`);
 }
