@@ -10,6 +10,8 @@ export { StoreError, serialConflict } from './errors.js';
 export type { StoreErrorCode } from './errors.js';
 export { sha256Digest, isDigest, parseDescriptor } from './digest.js';
 export { FsBundleStore } from './fs-store.js';
+export { writeFileAtomic, writeNewFilesTogether } from './fs-atomic.js';
+export type { FileToWrite } from './fs-atomic.js';
 export type { FsStoreOptions } from './fs-store.js';
 export { HttpBundleStore } from './http-client-store.js';
 export type { HttpStoreOptions } from './http-client-store.js';

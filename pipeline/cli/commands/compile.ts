@@ -3,16 +3,16 @@
  * [--expires DURATION] [--created-at TIME] [--parent-digest sha256:…] [--rollback-of N] [--bpf-object FILE]`
  * writes one self-contained bundle file: signed by every `--key` (and by $PALISADE_SIGNING_KEY when set), unsigned
  * otherwise. Policies with errors are refused with every error listed and nothing written. The file appears
- * atomically (written beside it, then renamed).
+ * atomically (written beside it, then renamed), and only over a regular file or a new name: a device, FIFO,
+ * socket or directory (or a symlink to one) is refused, untouched.
  */
-import { rename, unlink, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { UsageError } from '../../core/errors.js';
 import { formatDiagnostic } from '../../core/validate/diagnostic.js';
 import { parseCommandArgs, parseIntegerOption } from '../command-args.js';
 import { errorLine, printLine } from '../output.js';
 import { isSha256Digest } from '../../core/bundle/index.js';
 import { buildBundleFromDir, parseDuration, PolicyErrorsError, readSigningKeys } from '../../bundle-build/index.js';
+import { writeFileAtomic } from '../../stores/index.js';
 
 const USAGE =
   'usage: palisade compile --policies DIR --out FILE [--key PREFIX.key…] [--flows FILE…] [--inventory FILE…] [--serial N]\n' +
@@ -70,14 +70,7 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   const out = values.out;
-  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.tmp`);
-  try {
-    await writeFile(tmp, built.bytes, { flag: 'wx', mode: 0o644 });
-    await rename(tmp, out);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+  await writeFileAtomic({ path: out, bytes: built.bytes, mode: 0o644 }, { overwrite: true });
   if (built.signers.length === 0) errorLine('palisade compile: note: the bundle is unsigned; agents accept only bundles signed by their trust root');
   const m = built.manifest;
   const signed = built.signers.length === 0 ? 'unsigned' : `signed by ${built.signers.map((k) => k.slice(0, 12)).join(', ')}`;

@@ -1,13 +1,14 @@
 /**
  * `palisade keygen --out PREFIX` writes a new ECDSA P-256 key pair: PREFIX.key (PKCS#8 PEM, mode 0600) and
- * PREFIX.pub (SPKI PEM), and prints the key ID. Existing files are never overwritten.
+ * PREFIX.pub (SPKI PEM), and prints the key ID. Both files appear together, complete, or not at all; existing files
+ * are never overwritten.
  *
  * `palisade keygen --root OUT.json --pub A.pub… --threshold K --sign A.key… [--previous OLD.json] [--expires 365d]`
  * writes a trust root listing those public keys with a k-of-n threshold, signed by the given keys. With
  * `--previous`, the new root gets the next version and is written only if the rotation verifies (signed by the
  * previous root's threshold and by its own).
  */
-import { open, readFile, unlink, writeFile, chmod } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { UsageError } from '../../core/errors.js';
 import { parseCommandArgs, parseIntegerOption } from '../command-args.js';
 import {
@@ -20,6 +21,7 @@ import {
 } from '../../core/bundle/index.js';
 import { readPublicKeyFile, readSigningKeys } from '../../bundle-build/keys-io.js';
 import { parseDuration } from '../../bundle-build/duration.js';
+import { writeFileAtomic, writeNewFilesTogether } from '../../stores/index.js';
 import { printLine } from '../output.js';
 
 const USAGE = 'usage: palisade keygen --out PREFIX\n       palisade keygen --root OUT.json --pub KEY.pub… --threshold K --sign KEY.key… [--previous OLD.json] [--expires 365d]';
@@ -52,20 +54,12 @@ async function writeKeyPair(prefix: string): Promise<number> {
   const { privatePem, publicPem, keyId } = generateSigningKeyPem();
   const keyPath = `${prefix}.key`;
   const pubPath = `${prefix}.pub`;
-  // 'wx' refuses to replace an existing key; the mode is set at creation so the key is never readable by others.
-  const fh = await open(keyPath, 'wx', 0o600);
-  try {
-    await fh.writeFile(privatePem);
-    await fh.chmod(0o600);
-  } finally {
-    await fh.close();
-  }
-  try {
-    await writeFile(pubPath, publicPem, { flag: 'wx', mode: 0o644 });
-  } catch (err) {
-    await unlink(keyPath); // no half-written key pair
-    throw err;
-  }
+  // Both files or neither (a full disk leaves nothing behind); never over an existing key; the private key is
+  // 0600 from its creation, so it is never readable by others, not even while being written.
+  await writeNewFilesTogether([
+    { path: keyPath, bytes: privatePem, mode: 0o600 },
+    { path: pubPath, bytes: publicPem, mode: 0o644 },
+  ]);
   await printLine(`${keyId}  ${keyPath} ${pubPath}`);
   return 0;
 }
@@ -84,8 +78,7 @@ async function writeRoot(out: string, pubs: string[], signers: string[], thresho
   });
   const root = signRoot(signed, await readSigningKeys(signers, {}));
   verifyRootChain(prev ? [prev, root] : [root], now); // refuse to write a root no verifier would accept
-  await writeFile(out, `${canonicalJson(root)}\n`, { flag: 'wx', mode: 0o644 });
-  await chmod(out, 0o644);
+  await writeFileAtomic({ path: out, bytes: `${canonicalJson(root)}\n`, mode: 0o644 }, { overwrite: false });
   await printLine(`trust root v${signed.version}: ${threshold} of ${keys.length} keys  ${out}`);
   return 0;
 }
