@@ -10,7 +10,8 @@ import { StoreError } from './errors.js';
  * Reads a fetch body (or any byte stream) through the bundle format's bounded reader: at most `max` bytes, and exactly `expectedSize`
  * when given.
  * @throws StoreError `store-too-large` as soon as the body passes the bound (the stream is cancelled there),
- *   `store-truncated` when it ends short of `expectedSize`.
+ *   `store-truncated` when it ends short of `expectedSize`, `store-unreachable` when the connection breaks off,
+ *   `store-timeout` when the request's deadline passes mid-body (see fetchWithTimeout).
  */
 export async function readBodyBounded(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | null, max: number, where: string,
   expectedSize?: number): Promise<Uint8Array> {
@@ -23,6 +24,11 @@ export async function readBodyBounded(body: ReadableStream<Uint8Array> | AsyncIt
       const code = err.code === 'bundle-oversize' ? 'store-too-large' : 'store-truncated';
       throw new StoreError(code, `${where}: ${err.message}`, { cause: err });
     }
+    // fetch reports a connection that breaks off mid-body as a TypeError ("terminated"); say so.
+    if (err instanceof TypeError) {
+      const why = (err.cause as Error | undefined)?.message ?? err.message;
+      throw new StoreError('store-unreachable', `${where}: the answer broke off after it started (${why})`, { cause: err });
+    }
     throw err;
   }
 }
@@ -30,6 +36,7 @@ export async function readBodyBounded(body: ReadableStream<Uint8Array> | AsyncIt
 /**
  * Reads an HTTP request body, at most `max` bytes. Resolves `undefined` when the body passed the bound (the caller
  * answers 413); the rest of the body is not read.
+ * @throws StoreError `store-truncated` when the connection closes before the body ends.
  */
 export function readRequestBounded(req: IncomingMessage, max: number): Promise<Uint8Array | undefined> {
   return new Promise((resolve, reject) => {
@@ -47,10 +54,16 @@ export function readRequestBounded(req: IncomingMessage, max: number): Promise<U
       }
       chunks.push(chunk);
     });
+    let ended = false;
     req.on('end', () => {
+      ended = true;
       if (!over) resolve(concat(chunks, total));
     });
     req.on('error', reject);
+    // An uploader that goes away mid-body: settle (and drop the chunks) instead of waiting forever.
+    req.on('close', () => {
+      if (!ended && !over) reject(new StoreError('store-truncated', `the upload broke off after ${total} bytes`));
+    });
   });
 }
 

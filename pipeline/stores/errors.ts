@@ -1,5 +1,6 @@
 /**
- * Errors of the bundle stores. Callers branch on `code`; messages never carry tokens or credentials.
+ * Errors of the bundle stores. Callers branch on `code`; messages never carry tokens or credentials. `detail` is
+ * the part of a message that is safe to show a remote client: it never names a server path, URL or host.
  */
 import { PalisadeError } from '../core/errors.js';
 import type { BundleDescriptor } from './types.js';
@@ -13,8 +14,12 @@ export type StoreErrorCode =
   | 'store-digest-mismatch' // bytes do not hash to the digest asked for
   | 'store-corrupt' // a pointer or record in the store cannot be read
   | 'store-unauthorized' // upload without a valid token
-  | 'store-protocol' // a server answered something this client does not understand
-  | 'store-unreachable' // network error or timeout
+  | 'store-protocol' // a server answered something this client does not understand (or too much of it)
+  | 'store-unreachable' // network error: refused, reset, name not found
+  | 'store-timeout' // a request (headers or body) did not complete before its deadline
+  | 'store-no-space' // the store's filesystem is full (ENOSPC, EDQUOT); nothing was published
+  | 'store-read-only' // the store's filesystem is mounted read-only (EROFS)
+  | 'store-io' // another filesystem error of the store directory (EACCES, EIO…), errno named in the message
   | 'store-bad-url' // a store URL this build cannot open
   | 'store-bad-input'; // a malformed bundle, digest or serial handed to the store
 
@@ -22,9 +27,12 @@ export type StoreErrorCode =
 export class StoreError extends PalisadeError {
   declare readonly code: StoreErrorCode;
   readonly current: BundleDescriptor | undefined;
-  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown; current?: BundleDescriptor }) {
+  /** The reason without any location (path, URL, host), for answers to remote clients; absent when unknown. */
+  readonly detail: string | undefined;
+  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown; current?: BundleDescriptor; detail?: string }) {
     super(code, message, options);
     this.current = options?.current;
+    this.detail = options?.detail;
   }
 }
 
@@ -35,5 +43,6 @@ export function serialConflict(location: string, wanted: number, current: Bundle
   const why = expected !== undefined && expected !== have
     ? `expected latest serial ${expected} but it is ${have}`
     : `serial ${wanted} is not above the latest serial ${have}`;
-  return new StoreError('store-conflict', `${location}: publish refused: ${why}`, current ? { current } : {});
+  const detail = `publish refused: ${why}`;
+  return new StoreError('store-conflict', `${location}: ${detail}`, { detail, ...(current ? { current } : {}) });
 }

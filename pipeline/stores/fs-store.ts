@@ -6,7 +6,8 @@
  *                         the name exists, so creating it is a compare-and-swap on the pointer (no lock to go stale)
  *   latest.json           a hint naming the newest head; readers start there and probe forward, so a stale hint
  *                         (crash, or two publishers finishing out of order) never yields a stale answer
- *   tmp/                  temp files, named after the writer's pid; a publish sweeps those whose writer is dead
+ *   tmp/                  temp files, named after the writer's pid; a publish removes its own temps whether it
+ *                         succeeds or fails (a full disk leaves none behind) and sweeps those whose writer is dead
  *
  * A head record is complete before it is linked, and a blob is durable before any head names it, so a reader sees
  * either the old bundle or the new one, whatever point a publisher is killed at. One host only: link(2) and
@@ -19,11 +20,13 @@ import { readBodyBounded } from './bounded-read.js';
 import { join, resolve } from 'node:path';
 import { StoreError, serialConflict } from './errors.js';
 import { checkFetched, checkPublishable, digestHex, parseDescriptor, sha256Digest } from './digest.js';
-import { ensureDirs, linkExclusive, renameDurable, sweepDeadTemps, syncDir, tempName, unlinkQuiet, writeDurable } from './fs-atomic.js';
+import { linkExclusive, renameDurable, sweepDeadTemps, syncDir, tempName, unlinkQuiet, writeDurable } from './fs-atomic.js';
+import { makeDirs, storeFsError } from './fs-failure.js';
 import { faultPoint } from './fault.js';
 import { pollLatest } from './watch.js';
 import { DEFAULT_MAX_BUNDLE_BYTES } from './types.js';
-import type { BundleDescriptor, BundleStore, GetOptions, PublishableBundle, PublishOptions, StreamingBundleSource, WatchOptions } from './types.js';
+import type { BundleDescriptor, BundlePage, BundleStore, GetOptions, PagedBundleSource, PublishableBundle, PublishOptions, StreamingBundleSource,
+  WatchOptions } from './types.js';
 
 /** One version of the `latest` pointer, as stored in heads/. */
 interface Head {
@@ -34,6 +37,9 @@ interface Head {
 const HEAD_DIGITS = 12;
 // A lost link race is retried this many times before the publish gives up; each retry re-checks the serial.
 const MAX_LINK_RACES = 32;
+// Head records per page when list() walks the whole history, and per parallel read within a page.
+const LIST_BATCH = 1000;
+const LIST_READ_BATCH = 32;
 
 /** Options of {@link FsBundleStore}. */
 export interface FsStoreOptions {
@@ -42,7 +48,7 @@ export interface FsStoreOptions {
 }
 
 /** A bundle store in a local directory. */
-export class FsBundleStore implements BundleStore, StreamingBundleSource {
+export class FsBundleStore implements BundleStore, StreamingBundleSource, PagedBundleSource {
   readonly location: string;
   readonly root: string;
   readonly #maxBytes: number;
@@ -62,30 +68,45 @@ export class FsBundleStore implements BundleStore, StreamingBundleSource {
     this.#hint = join(this.root, 'latest.json');
   }
 
-  /** @inheritdoc */
+  /**
+   * @inheritdoc
+   * @throws StoreError `store-no-space`, `store-read-only`, `store-io` for a filesystem failure (nothing published,
+   *   no temp file left behind).
+   */
   async publish(bundle: PublishableBundle, options: PublishOptions = {}): Promise<BundleDescriptor> {
     checkPublishable(bundle.serial, bundle.bytes, this.#maxBytes);
-    await ensureDirs(this.#blobs, this.#heads, this.#tmp);
+    // Every temp this publish makes is removed at the end, published or not: a failed write must not pin disk space.
+    const temps: string[] = [];
+    try {
+      return await this.#publish(bundle, options, temps);
+    } catch (err) {
+      throw storeFsError(err, this.root, 'publishing');
+    } finally {
+      for (const t of temps) await unlinkQuiet(t).catch(() => undefined);
+    }
+  }
+
+  async #publish(bundle: PublishableBundle, options: PublishOptions, temps: string[]): Promise<BundleDescriptor> {
+    for (const d of [this.#blobs, this.#heads, this.#tmp]) await makeDirs(d);
     await sweepDeadTemps(this.#tmp);
     const descriptor: BundleDescriptor = { serial: bundle.serial, digest: sha256Digest(bundle.bytes), size: bundle.bytes.byteLength };
 
     let head = await this.#readHead();
     this.#checkCas(descriptor.serial, head, options.expectLatestSerial);
     // The blob goes first: a head may only ever name a blob that is already durable.
-    await this.#writeBlob(descriptor, bundle.bytes);
+    await this.#writeBlob(descriptor, bundle.bytes, temps);
 
     for (let race = 0; ; race++) {
       options.signal?.throwIfAborted();
       const version = (head?.version ?? 0) + 1;
       const record = JSON.stringify({ version, ...descriptor, publishedAt: new Date().toISOString() }) + '\n';
-      const temp = tempName(this.#tmp);
-      await writeDurable(temp, Buffer.from(record));
+      const temp = await this.#writeTemp(Buffer.from(record), temps);
       faultPoint('fs:head-temp-written');
       const won = await linkExclusive(temp, this.#headPath(version));
       if (won) {
         await syncDir(this.#heads);
         faultPoint('fs:head-linked');
-        await this.#writeHint(temp, record);
+        await this.#writeHint(temp, record, temps);
         return descriptor;
       }
       await unlinkQuiet(temp);
@@ -96,9 +117,21 @@ export class FsBundleStore implements BundleStore, StreamingBundleSource {
     }
   }
 
-  /** @inheritdoc */
+  /** A new durable temp file holding `bytes`; its name is recorded in `temps` before anything is written. */
+  async #writeTemp(bytes: Uint8Array, temps: string[]): Promise<string> {
+    const temp = tempName(this.#tmp);
+    temps.push(temp);
+    await writeDurable(temp, bytes);
+    return temp;
+  }
+
+  /** @inheritdoc @throws StoreError `store-corrupt`; `store-io` when the directory cannot be read. */
   async latest(): Promise<BundleDescriptor | undefined> {
-    return (await this.#readHead())?.descriptor;
+    try {
+      return (await this.#readHead())?.descriptor;
+    } catch (err) {
+      throw storeFsError(err, this.root, 'reading latest');
+    }
   }
 
   /** @inheritdoc */
@@ -144,10 +177,45 @@ export class FsBundleStore implements BundleStore, StreamingBundleSource {
 
   /** @inheritdoc */
   async list(): Promise<BundleDescriptor[]> {
-    const versions = (await this.#headVersions()).sort((a, b) => a - b);
     const out: BundleDescriptor[] = [];
-    for (const v of versions) out.push((await this.#readHeadFile(v))!.descriptor);
+    let after: string | undefined;
+    do {
+      const page = await this.listPage({ limit: LIST_BATCH, ...(after === undefined ? {} : { after }) });
+      out.push(...page.bundles);
+      after = page.next;
+    } while (after !== undefined);
     return out;
+  }
+
+  /**
+   * One page of the history, oldest first, reading only the head records of that page (head versions are dense
+   * from 1, so a page is a range of file names: no directory listing, however long the history).
+   * @throws StoreError `store-bad-input` for a cursor this store did not hand out, `store-corrupt`, `store-io`.
+   */
+  async listPage(options: { after?: string; limit: number }): Promise<BundlePage> {
+    const after = options.after;
+    if (after !== undefined && !/^(0|[1-9]\d{0,14})$/.test(after)) {
+      throw new StoreError('store-bad-input', `not a listing cursor of this store: ${JSON.stringify(after).slice(0, 40)}`,
+        { detail: 'not a listing cursor of this store' });
+    }
+    const first = after === undefined ? 1 : Number(after) + 1;
+    const limit = Math.max(1, Math.floor(options.limit));
+    const bundles: BundleDescriptor[] = [];
+    try {
+      // Read in small parallel batches: a page is quick without opening hundreds of files at once.
+      for (let v = first; bundles.length < limit; v += LIST_READ_BATCH) {
+        const count = Math.min(LIST_READ_BATCH, limit - bundles.length);
+        const heads = await Promise.all(Array.from({ length: count }, (_, i) => this.#readHeadFile(v + i)));
+        const end = heads.indexOf(undefined);
+        for (const h of end < 0 ? heads : heads.slice(0, end)) bundles.push(h!.descriptor);
+        if (end >= 0) return { bundles, next: undefined };
+      }
+      const last = first + bundles.length - 1;
+      const more = (await this.#readHeadFile(last + 1)) !== undefined;
+      return { bundles, next: more ? String(last) : undefined };
+    } catch (err) {
+      throw storeFsError(err, this.root, 'listing bundles');
+    }
   }
 
   #checkCas(serial: number, head: Head | undefined, expected: number | undefined): void {
@@ -157,21 +225,19 @@ export class FsBundleStore implements BundleStore, StreamingBundleSource {
     }
   }
 
-  async #writeBlob(d: BundleDescriptor, bytes: Uint8Array): Promise<void> {
+  async #writeBlob(d: BundleDescriptor, bytes: Uint8Array, temps: string[]): Promise<void> {
     const dest = join(this.#blobs, digestHex(d.digest));
     const existing = await stat(dest).catch(() => undefined);
     // A blob only appears under its name by rename of a complete, fsynced file, so a present blob is whole.
     if (existing?.size === d.size) return;
-    const temp = tempName(this.#tmp);
-    await writeDurable(temp, bytes);
+    const temp = await this.#writeTemp(bytes, temps);
     faultPoint('fs:blob-temp-written');
     await renameDurable(temp, dest, this.#blobs);
     faultPoint('fs:blob-renamed');
   }
 
-  async #writeHint(headTemp: string, record: string): Promise<void> {
-    const temp = tempName(this.#tmp);
-    await writeDurable(temp, Buffer.from(record));
+  async #writeHint(headTemp: string, record: string, temps: string[]): Promise<void> {
+    const temp = await this.#writeTemp(Buffer.from(record), temps);
     faultPoint('fs:hint-temp-written');
     await renameDurable(temp, this.#hint, this.root);
     faultPoint('fs:hint-renamed');

@@ -1,12 +1,14 @@
 /**
  * The HTTP client store: talks to `palisade serve` with Node's fetch. Every body is read with a byte bound, every
- * request has a timeout, and the token only ever goes into the Authorization header.
+ * request has a deadline that covers its body, the listing follows `Link` pages on the same store only, and the
+ * token only ever goes into the Authorization header.
  */
 import { StoreError } from './errors.js';
 import { checkFetched, checkPublishable, digestHex, parseDescriptor, toDescriptor } from './digest.js';
 import { readBodyBounded } from './bounded-read.js';
 import { fetchWithTimeout } from './fetch-with-timeout.js';
-import { API_PREFIX, EXPECT_LATEST_HEADER, SERIAL_HEADER, latestEtag } from './http-protocol.js';
+import { API_PREFIX, EXPECT_LATEST_HEADER, MAX_LIST_LIMIT, SERIAL_HEADER, latestEtag } from './http-protocol.js';
+import { nextPageUrl } from './link-next.js';
 import { DEFAULT_MAX_BUNDLE_BYTES } from './types.js';
 import type { BundleDescriptor, BundleStore, GetOptions, PublishableBundle, PublishOptions, WatchOptions } from './types.js';
 
@@ -14,7 +16,7 @@ import type { BundleDescriptor, BundleStore, GetOptions, PublishableBundle, Publ
 export interface HttpStoreOptions {
   /** Bearer token for uploads. */
   readonly token?: string | undefined;
-  /** Timeout of one request (not of a long poll's wait), in milliseconds (default 30 s). */
+  /** Deadline of one request, body included (not counting a long poll's wait), in milliseconds (default 30 s). */
   readonly timeoutMs?: number;
   /** How long each long poll of `watch` asks the server to wait, in seconds (default 30). */
   readonly waitSeconds?: number;
@@ -24,8 +26,13 @@ export interface HttpStoreOptions {
   readonly fetch?: typeof fetch;
 }
 
-// Descriptor and list answers are small; anything bigger is not a Palisade server talking.
-const MAX_JSON_BYTES = 4 * 1024 * 1024;
+// A descriptor or an error answer is a few hundred bytes; anything much bigger is not a Palisade server talking.
+const MAX_JSON_BYTES = 64 * 1024;
+// One page of the listing: at most MAX_LIST_LIMIT descriptors of ~130 bytes.
+const MAX_PAGE_BYTES = 1024 * 1024;
+// Pages followed by list() (a million descriptors at the largest page size), and the longest ETag kept.
+const MAX_LIST_PAGES = 1000;
+const MAX_ETAG_CHARS = 256;
 
 /** A bundle store behind `palisade serve`, addressed by its base URL (`http(s)://host[:port][/prefix]`). */
 export class HttpBundleStore implements BundleStore {
@@ -121,12 +128,32 @@ export class HttpBundleStore implements BundleStore {
     }
   }
 
-  /** @inheritdoc */
+  /**
+   * @inheritdoc Follows the server's `Link: rel="next"` pages (same store only), at most MAX_LIST_PAGES of them.
+   * @throws StoreError `store-protocol` for a page that is malformed, leaves the store, or does not continue the
+   *   serials of the previous one.
+   */
   async list(options: { signal?: AbortSignal } = {}): Promise<BundleDescriptor[]> {
-    const res = await this.#request(API_PREFIX, {}, options.signal);
-    const body = (await this.#json(res, `GET ${API_PREFIX}`)) as { bundles?: unknown };
-    if (res.status !== 200 || !Array.isArray(body.bundles)) throw new StoreError('store-protocol', `${this.location}: list answered ${res.status}`);
-    return body.bundles.map((b, i) => toDescriptor(b, `${this.location}: list entry ${i}`, 'store-protocol'));
+    const out: BundleDescriptor[] = [];
+    let url: string | undefined = `${this.#base}${API_PREFIX}?limit=${MAX_LIST_LIMIT}`;
+    for (let page = 0; url !== undefined; page++) {
+      if (page >= MAX_LIST_PAGES) throw new StoreError('store-protocol', `${this.location}: the listing has more than ${MAX_LIST_PAGES} pages`);
+      const res = await this.#send(url, {}, options.signal);
+      const body = (await this.#json(res, `GET ${API_PREFIX}`, MAX_PAGE_BYTES)) as { bundles?: unknown } | null;
+      if (res.status !== 200 || !Array.isArray(body?.bundles)) throw new StoreError('store-protocol', `${this.location}: list answered ${res.status}`);
+      for (const [i, b] of body.bundles.entries()) {
+        const d = toDescriptor(b, `${this.location}: list page ${page + 1} entry ${i}`, 'store-protocol');
+        // Oldest first, serials rising: a server repeating a page (a cursor loop) is caught here.
+        if (out.length > 0 && d.serial <= out[out.length - 1]!.serial) {
+          throw new StoreError('store-protocol', `${this.location}: the listing goes back from serial ${out[out.length - 1]!.serial} to ${d.serial}`);
+        }
+        out.push(d);
+      }
+      const next = nextPageUrl(res.headers.get('link'), url, new URL(`${this.#base}${API_PREFIX}`).pathname, this.location);
+      if (next !== undefined && body.bundles.length === 0) throw new StoreError('store-protocol', `${this.location}: an empty page names a next page`);
+      url = next;
+    }
+    return out;
   }
 
   /** GET latest, as a long poll when `waitSeconds` is set; a 304 keeps the caller's descriptor (undefined here). */
@@ -147,11 +174,14 @@ export class HttpBundleStore implements BundleStore {
     }
     const text = new TextDecoder().decode(await readBodyBounded(res.body, MAX_JSON_BYTES, `${this.location}${path}`));
     if (res.status !== 200) throw new StoreError('store-protocol', `${this.location}: GET latest answered ${res.status}`);
-    return { descriptor: parseDescriptor(text, `${this.location}: latest`, 'store-protocol'), etag: res.headers.get('etag') ?? undefined };
+    const answered = res.headers.get('etag');
+    // An ETag is sent back on every long poll: a hostile one is not kept.
+    return { descriptor: parseDescriptor(text, `${this.location}: latest`, 'store-protocol'),
+      etag: answered !== null && answered.length <= MAX_ETAG_CHARS ? answered : undefined };
   }
 
-  async #json(res: Response, what: string): Promise<unknown> {
-    const text = new TextDecoder().decode(await readBodyBounded(res.body, MAX_JSON_BYTES, `${this.location}: ${what}`));
+  async #json(res: Response, what: string, maxBytes = MAX_JSON_BYTES): Promise<unknown> {
+    const text = new TextDecoder().decode(await readBodyBounded(res.body, maxBytes, `${this.location}: ${what}`));
     try {
       return JSON.parse(text);
     } catch {
@@ -159,9 +189,13 @@ export class HttpBundleStore implements BundleStore {
     }
   }
 
-  /** One request with a timeout of `timeoutMs` plus `extraMs` (a long poll's wait). */
+  /** One request to a path of the store with a deadline of `timeoutMs` plus `extraMs` (a long poll's wait). */
   #request(path: string, init: RequestInit, signal: AbortSignal | undefined, extraMs = 0): Promise<Response> {
-    return fetchWithTimeout(`${this.#base}${path}`, init,
+    return this.#send(`${this.#base}${path}`, init, signal, extraMs);
+  }
+
+  #send(url: string, init: RequestInit, signal: AbortSignal | undefined, extraMs = 0): Promise<Response> {
+    return fetchWithTimeout(url, init,
       { fetch: this.#fetch, timeoutMs: (this.#options.timeoutMs ?? 30_000) + extraMs, location: this.location, signal });
   }
 }

@@ -3,13 +3,16 @@
  *
  *   GET  /v1/bundles/latest[?wait=30s]  descriptor JSON; ETag; If-None-Match → 304; with `wait`, a long poll
  *   GET  /v1/bundles/sha256:<hex>       the bundle file; ETag = the digest
- *   GET  /v1/bundles                    every published descriptor, oldest first
+ *   GET  /v1/bundles[?limit=N&after=C]  `{bundles}`: one page of the published descriptors, oldest first (limit default
+ *                                       100, at most 1000); `Link: <…?after=C>; rel="next"` names the next page, C
+ *                                       being an opaque cursor
  *   GET  /v1/events                     server-sent events: `event: latest` with the descriptor on every change
  *   PUT|POST /v1/bundles                upload (Authorization: Bearer <token>); 201 + descriptor, 409 on a CAS conflict
  *                                       (body carries `current`), 401 bad token, 403 read-only server, 413 too large,
- *                                       400 not a bundle, 422 refused by the server's verification gate
+ *                                       400 not a bundle, 422 refused by the server's verification gate, 503 the
+ *                                       gate is unavailable or the store is read-only, 507 the store is full
  *
- * GET routes also answer HEAD. Error bodies are `{error: <stable code>, message}`.
+ * GET routes also answer HEAD. Error bodies are `{error: <stable code>, message}`; messages never name server paths.
  */
 import type { BundleDescriptor } from './types.js';
 
@@ -19,6 +22,10 @@ export const API_PREFIX = '/v1/bundles';
 export const EXPECT_LATEST_HEADER = 'palisade-expect-latest-serial';
 /** Request header: the serial the uploader claims; the server checks it against the bundle's manifest. */
 export const SERIAL_HEADER = 'palisade-serial';
+/** Descriptors per page of `GET /v1/bundles` when the client names no `limit`. */
+export const DEFAULT_LIST_LIMIT = 100;
+/** Most descriptors per page a server hands out. */
+export const MAX_LIST_LIMIT = 1000;
 /** Longest long poll a server grants, in milliseconds. */
 export const MAX_WAIT_MS = 60_000;
 

@@ -1,6 +1,7 @@
 /**
  * The HTTP face of a bundle store (`palisade serve`): reads from a cached latest pointer, long polls and server-sent
- * events for changes, and authenticated, size-bounded uploads that publish through the store's own CAS.
+ * events for changes, a paginated history, and authenticated, size-bounded uploads that publish through the store's
+ * own CAS. Error answers carry a stable code and a reason, never a path of the server (see http-error-answer.ts).
  */
 import { createServer } from 'node:http';
 import { pipeline } from 'node:stream/promises';
@@ -11,9 +12,11 @@ import { isDigest, isSerial } from './digest.js';
 import { bearerMatches } from './http-auth.js';
 import { readRequestBounded } from './bounded-read.js';
 import { LatestFeed } from './latest-feed.js';
-import { API_PREFIX, EXPECT_LATEST_HEADER, SERIAL_HEADER, latestEtag, parseWait } from './http-protocol.js';
+import { storeErrorAnswer } from './http-error-answer.js';
+import { API_PREFIX, DEFAULT_LIST_LIMIT, EXPECT_LATEST_HEADER, MAX_LIST_LIMIT, SERIAL_HEADER, latestEtag, parseWait } from './http-protocol.js';
 import { DEFAULT_MAX_BUNDLE_BYTES } from './types.js';
-import type { BundleDescriptor, BundleStore, StreamingBundleSource } from './types.js';
+import type { BundleDescriptor, BundlePage, BundleStore, PagedBundleSource, StreamingBundleSource } from './types.js';
+import { BundleError } from '../core/bundle/errors.js';
 
 /** Options of {@link startStoreServer}. */
 export interface StoreServerOptions {
@@ -22,7 +25,8 @@ export interface StoreServerOptions {
   readonly readSerial: (bytes: Uint8Array) => number;
   /**
    * Extra gate for uploads after the token and size checks, e.g. signature verification against a trust root.
-   * Throw to refuse; the error's `code` and message go back to the uploader (status 422).
+   * Throw a BundleError to refuse: its `code` and message go back to the uploader (status 422). Any other error
+   * means the gate itself failed (say, an unreadable trust root): it is logged and the uploader gets 503.
    */
   readonly checkUpload?: (bytes: Uint8Array) => Promise<void>;
   /** The upload bearer token; without one, uploads are refused. */
@@ -60,9 +64,13 @@ export async function startStoreServer(options: StoreServerOptions, host: string
   const handler = new StoreHandler(options, feed, events, closing.signal, log);
   const server = createServer((req, res) => {
     handler.handle(req, res).catch((err: unknown) => {
-      log(`${req.method} ${req.url}: ${(err as Error).message}`);
-      if (!res.headersSent) sendJson(res, 500, { error: 'internal', message: 'internal error' });
-      else res.destroy();
+      log(`${req.method} ${String(req.url).slice(0, 200)}: ${(err as Error).message}`);
+      if (res.headersSent) return void res.destroy();
+      if (err instanceof StoreError) {
+        const { status, body } = storeErrorAnswer(err);
+        return sendJson(res, status, body);
+      }
+      sendJson(res, 500, { error: 'internal', message: 'internal error; see the server log' });
     });
   });
   server.headersTimeout = 10_000;
@@ -119,11 +127,23 @@ class StoreHandler {
     if (this.closing.aborted) res.setHeader('Connection', 'close');
     if (path === `${API_PREFIX}/latest` && read) return this.latest(req, res, url);
     if (path === API_PREFIX && (method === 'PUT' || method === 'POST')) return this.upload(req, res);
-    if (path === API_PREFIX && read) return sendJson(res, 200, { bundles: await this.options.store.list() });
+    if (path === API_PREFIX && read) return this.list(req, res, url);
     if (path.startsWith(`${API_PREFIX}/`) && read) return this.blob(req, res, path.slice(API_PREFIX.length + 1));
     if (path === '/v1/events' && method === 'GET') return this.eventStream(res);
     const known = path === API_PREFIX || path.startsWith(`${API_PREFIX}/`) || path === '/v1/events';
-    return sendJson(res, known ? 405 : 404, { error: known ? 'method-not-allowed' : 'not-found', message: `${method} ${path}` });
+    return sendJson(res, known ? 405 : 404, { error: known ? 'method-not-allowed' : 'not-found', message: `${method.slice(0, 16)} ${path.slice(0, 200)}` });
+  }
+
+  /** One page of the history: `?limit=` (default and maximum in http-protocol.ts) and the opaque `?after=` cursor. */
+  private async list(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const limitParam = url.searchParams.get('limit');
+    const limit = limitParam === null ? DEFAULT_LIST_LIMIT : /^[1-9]\d{0,5}$/.test(limitParam) ? Number(limitParam) : NaN;
+    if (!(limit <= MAX_LIST_LIMIT)) return sendJson(res, 400, { error: 'bad-request', message: `limit must be 1..${MAX_LIST_LIMIT}` });
+    const after = url.searchParams.get('after') ?? undefined;
+    if (after !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(after)) return sendJson(res, 400, { error: 'bad-request', message: 'malformed after cursor' });
+    const page = await listPage(this.options.store, after, limit);
+    if (page.next !== undefined) res.setHeader('Link', `<${API_PREFIX}?limit=${limit}&after=${page.next}>; rel="next"`);
+    sendJson(res, 200, { bundles: page.bundles }, req.method === 'HEAD');
   }
 
   private async latest(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -210,8 +230,9 @@ class StoreHandler {
       try {
         await this.options.checkUpload(bytes);
       } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        return refuse(422, typeof code === 'string' ? code : 'rejected', (err as Error).message);
+        if (err instanceof BundleError) return refuse(422, err.code, err.message);
+        this.log(`upload verification failed: ${(err as Error).message}`);
+        return refuse(503, 'verification-unavailable', 'the server cannot verify uploads right now; see its log');
       }
     }
     const claimed = req.headers[SERIAL_HEADER];
@@ -228,9 +249,10 @@ class StoreHandler {
       sendJson(res, 201, d);
     } catch (err) {
       if (!(err instanceof StoreError)) throw err;
-      const status = err.code === 'store-conflict' ? 409 : err.code === 'store-too-large' ? 413 : 400;
-      this.log(`${req.method} ${API_PREFIX} ${status} ${err.code}`);
-      sendJson(res, status, { error: err.code, message: err.message, ...(err.current ? { current: err.current } : {}) });
+      const { status, body } = storeErrorAnswer(err);
+      // The log gets the full message (with the store path); the uploader only the location-free reason.
+      this.log(`${req.method} ${API_PREFIX} ${status} ${err.code}: ${err.message}`);
+      sendJson(res, status, body);
     }
   }
 
@@ -253,6 +275,16 @@ class StoreHandler {
       this.events.delete(res);
     });
   }
+}
+
+/** A page from a store that pages itself, else from its full list (cursor: the last serial of the page). */
+async function listPage(store: BundleStore & Partial<PagedBundleSource>, after: string | undefined, limit: number): Promise<BundlePage> {
+  if (store.listPage) return store.listPage({ limit, ...(after === undefined ? {} : { after }) });
+  if (after !== undefined && !/^\d{1,16}$/.test(after)) throw new StoreError('store-bad-input', 'malformed cursor', { detail: 'not a listing cursor of this store' });
+  const from = after === undefined ? 0 : Number(after);
+  const rest = (await store.list()).filter((d) => d.serial > from);
+  const bundles = rest.slice(0, limit);
+  return { bundles, next: rest.length > limit ? String(bundles[bundles.length - 1]!.serial) : undefined };
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headOnly = false): void {

@@ -4,7 +4,7 @@
  * chosen by URL ({@link openStore}): the filesystem store (the embedded default), the HTTP client of
  * `palisade serve` (whose server is here too), and an OCI registry repository.
  */
-export type { BundleDescriptor, BundleStore, GetOptions, PublishableBundle, PublishOptions, StreamingBundleSource, WatchOptions } from './types.js';
+export type { BundleDescriptor, BundlePage, BundleStore, GetOptions, PublishableBundle, PublishOptions, PagedBundleSource, StreamingBundleSource, WatchOptions } from './types.js';
 export { DEFAULT_MAX_BUNDLE_BYTES } from './types.js';
 export { StoreError, serialConflict } from './errors.js';
 export type { StoreErrorCode } from './errors.js';

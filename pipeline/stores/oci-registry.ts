@@ -5,6 +5,7 @@
 import { StoreError } from './errors.js';
 import { readBodyBounded } from './bounded-read.js';
 import { fetchWithTimeout } from './fetch-with-timeout.js';
+import { nextPageUrl } from './link-next.js';
 import { answerChallenge, parseChallenge } from './oci-auth.js';
 import type { RegistryCredentials } from './oci-auth.js';
 
@@ -124,10 +125,16 @@ export class RegistryClient {
       }
       if (res.status !== 200) throw this.#unexpected(res, 'list tags');
       const link = res.headers.get('link');
-      const body = JSON.parse(new TextDecoder().decode(await readBodyBounded(res.body, MAX_MANIFEST_BYTES, `${this.location}: tags`))) as { tags?: unknown };
-      if (Array.isArray(body.tags)) tags.push(...body.tags.filter((t): t is string => typeof t === 'string'));
-      const m = link ? /<([^>]+)>;\s*rel="next"/.exec(link) : null;
-      next = m?.[1] ? new URL(m[1], this.#t.origin).href : undefined;
+      const text = new TextDecoder().decode(await readBodyBounded(res.body, MAX_MANIFEST_BYTES, `${this.location}: tags`));
+      let body: { tags?: unknown } | null;
+      try {
+        body = JSON.parse(text) as { tags?: unknown } | null;
+      } catch {
+        throw new StoreError('store-protocol', `${this.location}: the tag list is not JSON`);
+      }
+      if (Array.isArray(body?.tags)) tags.push(...body.tags.filter((t): t is string => typeof t === 'string'));
+      // Only pages of this repository: the Authorization header goes with every request.
+      next = nextPageUrl(link, next, `/v2/${this.#t.repository}/tags`, this.location);
     }
     return tags;
   }

@@ -36,7 +36,7 @@ export function ociCredentialsFromEnv(env: NodeJS.ProcessEnv = process.env): Reg
 
 /**
  * Opens the store a URL names. Nothing is contacted or created yet.
- * @throws StoreError `store-bad-url` for an unknown scheme or a malformed URL.
+ * @throws StoreError `store-bad-url` for an unknown scheme, a malformed URL, or a `file:` URL naming another host.
  */
 export function openStore(url: string, options: OpenStoreOptions = {}): BundleStore {
   const limits = options.maxBundleBytes === undefined ? {} : { maxBundleBytes: options.maxBundleBytes };
@@ -53,7 +53,7 @@ export function openStore(url: string, options: OpenStoreOptions = {}): BundleSt
   }
   switch (scheme) {
     case 'file':
-      return new FsBundleStore(fileURLToPath(parsed), limits);
+      return new FsBundleStore(localPathOf(parsed, url), limits);
     case 'http':
     case 'https':
       return new HttpBundleStore(url, { token: options.token, ...limits });
@@ -66,6 +66,18 @@ export function openStore(url: string, options: OpenStoreOptions = {}): BundleSt
     }
     default:
       throw new StoreError('store-bad-url', `unknown store URL scheme '${scheme}://' (use a directory, file://, http(s):// or oci://)`);
+  }
+}
+
+/** The local path of a `file:` URL: no host but `localhost`, no encoded slashes. */
+function localPathOf(parsed: URL, url: string): string {
+  if (parsed.hostname !== '' && parsed.hostname !== 'localhost') {
+    throw new StoreError('store-bad-url', `file URLs must name a local path (host '${parsed.hostname}')`);
+  }
+  try {
+    return fileURLToPath(parsed);
+  } catch (err) {
+    throw new StoreError('store-bad-url', `not a usable file URL: ${redact(url)} (${(err as Error).message})`, { cause: err });
   }
 }
 

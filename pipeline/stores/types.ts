@@ -83,5 +83,23 @@ export interface StreamingBundleSource {
   openBlob(digest: string): Promise<{ readonly size: number; readonly stream: import('node:stream').Readable }>;
 }
 
+/** One page of a store's history, oldest first; `next` is the opaque cursor of the following page, if any. */
+export interface BundlePage {
+  readonly bundles: BundleDescriptor[];
+  readonly next: string | undefined;
+}
+
+/**
+ * A store that can list its history a page at a time without reading all of it (the HTTP server uses it so that a
+ * long history costs each request one page).
+ */
+export interface PagedBundleSource {
+  /**
+   * Up to `limit` descriptors after the cursor `after` (from the start without one).
+   * @throws StoreError `store-bad-input` for a cursor the store did not hand out.
+   */
+  listPage(options: { after?: string; limit: number }): Promise<BundlePage>;
+}
+
 /** Hard ceiling on one bundle file unless the caller asks for another: 64 MiB (the bundle format's own limit). */
 export { DEFAULT_MAX_BUNDLE_BYTES } from '../core/bundle/bounded-reader.js';

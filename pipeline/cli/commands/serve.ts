@@ -38,7 +38,14 @@ export async function run(argv: string[]): Promise<number> {
   if (trustFiles.length > 0) await readTrust(trustFiles, new Date());
   const checkUpload = trustFiles.length === 0 ? undefined : async (bytes: Uint8Array): Promise<void> => {
     const now = new Date();
-    await verifyBundle(bytes, { trust: (await readTrust(trustFiles, now)).trust, now });
+    let trust;
+    try {
+      trust = (await readTrust(trustFiles, now)).trust;
+    } catch (err) {
+      // The gate failing is not the upload's fault (and its message names our files): the server answers 503.
+      throw new Error(`cannot load --trust: ${(err as Error).message}`, { cause: err });
+    }
+    await verifyBundle(bytes, { trust, now });
   };
   const server = await startStoreServer({
     store: new FsBundleStore(values.store),
