@@ -17,6 +17,7 @@ import { composeBundle, type BundleEngines, type ComposedBundle } from './compos
 import { REFERENCE_ENGINES } from './engines.js';
 import { PolicyErrorsError } from './errors.js';
 import { readSourceInfo } from './source-info.js';
+import { validityProblem, type CreatedAtOrigin } from './validity.js';
 
 /** Default validity of a bundle: 30 days. */
 export const DEFAULT_BUNDLE_LIFETIME_MS = 30 * 86_400_000;
@@ -44,7 +45,15 @@ export interface BuildFromDirOptions {
    * builds the same bytes.
    */
   readonly createdAt?: Date;
+  /** Validity counted from `createdAt`, in milliseconds (default 30 days); ignored when `expiresAt` is given. */
   readonly lifetimeMs?: number;
+  /** An absolute expiry (e.g. `--expires-at`, or now + `--expires-in`); must be after `createdAt`. */
+  readonly expiresAt?: Date;
+  /**
+   * Refuse, before composing anything, a bundle valid for less than this many milliseconds after `now()` (what
+   * publishing asks). Absent: no check (the result's `validity` lets the caller warn instead).
+   */
+  readonly minValidityMs?: number;
   /** Default: the policy directory's git origin URL and HEAD commit (`unknown` outside git). */
   readonly source?: { readonly repository: string; readonly commit: string };
   readonly env?: NodeJS.ProcessEnv;
@@ -61,13 +70,16 @@ export interface BuildFromDirOptions {
 export interface BuiltBundle extends ComposedBundle {
   readonly policies: number;
   readonly warnings: number;
+  /** The validity window that went into the manifest, and where `createdAt` came from. */
+  readonly validity: { readonly createdAt: Date; readonly expiresAt: Date; readonly createdFrom: CreatedAtOrigin };
 }
 
 /**
  * Builds one bundle file from a policy directory.
  * @throws PolicyErrorsError when the policies have errors (no bundle is built); InputError `io-*` for unreadable
- *   inputs, `bundle-build-too-large` above `maxBundleBytes`; FlowInputError for a malformed recording; BundleError for bad manifest inputs; MapPressureError when
- *   the tables would not fit.
+ *   inputs, `bundle-build-too-large` above `maxBundleBytes`; BundleExpiryError when `minValidityMs` is set and the
+ *   bundle would not be valid that long; FlowInputError for a malformed recording; BundleError for bad manifest
+ *   inputs; MapPressureError when the tables would not fit.
  */
 export async function buildBundleFromDir(options: BuildFromDirOptions): Promise<BuiltBundle> {
   const env = options.env ?? {};
@@ -85,13 +97,19 @@ export async function buildBundleFromDir(options: BuildFromDirOptions): Promise<
   const flows = await readRecordedFlows(options.flowFiles ?? [], options.inventoryFiles ?? [], options.maxRecordedProbes ?? DEFAULT_MAX_RECORDED_PROBES);
   const bpfObject = await readBpfObject(options.bpfObjectPath ?? defaultBpfObjectPath());
 
-  const createdAt = options.createdAt ?? sourceDateEpoch(env) ?? git.commitTime ?? now();
+  const validity = validityWindow(options, sourceDateEpoch(env), git.commitTime, now);
+  if (options.minValidityMs !== undefined) {
+    // Checked before the expensive part: an old commit fails in milliseconds, not after the build.
+    const problem = validityProblem(validity, now(), options.minValidityMs);
+    if (problem) throw problem;
+  }
+  const createdAt = validity.createdAt;
   const manifest: ManifestInput = {
     serial: options.serial ?? Math.floor(createdAt.getTime() / 1000),
     rollbackOf: options.rollbackOf ?? null,
     source: options.source ?? { repository: git.repository ?? 'unknown', commit: git.commit ?? 'unknown' },
     createdAt,
-    expiresAt: new Date(createdAt.getTime() + (options.lifetimeMs ?? DEFAULT_BUNDLE_LIFETIME_MS)),
+    expiresAt: validity.expiresAt,
     parentDigest: options.parentDigest ?? null,
     abiVersion: PALISADE_ABI_VERSION,
   };
@@ -109,7 +127,18 @@ export async function buildBundleFromDir(options: BuildFromDirOptions): Promise<
   if (composed.bytes.byteLength > limit) {
     throw new InputError('bundle-build-too-large', `the bundle would be ${composed.bytes.byteLength} bytes, above the ${limit} agents accept (record fewer flows, or split the policy set)`);
   }
-  return { ...composed, policies: loaded.stats.policies, warnings: all.length - errors.length };
+  return { ...composed, policies: loaded.stats.policies, warnings: all.length - errors.length, validity };
+}
+
+/** createdAt from the first input that has one (see validity.ts), expiresAt absolute or createdAt + lifetime. */
+function validityWindow(options: BuildFromDirOptions, epoch: Date | null, commitTime: Date | null, now: () => Date):
+  BuiltBundle['validity'] {
+  const [createdAt, createdFrom]: [Date, CreatedAtOrigin] = options.createdAt ? [options.createdAt, 'created-at option']
+    : epoch ? [epoch, 'SOURCE_DATE_EPOCH']
+    : commitTime ? [commitTime, 'commit time']
+    : [now(), 'build clock'];
+  const expiresAt = options.expiresAt ?? new Date(createdAt.getTime() + (options.lifetimeMs ?? DEFAULT_BUNDLE_LIFETIME_MS));
+  return { createdAt, expiresAt, createdFrom };
 }
 
 async function readRecordedFlows(files: readonly string[], inventories: readonly string[], max: number): Promise<Flow[]> {

@@ -1,5 +1,6 @@
 /**
- * Durations as people type them on the command line: `30d`, `12h`, `90m`, `45s`, or combinations like `1d12h`.
+ * Durations as people type them on the command line: `30d`, `12h`, `90m`, `45s`, or combinations like `1d12h`;
+ * and back, for messages.
  */
 import { UsageError } from '../core/errors.js';
 
@@ -16,4 +17,17 @@ export function parseDuration(text: string): number {
   for (const m of text.matchAll(/(\d+)([dhms])/g)) ms += Number(m[1]) * UNIT_MS[m[2]!]!;
   if (ms <= 0 || !Number.isSafeInteger(ms)) throw new UsageError(`bad duration '${text}'`);
   return ms;
+}
+
+/** `ms` in the same notation, largest two units, rounded down (e.g. `10d3h`, `45m`, `0s`). */
+export function formatDuration(ms: number): string {
+  let rest = Math.max(0, Math.floor(ms / 1000)) * 1000;
+  const parts: string[] = [];
+  for (const [unit, size] of Object.entries(UNIT_MS)) {
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    if (n > 0 || parts.length > 0) parts.push(`${n}${unit}`);
+  }
+  const kept = parts.slice(0, 2).filter((p) => !p.startsWith('0'));
+  return kept.length > 0 ? kept.join('') : '0s';
 }

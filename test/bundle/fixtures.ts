@@ -94,13 +94,16 @@ export function entryOffset(file: Uint8Array, name: string): { header: number; d
 /**
  * A policy repository of its own (a copy of the template's policies and recording, committed once with fixed
  * dates), so that builds see a HEAD that no concurrent commit to this checkout moves.
+ * @param options.name the repository's directory under `parent` (default `policy-repo`);
+ *   options.commitDate the commit's author and committer date (default 2026-11-20T09:00:00Z).
  * @returns the repository's root.
  */
-export function makePolicyRepo(parent: string): string {
-  const repo = join(parent, 'policy-repo');
+export function makePolicyRepo(parent: string, options: { name?: string; commitDate?: string } = {}): string {
+  const repo = join(parent, options.name ?? 'policy-repo');
   cpSync(join(REPO_ROOT, 'policy-repo-template/policies'), join(repo, 'policies'), { recursive: true });
   cpSync(join(REPO_ROOT, 'policy-repo-template/flows/recorded.json'), join(repo, 'flows/recorded.json'));
-  const env = { ...process.env, GIT_AUTHOR_DATE: '2026-11-20T09:00:00Z', GIT_COMMITTER_DATE: '2026-11-20T09:00:00Z' };
+  const date = options.commitDate ?? '2026-11-20T09:00:00Z';
+  const env = { ...process.env, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date };
   const git = (...args: string[]) => execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.test', ...args], { env, stdio: 'pipe' });
   git('init', '-q', '-b', 'main');
   git('remote', 'add', 'origin', 'https://example.test/policies.git');

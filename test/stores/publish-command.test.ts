@@ -1,7 +1,8 @@
 /**
  * `palisade publish` end to end (the compiled CLI): real policies from the template repository, real signing keys,
  * each kind of store; the published bundle passes the agent's verification gate and chains to its parent; two
- * racing publishers both land (one rebuilds on the new latest); bad input leaves the store untouched.
+ * racing publishers both land (one rebuilds on the new latest); bad input leaves the store untouched; a bundle that
+ * would be expired (or nearly) when published is refused with exit 4.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import { readTrust } from '../../pipeline/bundle-build/keys-io.js';
 import { FsBundleStore, HttpBundleStore, OciBundleStore, StoreError, peekBundle } from '../../pipeline/stores/index.js';
 import type { BundleStore } from '../../pipeline/stores/index.js';
 import { TEMPLATE_FLOWS, TEMPLATE_POLICIES, makeBundle, runCli, startRegistry, startServe, tempDir } from './helpers.js';
-import { patchTarHeader } from '../bundle/fixtures.js';
+import { makePolicyRepo, patchTarHeader } from '../bundle/fixtures.js';
 
 describe('palisade publish', () => {
   let dir: { path: string; remove(): Promise<void> };
@@ -134,6 +135,39 @@ describe('palisade publish', () => {
     const unsigned = await runCli(['publish', '--policies', TEMPLATE_POLICIES, '--store', root], { PALISADE_SIGNING_KEY: '' });
     expect(unsigned.code).toBe(2);
     expect(await new FsBundleStore(root).latest()).toBeUndefined();
+  }, 60_000);
+
+  it('regression: a repository whose last commit is 40 days old is not published expired (exit 4, latest unchanged)', async () => {
+    const day = 86_400_000;
+    const at = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const oldRepo = makePolicyRepo(dir.path, { name: 'old-policies', commitDate: at(Date.now() - 40 * day) });
+    const nearRepo = makePolicyRepo(dir.path, { name: 'near-policies', commitDate: at(Date.now() - 28 * day) });
+    const root = join(dir.path, 'expiry-store');
+    const store = new FsBundleStore(root);
+    await store.publish({ serial: 1, bytes: makeBundle(1) });
+    const before = await store.latest();
+
+    const expired = await runCli(['publish', '--policies', join(oldRepo, 'policies'), '--store', root, '--key', key]);
+    expect(expired.code, expired.stderr).toBe(4);
+    expect(expired.stderr).toMatch(/^palisade publish: the bundle is expired: created \S+ \(commit time\), expires \S+, 10d ago; .*nothing published \[bundle-build-expired\]\n$/);
+    // Two days left is less than the default three-day margin; a one-day margin lets it through.
+    const soon = await runCli(['publish', '--policies', join(nearRepo, 'policies'), '--store', root, '--key', key]);
+    expect(soon.code, soon.stderr).toBe(4);
+    expect(soon.stderr).toContain('less than the 3d required (--min-validity)');
+    expect(soon.stderr).toContain('[bundle-build-expires-soon]');
+    expect(await store.latest()).toEqual(before);
+    expect(await store.list()).toHaveLength(1);
+
+    const margin = await runCli(['publish', '--policies', join(nearRepo, 'policies'), '--store', root, '--key', key, '--min-validity', '1d']);
+    expect(margin.code, margin.stderr).toBe(0);
+    // Re-publishing the old commit on purpose: its validity counted from now.
+    const renewed = await runCli(['publish', '--policies', join(oldRepo, 'policies'), '--store', root, '--key', key, '--expires-in', '30d']);
+    expect(renewed.code, renewed.stderr).toBe(0);
+    const latest = (await store.latest())!;
+    expect(latest.serial).toBe(3);
+    const { trust } = await readTrust([pub], new Date());
+    const v = await verifyBundle(await store.get(latest.digest), { trust, now: new Date(), minSerial: 3 });
+    expect(Date.parse(v.manifest.expiresAt)).toBeGreaterThan(Date.now() + 29 * day);
   }, 60_000);
 
   it('peekBundle reads the serial and manifest digest of a published bundle', async () => {

@@ -1,22 +1,26 @@
 /**
  * `palisade compile --policies DIR --out FILE [--key PREFIX.key…] [--flows FILE…] [--inventory FILE…] [--serial N]
- * [--expires DURATION] [--created-at TIME] [--parent-digest sha256:…] [--rollback-of N] [--bpf-object FILE]`
- * writes one self-contained bundle file: signed by every `--key` (and by $PALISADE_SIGNING_KEY when set), unsigned
- * otherwise. Policies with errors are refused with every error listed and nothing written. The file appears
- * atomically (written beside it, then renamed), and only over a regular file or a new name: a device, FIFO,
- * socket or directory (or a symlink to one) is refused, untouched.
+ * [--expires DURATION | --expires-in DURATION | --expires-at TIME] [--min-validity DURATION] [--created-at TIME]
+ * [--parent-digest sha256:…] [--rollback-of N] [--bpf-object FILE]` writes one self-contained bundle file: signed
+ * by every `--key` (and by $PALISADE_SIGNING_KEY when set), unsigned otherwise. Policies with errors are refused
+ * with every error listed and nothing written. The file appears atomically (written beside it, then renamed), and only over a regular file or a new name: a
+ * device, FIFO, socket or directory (or a symlink to one) is refused, untouched. A
+ * bundle that is expired, or valid for less than --min-validity, is still written (rebuilding an old commit
+ * reproducibly is legitimate) but with a WARNING line on stderr naming its expiry.
  */
 import { UsageError } from '../../core/errors.js';
 import { formatDiagnostic } from '../../core/validate/diagnostic.js';
 import { parseCommandArgs, parseIntegerOption } from '../command-args.js';
 import { errorLine, printLine } from '../output.js';
 import { isSha256Digest } from '../../core/bundle/index.js';
-import { buildBundleFromDir, parseDuration, PolicyErrorsError, readSigningKeys } from '../../bundle-build/index.js';
+import { buildBundleFromDir, PolicyErrorsError, readSigningKeys, validityProblem } from '../../bundle-build/index.js';
 import { writeFileAtomic } from '../../stores/index.js';
+import { VALIDITY_OPTIONS, VALIDITY_USAGE, parseRfc3339, parseValidityArgs } from '../validity-args.js';
 
 const USAGE =
   'usage: palisade compile --policies DIR --out FILE [--key PREFIX.key…] [--flows FILE…] [--inventory FILE…] [--serial N]\n' +
-  '                        [--expires DURATION] [--created-at TIME] [--parent-digest sha256:HEX] [--rollback-of N] [--bpf-object FILE]';
+  `                        ${VALIDITY_USAGE}\n` +
+  '                        [--created-at TIME] [--parent-digest sha256:HEX] [--rollback-of N] [--bpf-object FILE]';
 
 /** Runs `palisade compile`. @returns 0 when the bundle was written, 1 when the policies have errors. */
 export async function run(argv: string[]): Promise<number> {
@@ -29,7 +33,7 @@ export async function run(argv: string[]): Promise<number> {
       flows: { type: 'string', multiple: true, default: [] },
       inventory: { type: 'string', multiple: true, default: [] },
       serial: { type: 'string' },
-      expires: { type: 'string', default: '30d' },
+      ...VALIDITY_OPTIONS,
       'created-at': { type: 'string' },
       'parent-digest': { type: 'string' },
       'rollback-of': { type: 'string' },
@@ -42,7 +46,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!values.policies || !values.out) throw new UsageError(`--policies and --out are required`, USAGE);
   const serial = parseIntegerOption(values.serial, '--serial');
   const rollbackOf = parseIntegerOption(values['rollback-of'], '--rollback-of');
-  const createdAt = values['created-at'] === undefined ? undefined : parseTime(values['created-at']);
+  const createdAt = values['created-at'] === undefined ? undefined : parseRfc3339(values['created-at'], '--created-at');
+  const { minValidityMs, ...validity } = parseValidityArgs(values, new Date());
   const parentDigest = values['parent-digest'];
   if (parentDigest !== undefined && !isSha256Digest(parentDigest)) throw new UsageError('--parent-digest must be sha256:<64 hex digits>');
   const keys = await readSigningKeys(values.key, process.env);
@@ -54,7 +59,7 @@ export async function run(argv: string[]): Promise<number> {
       flowFiles: values.flows,
       inventoryFiles: values.inventory,
       keys,
-      lifetimeMs: parseDuration(values.expires),
+      ...validity,
       env: process.env,
       ...(values['bpf-object'] !== undefined ? { bpfObjectPath: values['bpf-object'] } : {}),
       ...(serial !== undefined ? { serial } : {}),
@@ -69,6 +74,10 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
 
+  // Written all the same (a reproducible rebuild of an old commit is legitimate), but nobody should miss it.
+  const stale = validityProblem(built.validity, new Date(), minValidityMs);
+  if (stale) process.stderr.write(`palisade compile: WARNING: ${stale.message} [${stale.code}]\n`);
+
   const out = values.out;
   await writeFileAtomic({ path: out, bytes: built.bytes, mode: 0o644 }, { overwrite: true });
   if (built.signers.length === 0) errorLine('palisade compile: note: the bundle is unsigned; agents accept only bundles signed by their trust root');
@@ -80,10 +89,4 @@ export async function run(argv: string[]): Promise<number> {
       `components ${m.components.map((c) => c.name).join(' ')}, ${signed}, expires ${m.expiresAt}`,
   );
   return 0;
-}
-
-function parseTime(text: string): Date {
-  const d = new Date(text);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(d.getTime())) throw new UsageError(`--created-at must be an RFC 3339 time`);
-  return d;
 }
