@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { assembleBundle } from '../../pipeline/core/bundle/assemble.js';
 import { COMPONENT } from '../../pipeline/core/bundle/components.js';
 import { PALISADE_ABI_VERSION } from '../../pipeline/core/bundle/abi-version.js';
+import { StoreError } from '../../pipeline/stores/errors.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const CLI = join(REPO_ROOT, 'bin/palisade');
@@ -169,3 +170,34 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Chi
 /** The policy template shipped in the repository: a real policy set to build bundles from. */
 export const TEMPLATE_POLICIES = join(REPO_ROOT, 'policy-repo-template/policies');
 export const TEMPLATE_FLOWS = join(REPO_ROOT, 'policy-repo-template/flows/recorded.json');
+
+/**
+ * A fresh tmpfs of `size` (mount(8) syntax, e.g. `512k`) mounted on a temp directory, for real ENOSPC and EROFS.
+ * Needs root (these machines run the tests as root); `readOnly()` remounts it read-only; `remove()` unmounts it.
+ */
+export async function mountTmpfs(size: string): Promise<{ path: string; readOnly(): Promise<void>; remove(): Promise<void> }> {
+  const dir = await tempDir('tmpfs');
+  const run = (args: string[]): Promise<void> => new Promise((res, rej) => {
+    const child = spawn(args[0]!, args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', rej);
+    child.once('exit', (code) => (code === 0 ? res() : rej(new Error(`${args.join(' ')} exited ${code}: ${err.trim()}`))));
+  });
+  await run(['mount', '-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir.path]);
+  return {
+    path: dir.path,
+    readOnly: () => run(['mount', '-o', 'remount,ro', dir.path]),
+    async remove() {
+      await run(['umount', dir.path]);
+      await dir.remove();
+    },
+  };
+}
+
+/** The StoreError `p` rejects with; fails the test when it resolves or rejects with anything else. */
+export async function storeErrorOf(p: Promise<unknown>): Promise<StoreError> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  if (!(err instanceof StoreError)) throw new Error(`expected a StoreError, got ${err === undefined ? 'success' : String(err)}`);
+  return err;
+}
