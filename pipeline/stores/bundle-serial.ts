@@ -15,10 +15,12 @@ export interface BundlePeek {
   readonly serial: number;
   /** `sha256:<hex>` of the manifest entry: the bundle's identity, and the next bundle's `parentDigest`. */
   readonly manifestDigest: string;
+  /** The manifest's `expiresAt` (RFC 3339 UTC): agents refuse the bundle after it. */
+  readonly expiresAt: string;
 }
 
 /**
- * The serial and manifest digest of a bundle file, unverified.
+ * The serial, manifest digest and expiry of a bundle file, unverified.
  * @throws StoreError `store-bad-input` when the bytes are not a bundle file with a well-formed manifest first.
  */
 export function peekBundle(bytes: Uint8Array): BundlePeek {
@@ -27,8 +29,8 @@ export function peekBundle(bytes: Uint8Array): BundlePeek {
     throw new StoreError('store-bad-input', `not a bundle file: the first entry must be ${MANIFEST_ENTRY}`);
   }
   try {
-    const serial = parseManifest(JSON.parse(new TextDecoder().decode(first.bytes))).serial;
-    return { serial, manifestDigest: sha256Digest(first.bytes) };
+    const manifest = parseManifest(JSON.parse(new TextDecoder().decode(first.bytes)));
+    return { serial: manifest.serial, manifestDigest: sha256Digest(first.bytes), expiresAt: manifest.expiresAt };
   } catch (err) {
     throw new StoreError('store-bad-input', `not a bundle file: ${(err as Error).message}`, { cause: err });
   }

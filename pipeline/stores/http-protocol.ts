@@ -9,7 +9,7 @@
  *   GET  /v1/events                     server-sent events: `event: latest` with the descriptor on every change
  *   PUT|POST /v1/bundles                upload (Authorization: Bearer <token>); 201 + descriptor, 409 on a CAS conflict
  *                                       (body carries `current`), 401 bad token, 403 read-only server, 413 too large,
- *                                       400 not a bundle, 422 refused by the server's verification gate, 503 the
+ *                                       400 not a bundle, 422 refused by the server's upload gate (e.g. expired), 503 the
  *                                       gate is unavailable or the store is read-only, 507 the store is full
  *
  * GET routes also answer HEAD. Error bodies are `{error: <stable code>, message}`; messages never name server paths.

@@ -16,14 +16,17 @@ import { StoreError } from '../../pipeline/stores/errors.js';
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const CLI = join(REPO_ROOT, 'bin/palisade');
 
-/** A real (unsigned) bundle file with this serial; `salt` makes different bundles of the same serial. */
-export function makeBundle(serial: number, salt = '', padBytes = 0): Uint8Array {
+/**
+ * A real (unsigned) bundle file with this serial; `salt` makes different bundles of the same serial. It was created
+ * 2026-11-28T10:00:00Z and expires at `expiresAt` (default a year later).
+ */
+export function makeBundle(serial: number, salt = '', padBytes = 0, expiresAt = new Date('2027-11-28T10:00:00Z')): Uint8Array {
   const text = (s: string): Uint8Array => new TextEncoder().encode(s);
   return assembleBundle({
     serial,
     source: { repository: 'test/policies', commit: `c${serial}${salt}` },
     createdAt: new Date('2026-11-28T10:00:00Z'),
-    expiresAt: new Date('2027-11-28T10:00:00Z'),
+    expiresAt,
     abiVersion: PALISADE_ABI_VERSION,
   }, [
     { ...COMPONENT.policyModel, bytes: text(JSON.stringify({ serial, salt, pad: 'x'.repeat(padBytes) })) },

@@ -170,12 +170,27 @@ describe('palisade publish', () => {
     expect(Date.parse(v.manifest.expiresAt)).toBeGreaterThan(Date.now() + 29 * day);
   }, 60_000);
 
+  it('regression: palisade serve refuses an expired upload even without --trust (422 bundle-expired)', async () => {
+    const root = join(dir.path, 'expired-upload-store');
+    const serve = await startServe(root, [], { PALISADE_STORE_TOKEN: 'expired-upload-token' });
+    try {
+      const client = new HttpBundleStore(serve.url, { token: 'expired-upload-token' });
+      const err = await client.publish({ serial: 1, bytes: makeBundle(1, '', 0, new Date('2026-11-29T10:00:00Z')) }).catch((e: unknown) => e);
+      expect((err as StoreError).code).toBe('store-bad-input');
+      expect((err as StoreError).message).toContain('(422 bundle-expired): the bundle expired at 2026-11-29T10:00:00Z');
+      expect(await client.latest()).toBeUndefined();
+      expect((await client.publish({ serial: 1, bytes: makeBundle(1) })).serial).toBe(1);
+    } finally {
+      await serve.stop();
+    }
+  }, 30_000);
+
   it('peekBundle reads the serial and manifest digest of a published bundle', async () => {
     const store = new FsBundleStore(join(dir.path, 'fs-store'));
     const latest = (await store.latest())!;
     const { trust } = await readTrust([pub], new Date());
     const bytes = await store.get(latest.digest);
     const v = await verifyBundle(bytes, { trust, now: new Date() });
-    expect(peekBundle(bytes)).toEqual({ serial: latest.serial, manifestDigest: v.manifestDigest });
+    expect(peekBundle(bytes)).toEqual({ serial: latest.serial, manifestDigest: v.manifestDigest, expiresAt: v.manifest.expiresAt });
   });
 });

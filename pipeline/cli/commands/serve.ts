@@ -1,16 +1,18 @@
 /**
  * `palisade serve --store DIR --listen ADDR [--token-file FILE] [--trust PREFIX.pub|ROOT.json…] [--max-upload-bytes N]
  * [--poll-ms N]`: serves a filesystem bundle store over HTTP. Uploads need the bearer token from --token-file or
- * PALISADE_STORE_TOKEN (without one, the server is read-only); with --trust, an upload must also pass the agents'
- * verification gate (signatures, threshold, expiry, ABI), so a leaked token alone cannot plant a bundle. SIGTERM or
- * SIGINT stops it gracefully: no new connections, waiting long polls answered, uploads in flight finished.
+ * PALISADE_STORE_TOKEN (without one, the server is read-only); an expired bundle is refused (422 bundle-expired)
+ * even without --trust, since `latest` would then name a bundle every agent refuses; with --trust, an upload must
+ * also pass the agents' verification gate (signatures, threshold, expiry, ABI), so a leaked token alone cannot plant
+ * a bundle. SIGTERM or SIGINT stops it gracefully: no new connections, waiting long polls answered, uploads in
+ * flight finished.
  */
 import { UsageError } from '../../core/errors.js';
 import { parseCommandArgs } from '../command-args.js';
 import { errorLine, printLine } from '../output.js';
-import { verifyBundle } from '../../core/bundle/index.js';
+import { BundleError, verifyBundle } from '../../core/bundle/index.js';
 import { readTrust } from '../../bundle-build/index.js';
-import { FsBundleStore, loadStoreToken, readBundleSerial, startStoreServer } from '../../stores/index.js';
+import { FsBundleStore, loadStoreToken, peekBundle, readBundleSerial, startStoreServer } from '../../stores/index.js';
 
 const USAGE = 'usage: palisade serve --store DIR --listen HOST:PORT [--token-file FILE] [--trust PREFIX.pub|ROOT.json…] [--max-upload-bytes N] [--poll-ms N]';
 
@@ -36,8 +38,12 @@ export async function run(argv: string[]): Promise<number> {
   const trustFiles = values.trust;
   // Read once at start so a bad trust file fails the start, not the first upload; expiry is checked per upload.
   if (trustFiles.length > 0) await readTrust(trustFiles, new Date());
-  const checkUpload = trustFiles.length === 0 ? undefined : async (bytes: Uint8Array): Promise<void> => {
+  const checkUpload = async (bytes: Uint8Array): Promise<void> => {
     const now = new Date();
+    // Cheap, and needs no trust root: an expired bundle as latest would freeze every agent on its last good one.
+    const { expiresAt } = peekBundle(bytes);
+    if (Date.parse(expiresAt) <= now.getTime()) throw new BundleError('bundle-expired', `the bundle expired at ${expiresAt}`);
+    if (trustFiles.length === 0) return;
     let trust;
     try {
       trust = (await readTrust(trustFiles, now)).trust;
@@ -51,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
     store: new FsBundleStore(values.store),
     readSerial: readBundleSerial,
     token,
-    ...(checkUpload ? { checkUpload } : {}),
+    checkUpload,
     ...(values['max-upload-bytes'] ? { maxUploadBytes: positiveInt(values['max-upload-bytes'], '--max-upload-bytes') } : {}),
     ...(values['poll-ms'] ? { pollMs: positiveInt(values['poll-ms'], '--poll-ms') } : {}),
     log: (line) => errorLine(`palisade serve: ${line}`),
