@@ -142,7 +142,9 @@ export class FsBundleStore implements BundleStore, StreamingBundleSource, PagedB
       stream.destroy();
       throw new StoreError('store-too-large', `${this.location}: ${digest} has ${size} bytes, the limit is ${max}`);
     }
-    const bytes = await readBodyBounded(stream, max, `${this.location}: ${digest}`);
+    const bytes = await readBodyBounded(stream, max, `${this.location}: ${digest}`).catch((err: unknown) => {
+      throw storeFsError(err, this.root, `reading ${digest}`);
+    });
     checkFetched(this.location, digest, bytes, options.expectedSize);
     return bytes;
   }
@@ -159,14 +161,14 @@ export class FsBundleStore implements BundleStore, StreamingBundleSource, PagedB
       fh = await open(path, 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new StoreError('store-not-found', `${this.location}: no bundle ${digest}`);
-      throw err;
+      throw storeFsError(err, this.root, `reading ${digest}`);
     }
     try {
       const { size } = await fh.stat();
       return { size, stream: fh.createReadStream({ highWaterMark: 256 * 1024 }) };
     } catch (err) {
       await fh.close();
-      throw err;
+      throw storeFsError(err, this.root, `reading ${digest}`);
     }
   }
 

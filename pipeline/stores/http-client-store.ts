@@ -71,6 +71,8 @@ export class HttpBundleStore implements BundleStore {
     }
     if (res.status === 401 || res.status === 403) throw new StoreError('store-unauthorized', message);
     if (res.status === 413) throw new StoreError('store-too-large', message);
+    if (res.status === 507) throw new StoreError('store-no-space', message);
+    if (res.status === 503 && info.error === 'store-read-only') throw new StoreError('store-read-only', message);
     throw new StoreError(res.status === 400 || res.status === 422 ? 'store-bad-input' : 'store-protocol', message);
   }
 

@@ -42,6 +42,10 @@ describe('a full store directory (tmpfs, ENOSPC)', () => {
         expect(text).not.toContain(fs.path);
         expect(await readdir(join(root, 'tmp'))).toEqual([]);
       }
+      const client = new HttpBundleStore(serve.url, { token: TOKEN });
+      const viaClient = await storeErrorOf(client.publish({ serial: 2, bytes: makeBundle(2, 'client', 1024 * 1024) }));
+      expect(viaClient.code).toBe('store-no-space');
+      expect(viaClient.message).toContain('upload refused (507 store-no-space)');
       const latest = (await (await fetch(`${serve.url}/v1/bundles/latest`)).json()) as { serial: number };
       expect(latest.serial).toBe(1);
       // The space the failed uploads took is free again: a bundle that fits goes in.
@@ -103,6 +107,8 @@ describe('a read-only store filesystem (tmpfs remounted ro)', () => {
       expect(res.status).toBe(503);
       expect(JSON.parse(text)).toEqual({ error: 'store-read-only', message: "the store's filesystem is read-only (EROFS)" });
       expect(text).not.toContain(fs.path);
+      const viaClient = await storeErrorOf(new HttpBundleStore(serve.url, { token: TOKEN }).publish({ serial: 2, bytes: makeBundle(2) }));
+      expect(viaClient.code).toBe('store-read-only');
     } finally {
       await serve.stop();
     }
