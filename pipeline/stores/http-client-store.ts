@@ -3,6 +3,7 @@
  * request has a deadline that covers its body, the listing follows `Link` pages on the same store only, and the
  * token only ever goes into the Authorization header.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreError } from './errors.js';
 import { checkFetched, checkPublishable, digestHex, parseDescriptor, toDescriptor } from './digest.js';
 import { readBodyBounded } from './bounded-read.js';
@@ -20,6 +21,8 @@ export interface HttpStoreOptions {
   readonly timeoutMs?: number;
   /** How long each long poll of `watch` asks the server to wait, in seconds (default 30). */
   readonly waitSeconds?: number;
+  /** Least time between two polls of `watch` that brought nothing new, in milliseconds (default 1000). */
+  readonly minPollIntervalMs?: number;
   /** Largest bundle accepted on publish, in bytes. */
   readonly maxBundleBytes?: number;
   /** The fetch to use (tests pass their own). */
@@ -113,7 +116,9 @@ export class HttpBundleStore implements BundleStore {
     let etag: string | undefined;
     let seen = sinceSerial;
     const wait = this.#options.waitSeconds ?? 30;
+    const minInterval = this.#options.minPollIntervalMs ?? 1000;
     while (!options.signal.aborted) {
+      const started = Date.now();
       let answer: { descriptor: BundleDescriptor | undefined; etag: string | undefined };
       try {
         answer = await this.#latest(wait, etag, options.signal);
@@ -126,7 +131,12 @@ export class HttpBundleStore implements BundleStore {
       if (d && d.serial > seen) {
         seen = d.serial;
         yield d;
+        continue;
       }
+      // Nothing new: a server (or proxy) that answers at once instead of holding the poll must not make this loop
+      // spin, so polls without news are at least minPollIntervalMs apart.
+      const rest = minInterval - (Date.now() - started);
+      if (rest > 0) await sleep(rest, undefined, { signal: options.signal }).catch(() => undefined);
     }
   }
 

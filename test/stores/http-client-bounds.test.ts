@@ -18,6 +18,7 @@ describe('HTTP client store against a hostile server', () => {
   let url: string;
   let close: () => Promise<void>;
   const stalled = new Set<ServerResponse>();
+  let eagerPolls = 0;
 
   beforeAll(async () => {
     const server = createServer((req, res) => {
@@ -38,6 +39,11 @@ describe('HTTP client store against a hostile server', () => {
         res.write('{"serial":');
         stalled.add(res);
         return;
+      }
+      if (path.startsWith('/eager/v1/bundles/latest')) {
+        // Ignores ?wait= and answers at once, always the same descriptor.
+        eagerPolls++;
+        return json(descriptor(1));
       }
       if (path === '/big-headers/v1/bundles/latest') return json(descriptor(1), { 'X-Padding': 'a'.repeat(64 * 1024) });
       if (path === '/big-body/v1/bundles/latest') return json({ ...descriptor(1), padding: 'a'.repeat(1024 * 1024) });
@@ -93,5 +99,19 @@ describe('HTTP client store against a hostile server', () => {
     const loop = await storeErrorOf(new HttpBundleStore(`${url}/loop`).list());
     expect(loop.code).toBe('store-protocol');
     expect(loop.message).toContain('goes back from serial 1 to 1');
+  });
+
+  it('watch against a server that ignores ?wait= does not spin: polls without news are spaced', async () => {
+    const ac = new AbortController();
+    const watching = (async () => {
+      for await (const d of new HttpBundleStore(`${url}/eager`, { minPollIntervalMs: 60_000 }).watch(1, { signal: ac.signal })) return d;
+      return undefined;
+    })();
+    while (eagerPolls === 0) await new Promise((r) => setTimeout(r, 20));
+    // Room for a busy loop to show itself (it would make thousands of requests); a spaced one makes none.
+    await new Promise((r) => setTimeout(r, 300));
+    ac.abort();
+    expect(await watching).toBeUndefined();
+    expect(eagerPolls).toBe(1);
   });
 });
