@@ -114,8 +114,14 @@ describe('fault injection: publisher killed at every step', () => {
         });
       }`;
     for (let round = 0; round < 12; round++) {
+      const start = (await store.latest())!.serial;
       const children = [0, 1].map(() => spawn(process.execPath, ['--input-type=module', '-e', script, root], { stdio: 'ignore' }));
-      await new Promise((r) => setTimeout(r, 150 + ((round * 37) % 200)));
+      // Kill only once the children are publishing (on a loaded machine, starting node alone can take longer than
+      // the delay below), then after a varying delay, so the kills land at arbitrary steps of real publishes.
+      while ((await store.latest())!.serial === start && children.every((c) => c.exitCode === null)) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await new Promise((r) => setTimeout(r, (round * 37) % 200));
       await Promise.all(children.map((c) => new Promise((r) => {
         c.once('exit', r);
         c.kill('SIGKILL');
