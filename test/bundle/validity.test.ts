@@ -20,7 +20,9 @@ captureOutput();
 
 const DAY = 86_400_000;
 const daysAgo = (n: number): string => new Date(Date.now() - n * DAY).toISOString().replace(/\.\d{3}Z$/, 'Z');
-const oldRepo = makePolicyRepo(dir, { name: 'old-repo', commitDate: daysAgo(40) });
+// One commit time for the whole file: every expectation below derives from this same instant.
+const OLD_COMMIT = daysAgo(40);
+const oldRepo = makePolicyRepo(dir, { name: 'old-repo', commitDate: OLD_COMMIT });
 
 function manifestOf(file: string): { createdAt: string; expiresAt: string } {
   // The manifest is the first tar entry: its JSON starts at byte 512.
@@ -63,14 +65,14 @@ describe('building an old commit', () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BundleExpiryError);
     expect((err as BundleExpiryError).code).toBe('bundle-build-expired');
-    expect((err as BundleExpiryError).expiresAt.getTime()).toBe(Date.parse(daysAgo(40)) + 30 * DAY);
+    expect((err as BundleExpiryError).expiresAt.getTime()).toBe(Date.parse(OLD_COMMIT) + 30 * DAY);
   });
 
   it('palisade compile writes it (reproducible rebuild) but warns loudly on stderr', async () => {
     const out = join(dir, 'old.bundle');
     expect(await cli(compile, ['--policies', join(oldRepo, 'policies'), '--out', out])).toBe(0);
     expect(printed.err).toMatch(/^palisade compile: WARNING: the bundle is expired: .*10d ago.* \[bundle-build-expired\]$/m);
-    expect(manifestOf(out).expiresAt).toBe(new Date(Date.parse(daysAgo(40)) + 30 * DAY).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    expect(manifestOf(out).expiresAt).toBe(new Date(Date.parse(OLD_COMMIT) + 30 * DAY).toISOString().replace(/\.\d{3}Z$/, 'Z'));
   });
 
   it('--expires-at gives the same bytes on every rebuild; --expires-in counts from now; no warning then', async () => {
@@ -78,7 +80,7 @@ describe('building an old commit', () => {
     const files = ['a', 'b'].map((n) => join(dir, `at-${n}.bundle`));
     for (const f of files) expect(await cli(compile, ['--policies', join(oldRepo, 'policies'), '--out', f, '--expires-at', at])).toBe(0);
     expect(readFileSync(files[0]!).equals(readFileSync(files[1]!))).toBe(true);
-    expect(manifestOf(files[0]!)).toMatchObject({ createdAt: daysAgo(40), expiresAt: at });
+    expect(manifestOf(files[0]!)).toMatchObject({ createdAt: OLD_COMMIT, expiresAt: at });
     expect(printed.err).not.toContain('WARNING');
 
     const inFile = join(dir, 'in.bundle');
@@ -95,7 +97,7 @@ describe('building an old commit', () => {
     expect(printed.err).toContain('use one of --expires, --expires-in and --expires-at');
     expect(await cli(compile, [...base, '--expires-at', 'next tuesday'])).toBe(2);
     expect(printed.err).toContain('--expires-at must be an RFC 3339 time');
-    expect(await cli(compile, [...base, '--expires-at', daysAgo(41)])).toBe(1);
+    expect(await cli(compile, [...base, '--expires-at', new Date(Date.parse(OLD_COMMIT) - DAY).toISOString()])).toBe(1);
     expect(printed.err).toContain('expiresAt must be after createdAt');
   });
 });
