@@ -106,7 +106,9 @@ export class FsBundleStore implements BundleStore, StreamingBundleSource, PagedB
       if (won) {
         await syncDir(this.#heads);
         faultPoint('fs:head-linked');
-        await this.#writeHint(temp, record, temps);
+        // The publish has taken effect: a hint that cannot be written (disk full) must not report it as failed.
+        // Readers probe forward from an old or missing hint, so the store stays correct without it.
+        await this.#writeHint(temp, record, temps).catch(() => undefined);
         return descriptor;
       }
       await unlinkQuiet(temp);

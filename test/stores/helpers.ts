@@ -175,10 +175,11 @@ export const TEMPLATE_POLICIES = join(REPO_ROOT, 'policy-repo-template/policies'
 export const TEMPLATE_FLOWS = join(REPO_ROOT, 'policy-repo-template/flows/recorded.json');
 
 /**
- * A fresh tmpfs of `size` (mount(8) syntax, e.g. `512k`) mounted on a temp directory, for real ENOSPC and EROFS.
+ * A fresh tmpfs of `size` (mount(8) syntax, e.g. `512k`) and at most `inodes` files and directories, mounted on a
+ * temp directory, for real ENOSPC and EROFS.
  * Needs root (these machines run the tests as root); `readOnly()` remounts it read-only; `remove()` unmounts it.
  */
-export async function mountTmpfs(size: string): Promise<{ path: string; readOnly(): Promise<void>; remove(): Promise<void> }> {
+export async function mountTmpfs(size: string, inodes?: number): Promise<{ path: string; readOnly(): Promise<void>; remove(): Promise<void> }> {
   const dir = await tempDir('tmpfs');
   const run = (args: string[]): Promise<void> => new Promise((res, rej) => {
     const child = spawn(args[0]!, args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -187,7 +188,7 @@ export async function mountTmpfs(size: string): Promise<{ path: string; readOnly
     child.once('error', rej);
     child.once('exit', (code) => (code === 0 ? res() : rej(new Error(`${args.join(' ')} exited ${code}: ${err.trim()}`))));
   });
-  await run(['mount', '-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir.path]);
+  await run(['mount', '-t', 'tmpfs', '-o', `size=${size},mode=0755${inodes === undefined ? '' : `,nr_inodes=${inodes}`}`, 'tmpfs', dir.path]);
   return {
     path: dir.path,
     readOnly: () => run(['mount', '-o', 'remount,ro', dir.path]),

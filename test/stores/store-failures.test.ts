@@ -67,6 +67,37 @@ describe('a full store directory (tmpfs, ENOSPC)', () => {
   });
 });
 
+describe('a store filesystem that runs out of inodes at each step of a publish', () => {
+  it('regression: publish fails (nothing published, no temp left) or succeeds, and latest agrees either way', async () => {
+    const outcomes: string[] = [];
+    // Each extra inode lets the publish get one file further: store dirs, blob, head record, latest.json hint.
+    for (let inodes = 6; inodes <= 11; inodes++) {
+      const fs = await mountTmpfs('1m', inodes);
+      try {
+        const store = new FsBundleStore(join(fs.path, 'store'));
+        const bytes = makeBundle(1);
+        const published = await store.publish({ serial: 1, bytes }).then((d) => d, (e: unknown) => e);
+        if (published instanceof StoreError) {
+          expect(published.code).toBe('store-no-space');
+          expect(await store.latest()).toBeUndefined();
+          outcomes.push('refused');
+        } else {
+          expect(await store.latest()).toEqual(published);
+          const hint = await readdir(join(fs.path, 'store')).then((names) => names.includes('latest.json'));
+          outcomes.push(hint ? 'published' : 'published without hint');
+        }
+        expect(await readdir(join(fs.path, 'store', 'tmp')).catch(() => [])).toEqual([]);
+      } finally {
+        await fs.remove();
+      }
+    }
+    // The case that used to say "nothing was published" although the head was linked.
+    expect(outcomes).toContain('published without hint');
+    expect(outcomes).toContain('refused');
+    expect(outcomes.at(-1)).toBe('published');
+  }, 30_000);
+});
+
 describe('a read-only store filesystem (tmpfs remounted ro)', () => {
   let fs: Awaited<ReturnType<typeof mountTmpfs>>;
   beforeAll(async () => {
