@@ -1,8 +1,9 @@
 /**
  * Bundle stores: where signed bundles are published and fetched. One interface ({@link BundleStore}: publish with
  * compare-and-swap on the serial, latest, get by digest with a size bound, watch, list) and three implementations
- * chosen by URL ({@link openStore}): the filesystem store (the embedded default), the HTTP client of
- * `palisade serve` (whose server is here too), and an OCI registry repository.
+ * chosen by URL ({@link openStore}): the filesystem store (the embedded default, which also lists a page at a time),
+ * the HTTP client of `palisade serve` (whose server is here too), and an OCI registry repository. Failures are
+ * StoreErrors with a typed code (full, read-only, timeout, conflict…) whose messages say what failed and why.
  */
 export type { BundleDescriptor, BundlePage, BundleStore, GetOptions, PublishableBundle, PublishOptions, PagedBundleSource, StreamingBundleSource, WatchOptions } from './types.js';
 export { DEFAULT_MAX_BUNDLE_BYTES } from './types.js';
