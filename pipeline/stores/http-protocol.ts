@@ -4,8 +4,8 @@
  *   GET  /v1/bundles/latest[?wait=30s]  descriptor JSON; ETag; If-None-Match → 304; with `wait`, a long poll
  *   GET  /v1/bundles/sha256:<hex>       the bundle file; ETag = the digest
  *   GET  /v1/bundles[?limit=N&after=C]  `{bundles}`: one page of the published descriptors, oldest first (limit default
- *                                       100, at most 1000); `Link: <…?after=C>; rel="next"` names the next page, C
- *                                       being an opaque cursor
+ *                                       100, at most 1000); `Link: <?limit=N&after=C>; rel="next"` (relative to the
+ *                                       request URL) names the next page, C being an opaque cursor
  *   GET  /v1/events                     server-sent events: `event: latest` with the descriptor on every change
  *   PUT|POST /v1/bundles                upload (Authorization: Bearer <token>); 201 + descriptor, 409 on a CAS conflict
  *                                       (body carries `current`), 401 bad token, 403 read-only server, 413 too large,

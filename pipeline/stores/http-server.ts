@@ -142,7 +142,8 @@ class StoreHandler {
     const after = url.searchParams.get('after') ?? undefined;
     if (after !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(after)) return sendJson(res, 400, { error: 'bad-request', message: 'malformed after cursor' });
     const page = await listPage(this.options.store, after, limit);
-    if (page.next !== undefined) res.setHeader('Link', `<${API_PREFIX}?limit=${limit}&after=${page.next}>; rel="next"`);
+    // A query-only reference resolves against the URL the client asked for, so it holds behind a path-prefix proxy.
+    if (page.next !== undefined) res.setHeader('Link', `<?limit=${limit}&after=${page.next}>; rel="next"`);
     sendJson(res, 200, { bundles: page.bundles }, req.method === 'HEAD');
   }
 

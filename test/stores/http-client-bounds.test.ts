@@ -53,7 +53,8 @@ describe('HTTP client store against a hostile server', () => {
       if (path.startsWith('/loop/v1/bundles')) return json({ bundles: [descriptor(1)] }, { Link: '</loop/v1/bundles?after=1>; rel="next"' });
       if (path.startsWith('/pages/v1/bundles')) {
         const after = Number(new URL(path, 'http://x').searchParams.get('after') ?? 0);
-        const next: Record<string, string> = after < 2 ? { Link: `</pages/v1/bundles?after=${after + 1}>; rel="next"` } : {};
+        // As palisade serve writes it: a query-only reference, which must resolve under the /pages prefix.
+        const next: Record<string, string> = after < 2 ? { Link: `<?after=${after + 1}>; rel="next"` } : {};
         return json({ bundles: [descriptor(after + 1)] }, next);
       }
       res.writeHead(404).end();

@@ -48,7 +48,7 @@ describe('paginated listing of palisade serve', () => {
       serials.push(...p.serials);
       if (p.next === null) break;
       links.push(p.next);
-      query = /^<\/v1\/bundles(\?[^>]*)>; rel="next"$/.exec(p.next)![1]!;
+      query = /^<(\?limit=100&after=[^>]+)>; rel="next"$/.exec(p.next)![1]!;
     }
     expect(serials).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1));
     expect(links).toHaveLength(2);
