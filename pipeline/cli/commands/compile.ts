@@ -76,7 +76,7 @@ export async function run(argv: string[]): Promise<number> {
 
   // Written all the same (a reproducible rebuild of an old commit is legitimate), but nobody should miss it.
   const stale = validityProblem(built.validity, new Date(), minValidityMs);
-  if (stale) process.stderr.write(`palisade compile: WARNING: ${stale.message} [${stale.code}]\n`);
+  if (stale) errorLine(`palisade compile: WARNING: ${stale.message} [${stale.code}]`);
 
   const out = values.out;
   await writeFileAtomic({ path: out, bytes: built.bytes, mode: 0o644 }, { overwrite: true });

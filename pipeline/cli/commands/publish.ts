@@ -76,7 +76,7 @@ export async function run(argv: string[]): Promise<number> {
       built = await build(latest);
     } catch (err) {
       if (err instanceof BundleExpiryError) {
-        process.stderr.write(`palisade publish: ${err.message}; nothing published [${err.code}]\n`);
+        errorLine(`palisade publish: ${err.message}; nothing published [${err.code}]`);
         return EXIT_EXPIRED;
       }
       if (!(err instanceof PolicyErrorsError)) throw err;
