@@ -7,6 +7,7 @@
 export * from './types.js';
 export * from './errors.js';
 export { planWaves, labelsMatch } from './plan-waves.js';
+export { measureGate, queryInstant, PrometheusQueryError, type PrometheusOptions, type QueryValue } from './prometheus-query.js';
 export { assessMetric, worstVerdict, classifyValue, measurementDue, type MetricVerdict } from './assess-metric.js';
 export { parseRolloutSpec, parseDuration, DEFAULT_ROLLOUT_SPEC } from './parse-spec.js';
 export { startRollout, step, desiredTargets, promote, pause, resume, abort, nodesRegex, type StepInput, type StepResult, type StartResult } from './step.js';
