@@ -118,6 +118,7 @@ const CASES: Case[] = [
   { code: 'deny-shadows-allow', yaml: cnp('  spec:\n    endpointSelector: {matchLabels: {app: api}}\n    ingress:\n      - ‸fromEntities: [cluster]\n        toPorts: [{ports: [{port: "8080", protocol: TCP}]}]\n    ingressDeny:\n      - fromEntities: [cluster]\n') },
   { code: 'fqdn-without-dns-rule', yaml: cnp('  spec:\n    endpointSelector: {matchLabels: {app: pay}}\n    egress:\n      - ‸toFQDNs: [{matchName: api.stripe.com}]\n        toPorts: [{ports: [{port: "443", protocol: TCP}]}]\n') },
   { code: 'cidr-host-bits', yaml: cnp('  spec:\n    endpointSelector: {}\n    egress:\n      - toCIDR: [‸10.1.2.3/8]\n') },
+  { code: 'subject-namespace-mismatch', yaml: cnp("  spec:\n    endpointSelector:\n      matchLabels:\n        app: web\n        ‸'k8s:io.kubernetes.pod.namespace': other\n    ingress: [{}]\n") },
   { code: 'protocol-not-modelled', yaml: cnp('  spec:\n    endpointSelector: {}\n    ingress:\n      - toPorts:\n          - ports:\n              - port: "0"\n                protocol: ‸VRRP\n') },
 ];
 

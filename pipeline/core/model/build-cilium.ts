@@ -9,6 +9,7 @@ import { ruleId } from './build-common.js';
 import { buildCiliumPortRule, buildIcmps } from './build-ports.js';
 import { ANY_NAMESPACE, inNamespace, makeSelector, namesNamespace, selectorRequirements } from './build-selector.js';
 import { canonicalPrefix } from './cidr.js';
+import { NAMESPACE_KEY } from './labels.js';
 import type { Entity, Peer, PolicyRef, PolicyRule, PolicySpec, Selector } from './types.js';
 
 /** Peer fields per direction, in the order peers are emitted. */
@@ -37,8 +38,11 @@ export function buildCiliumSpecs(root: YNode, ref: PolicyRef, key: string): Poli
 function buildBlock(block: YNode, specIndex: number, scope: Scope): PolicySpec {
   const nodeSel = field(block, 'nodeSelector');
   const subjectNode = nodeSel ?? field(block, 'endpointSelector');
-  const reqs = selectorRequirements(subjectNode, 'cilium');
-  if (!nodeSel && scope.namespace !== null) reqs.push(inNamespace(scope.namespace));
+  const namespaced = !nodeSel && scope.namespace !== null;
+  // Cilium sets matchLabels['k8s:io.kubernetes.pod.namespace'] to the policy's namespace, replacing what the author
+  // wrote under exactly that key ("illegal namespace match"); other spellings of the key stay and are ANDed.
+  const reqs = selectorRequirements(subjectNode, 'cilium', undefined, namespaced ? isK8sNamespaceKey : undefined);
+  if (namespaced) reqs.push(inNamespace(scope.namespace!));
   const subject = makeSelector(reqs, (subjectNode ?? block).pos);
 
   const rules: PolicyRule[] = [];
@@ -68,6 +72,10 @@ function buildBlock(block: YNode, specIndex: number, scope: Scope): PolicySpec {
     ...(description !== undefined ? { description } : {}),
   };
   return out;
+}
+
+function isK8sNamespaceKey(source: string, key: string): boolean {
+  return source === 'k8s' && key === NAMESPACE_KEY;
 }
 
 function buildRule(rule: YNode, direction: 'ingress' | 'egress', deny: boolean, id: string, scope: Scope): PolicyRule {

@@ -12,14 +12,23 @@ const OPERATORS: readonly string[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
 /** How selector keys are read: Cilium (`source:key`, default any source) or Kubernetes (pod labels, k8s source). */
 export type KeyStyle = 'cilium' | 'k8s';
 
-/** Requirements of a (validated) label selector node, unsorted. `mapKey` rewrites each key (namespace labels). */
-export function selectorRequirements(node: YNode | undefined, style: KeyStyle, mapKey: (key: string) => string = (k) => k): LabelRequirement[] {
+/**
+ * Requirements of a (validated) label selector node, unsorted. `mapKey` rewrites each key (namespace labels);
+ * `omitMatchLabel` drops `matchLabels` entries by their parsed source and key (matchExpressions are always kept).
+ */
+export function selectorRequirements(
+  node: YNode | undefined,
+  style: KeyStyle,
+  mapKey: (key: string) => string = (k) => k,
+  omitMatchLabel?: (source: string, key: string) => boolean,
+): LabelRequirement[] {
   const out: LabelRequirement[] = [];
   const split = (k: string): { source: string; key: string } => (style === 'cilium' ? parseSelectorKey(k) : { source: 'k8s', key: k });
   const ml = field(node, 'matchLabels');
   if (ml?.kind === 'map') {
     for (const e of ml.entries) {
       const { source, key } = split(e.key);
+      if (omitMatchLabel?.(source, key)) continue;
       out.push({ source, key: mapKey(key), operator: 'In', values: [scalarString(e.value) ?? ''] });
     }
   }

@@ -115,8 +115,8 @@ function loadObject(
     return undefined;
   }
   const kind: PolicyKind = cls.policy;
-  checkPolicyObject(obj.root, kind, local);
   const { name, namespace } = policyIdentity(obj.root, kind, defaultNamespace);
+  checkPolicyObject(obj.root, kind, namespace, local);
   const key = policyKey(kind, namespace, name);
   if (name !== '') {
     const first = seen.get(key);

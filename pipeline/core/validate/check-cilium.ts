@@ -12,6 +12,7 @@ import { checkRe2 } from './value-checks.js';
 import { PROTOCOLS } from './cilium-schema.js';
 import { expandProtocol } from '../model/build-ports.js';
 import { resolveIcmpType } from '../model/icmp-types.js';
+import { checkSubjectNamespace } from './check-subject-namespace.js';
 
 export type CiliumKind = 'CiliumNetworkPolicy' | 'CiliumClusterwideNetworkPolicy';
 
@@ -21,11 +22,16 @@ const EGRESS_PEERS = ['toEndpoints', 'toCIDR', 'toCIDRSet', 'toEntities', 'toNod
 const DIRECTIONS = ['ingress', 'ingressDeny', 'egress', 'egressDeny'] as const;
 type DirectionKey = (typeof DIRECTIONS)[number];
 
-/** Checks one rule block (`spec` or `specs[i]`); `path` is its field path for messages. */
-export function checkCiliumRuleBlock(block: YNode, kind: CiliumKind, path: string, out: Diagnostic[]): void {
+/**
+ * Checks one rule block (`spec` or `specs[i]`); `path` is its field path for messages, `namespace` the policy's
+ * namespace (null for a cluster-wide policy).
+ */
+export function checkCiliumRuleBlock(block: YNode, kind: CiliumKind, namespace: string | null, path: string, out: Diagnostic[]): void {
   if (block.kind !== 'map') return;
   const hasEndpoint = has(block, 'endpointSelector');
   const hasNode = has(block, 'nodeSelector');
+  const endpointSelector = field(block, 'endpointSelector');
+  if (kind === 'CiliumNetworkPolicy' && namespace !== null && endpointSelector) checkSubjectNamespace(endpointSelector, namespace, `${path}.endpointSelector`, out);
   if (hasEndpoint && hasNode) {
     out.push(errorAt('subject-selector', `${path} has both endpointSelector and nodeSelector; exactly one is allowed`, keyPos(block, 'nodeSelector')));
   } else if (!hasEndpoint && !hasNode) {

@@ -49,8 +49,11 @@ export function policyIdentity(root: YNode, kind: PolicyKind, defaultNamespace: 
   return { name, namespace: stringField(md, 'namespace') ?? defaultNamespace };
 }
 
-/** Every check on one policy object; diagnostics are appended to `out`. */
-export function checkPolicyObject(root: YNode, kind: PolicyKind, out: Diagnostic[]): void {
+/**
+ * Every check on one policy object; diagnostics are appended to `out`. `namespace` is the policy's effective
+ * namespace (see `policyIdentity`; null for a cluster-wide policy).
+ */
+export function checkPolicyObject(root: YNode, kind: PolicyKind, namespace: string | null, out: Diagnostic[]): void {
   if (kind === 'NetworkPolicy') {
     checkSchema(root, networkPolicySchema, '', out);
     const spec = field(root, 'spec');
@@ -58,9 +61,9 @@ export function checkPolicyObject(root: YNode, kind: PolicyKind, out: Diagnostic
   } else {
     checkSchema(root, ciliumPolicySchema, '', out);
     const spec = field(root, 'spec');
-    if (spec) checkCiliumRuleBlock(spec, kind, 'spec', out);
+    if (spec) checkCiliumRuleBlock(spec, kind, namespace, 'spec', out);
     const specs = field(root, 'specs');
-    if (specs?.kind === 'seq') specs.items.forEach((b, i) => checkCiliumRuleBlock(b, kind, `specs[${i}]`, out));
+    if (specs?.kind === 'seq') specs.items.forEach((b, i) => checkCiliumRuleBlock(b, kind, namespace, `specs[${i}]`, out));
   }
   checkMetadata(root, kind, out);
 }

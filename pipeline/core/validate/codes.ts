@@ -98,5 +98,9 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, { readonly severity: Seve
   'deny-shadows-allow': { severity: 'warning', summary: 'a deny covers an allow entirely' },
   'fqdn-without-dns-rule': { severity: 'warning', summary: 'toFQDNs in a namespace without any DNS-inspecting egress rule' },
   'cidr-host-bits': { severity: 'warning', summary: 'a prefix with host bits set' },
+  'subject-namespace-mismatch': {
+    severity: 'warning',
+    summary: "a CiliumNetworkPolicy's endpointSelector names another namespace (Cilium replaces or ANDs it with its own)",
+  },
   'protocol-not-modelled': { severity: 'warning', summary: 'a protocol Palisade does not simulate or enforce' },
 };
