@@ -4,7 +4,7 @@
  * Both are gathered while the flows stream by; memory grows with rules and pods, not with flows.
  */
 import type { Flow, FlowEndpoint, Verdict } from '../core/flow/types.js';
-import type { PolicyModel } from '../core/model/types.js';
+import type { Peer, PolicyModel, PolicyRule } from '../core/model/types.js';
 import { matchesSelector } from '../core/model/selector-match.js';
 import { byName, compareRules } from './aggregate.js';
 import { reportEndpoint, sampleName } from './connection.js';
@@ -20,6 +20,23 @@ export type SelectsEndpoint = (endpoint: FlowEndpoint) => boolean;
 export function selectsEndpointOf(model: PolicyModel): SelectsEndpoint {
   const subjects = model.specs.filter((s) => s.subjectKind === 'endpoints').map((s) => s.subject);
   return (endpoint) => subjects.some((subject) => matchesSelector(subject, endpoint.labels));
+}
+
+/**
+ * True when a rule can decide no flow by construction: its peers select nobody — an empty peer list (Cilium's
+ * `ingress: [{}]` / `egress: [{}]`, or `fromEndpoints: []` and the like) or only the `none` entity. Such a rule's
+ * only effect is to put its subject's direction into default-deny (an allow rule), or none at all (a deny rule);
+ * no verdict ever cites it, so listing it as "decided no recorded flow" says nothing about the recording. Rules that
+ * select peers are kept however broad they are (an allow-all baseline such as `fromEndpoints: [{}]` decides the
+ * flows it covers, and is worth listing when the recording has none of them), and so are rules whose peers Palisade
+ * cannot resolve offline (toGroups, CIDR groups): they are meant to decide flows.
+ */
+export function decidesNoFlow(rule: PolicyRule): boolean {
+  return rule.peers !== null && rule.peers.every(selectsNobody);
+}
+
+function selectsNobody(peer: Peer): boolean {
+  return peer.kind === 'entities' && peer.entities.every((e) => e === 'none');
 }
 
 // Cache of selection results per pod; beyond this many pods the predicate is simply asked again.
@@ -72,12 +89,12 @@ export class CoverageTracker {
     if (tally.pods.size < MAX_SAMPLE_PODS) tally.pods.add(sampleName(ep));
   }
 
-  /** Head rules never cited by a verdict, sorted by file and line. */
+  /** Head rules never cited by a verdict, sorted by file and line; rules that can decide no flow are left out. */
   unmatchedRules(model: PolicyModel): UnmatchedRule[] {
     const out: UnmatchedRule[] = [];
     for (const spec of model.specs) {
       for (const rule of spec.rules) {
-        if (this.cited.has(rule.id)) continue;
+        if (this.cited.has(rule.id) || decidesNoFlow(rule)) continue;
         const { kind, namespace, name } = spec.policy;
         out.push({
           kind,

@@ -121,7 +121,10 @@ export interface DiffReport {
   };
   /** Sorted: newly-blocked first, then newly-allowed, then l7-changed; within each by flows descending, then name. */
   readonly connections: readonly ConnectionChange[];
-  /** null when not computed (no head model given). */
+  /**
+   * Head rules no verdict cited, except rules that can decide no flow (default-deny enablers: see `decidesNoFlow`).
+   * null when not computed (no head model given).
+   */
   readonly unmatched_rules: readonly UnmatchedRule[] | null;
   /** null when not computed. */
   readonly unselected_endpoints: readonly UnselectedEndpoint[] | null;

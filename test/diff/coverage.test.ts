@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Label } from '../../pipeline/core/model/types.js';
 import { loadPolicyModel } from '../../pipeline/core/policy/index.js';
 import { CoverageTracker, selectsEndpointOf } from '../../pipeline/diff/index.js';
+import { decidesNoFlow } from '../../pipeline/diff/coverage.js';
 import { WORLD, forwarded, pod, tcp } from './helpers.js';
 
 const POLICY = `apiVersion: cilium.io/v2
@@ -69,5 +70,56 @@ describe('coverage', () => {
     expect(unmatched).toHaveLength(1);
     expect(unmatched[0]).toMatchObject({ name: 'web', file: 'policies/web.yaml', line: 18, direction: 'ingress', action: 'allow' });
     expect(new CoverageTracker().unselectedEndpoints()).toBeNull();
+  });
+});
+
+const BASELINES = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: baseline, namespace: shop}
+spec:
+  endpointSelector: {}
+  ingress:
+    - {}
+    - fromEndpoints: []
+      toPorts: [{ports: [{port: "80", protocol: TCP}]}]
+    - fromEntities: [none]
+    - fromEndpoints: [{}]
+    - toPorts: [{ports: [{port: "9090", protocol: TCP}]}]
+  ingressDeny:
+    - {}
+  egress:
+    - {}
+    - toGroups: [{aws: {securityGroupsIds: [sg-1]}}]
+`;
+
+describe('rules that decide no flow by construction', () => {
+  const { model, diagnostics } = loadPolicyModel([{ path: 'policies/baseline.yaml', text: BASELINES }]);
+  const rules = model.specs[0]!.rules;
+  const byLine = (line: number) => rules.find((r) => r.pos.line === line)!;
+
+  it('are the rules whose peers select nobody: an empty peer list or only the none entity', () => {
+    expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    // Lines: 7 `{}`, 8 `fromEndpoints: []`, 10 `none`, 11 `fromEndpoints: [{}]`, 12 ports only, 14 deny `{}`,
+    // 16 egress `{}`, 17 toGroups.
+    const verdicts = [7, 8, 10, 11, 12, 14, 16, 17].map((line) => [line, decidesNoFlow(byLine(line))]);
+    expect(verdicts).toEqual([
+      [7, true],
+      [8, true],
+      [10, true],
+      [11, false],
+      [12, false],
+      [14, true],
+      [16, true],
+      [17, false],
+    ]);
+  });
+
+  it('are left out of the unmatched rules; broad baselines and unresolvable peers stay listed', () => {
+    const tracker = new CoverageTracker();
+    const web = labelled('shop', 'web-0', '10.0.0.1', 'web');
+    const ports = byLine(12);
+    const ref = { kind: 'CiliumNetworkPolicy' as const, namespace: 'shop', name: 'baseline', rule: ports.id, file: ports.pos.file, line: ports.pos.line };
+    tracker.observe(tcp(0, WORLD, web, 9090), forwarded(0, [ref]));
+    expect(tracker.unmatchedRules(model).map((r) => r.line)).toEqual([11, 17]);
   });
 });
