@@ -8,6 +8,7 @@
 import type { Label } from '../core/model/types.js';
 import type { EndpointKind, FlowEndpoint, NamedPort } from '../core/flow/types.js';
 import { identityKeyOf } from '../core/flow/types.js';
+import { serviceTargetPort } from '../core/evaluate/service-port.js';
 import { NAMESPACE_KEY, NAMESPACE_LABELS_PREFIX, parseLabel } from '../core/model/labels.js';
 import type { Inventory, InventoryPod } from './inventory.js';
 
@@ -121,6 +122,20 @@ export class EndpointResolver {
     if (entries !== undefined && entries.length < 16) entries.push(entry);
     else this.endpointCache.set(ip, [entry]);
     return endpoint;
+  }
+
+  /**
+   * The port of a flow's service side after service translation, as the datapath judges it: when `recordedIp` is a
+   * Service cluster IP that no pod owns, a connection to `port` reaches the backend on that service port's
+   * targetPort (a named one resolves on `endpoint`, the backend `resolve` chose, when it is a pod). Any other
+   * address, or a port the service does not expose, keeps its port.
+   */
+  servicePort(recordedIp: string, endpoint: FlowEndpoint, protocol: string, port: number): number {
+    const inv = this.inventory;
+    if (inv === undefined || recordedIp === '' || inv.podByIp(recordedIp) !== undefined) return port;
+    const service = inv.serviceOfIp(recordedIp);
+    if (service === undefined) return port;
+    return serviceTargetPort(service, protocol, port, endpoint.kind === 'pod' ? (endpoint.namedPorts ?? []) : []) ?? port;
   }
 
   /** One shared frozen array per distinct label set, so that later stages can cache by array identity. */

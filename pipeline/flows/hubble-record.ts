@@ -120,6 +120,13 @@ export function normaliseHubbleRecord(record: Obj, index: number, resolver: Endp
     throw new InvalidFlowError((err as Error).message);
   }
   const isReply = typeof f.is_reply === 'boolean' ? f.is_reply : f.reply === true;
+  // Policy sees the connection after service translation: the service side's port becomes the backend's targetPort
+  // (the address already became the backend's in `resolve`). The service side is the destination, or the source of
+  // a reply.
+  if (transport) {
+    if (isReply) srcPort = resolver.servicePort(srcIp, src, transport, srcPort!);
+    else dstPort = resolver.servicePort(dstIp, dst, transport, dstPort!);
+  }
   const time = typeof f.time === 'string' ? f.time : typeof record.time === 'string' ? record.time : undefined;
   const l7 = isObj(f.l7) ? f.l7 : undefined;
   const http = l7 ? httpOf(l7.http) : undefined;

@@ -5,7 +5,7 @@
  */
 import type { Label } from '../core/model/types.js';
 import type { NamedPort } from '../core/flow/types.js';
-import type { ServiceInfo } from '../core/evaluate/types.js';
+import type { ServiceInfo, ServicePortInfo } from '../core/evaluate/types.js';
 import { canonicalIp } from '../core/evaluate/ip-address.js';
 import { NAMESPACE_KEY, NAMESPACE_LABELS_PREFIX, SERVICE_ACCOUNT_KEY } from '../core/model/labels.js';
 
@@ -44,6 +44,25 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** `spec.ports` of a Service: entries without a valid port are skipped; targetPort defaults to the port. */
+function servicePorts(v: unknown): ServicePortInfo[] {
+  const out: ServicePortInfo[] = [];
+  for (const p of Array.isArray(v) ? v : []) {
+    if (!isObj(p) || typeof p.port !== 'number' || !Number.isInteger(p.port) || p.port < 1 || p.port > 65535) continue;
+    const protocol = p.protocol === 'UDP' || p.protocol === 'SCTP' ? p.protocol : 'TCP';
+    const name = str(p.name);
+    out.push({ ...(name !== undefined ? { name } : {}), protocol, port: p.port, targetPort: targetPortOf(p.targetPort) ?? p.port });
+  }
+  return out;
+}
+
+/** An IntOrString targetPort: a port number, or a container port name; undefined when absent or invalid. */
+function targetPortOf(t: unknown): number | string | undefined {
+  if (typeof t === 'string' && /^\d+$/.test(t)) t = Number(t);
+  if (typeof t === 'number') return Number.isInteger(t) && t >= 1 && t <= 65535 ? t : undefined;
+  return typeof t === 'string' && t !== '' ? t : undefined;
+}
+
 /** The workload a pod belongs to: its controller's name (ReplicaSet hash stripped), else its app label, else itself. */
 export function workloadOf(name: string, labels: Readonly<Record<string, string>>, ownerReferences: unknown): string {
   const owners = Array.isArray(ownerReferences) ? ownerReferences.filter(isObj) : [];
@@ -68,6 +87,7 @@ export class Inventory {
   private readonly namespaceLabels = new Map<string, Readonly<Record<string, string>>>();
   private readonly serviceList: ServiceInfo[] = [];
   private readonly serviceBackends = new Map<string, InventoryPod>();
+  private readonly servicesByIp = new Map<string, ServiceInfo>();
 
   /**
    * Builds the index from Kubernetes objects (Pod, Namespace, Service; others are ignored). Namespaces may come in
@@ -103,6 +123,7 @@ export class Inventory {
             labels: Object.entries(stringMap(meta.labels)).map(([key, value]) => ({ source: 'k8s', key, value })),
             selector: selector && Object.keys(selector).length > 0 ? selector : null,
             clusterIPs: [...new Set(ips)],
+            ports: servicePorts(spec.ports),
           });
           break;
         }
@@ -123,6 +144,7 @@ export class Inventory {
       else byNamespace.set(pod.namespace, [pod]);
     }
     for (const svc of this.serviceList) {
+      for (const ip of svc.clusterIPs) if (!this.servicesByIp.has(ip)) this.servicesByIp.set(ip, svc);
       if (svc.selector === null) continue;
       const wanted = Object.entries(svc.selector);
       const backends = (byNamespace.get(svc.namespace) ?? [])
@@ -131,6 +153,11 @@ export class Inventory {
       const first = backends[0];
       if (first) for (const ip of svc.clusterIPs) if (!this.podsByIp.has(ip)) this.serviceBackends.set(ip, first);
     }
+  }
+
+  /** The Service that owns a cluster IP (the first one read, should two claim it). `ip` must be canonical. */
+  serviceOfIp(ip: string): ServiceInfo | undefined {
+    return this.servicesByIp.get(ip);
   }
 
   /** The pod a Service cluster IP leads to (first backend by name), if the address is a known cluster IP. */

@@ -22,7 +22,15 @@
  *   egress only. TTLs are ignored within one recording.
  * - The `cluster` entity covers every non-world kind (pods, host, remote nodes, health, init, unmanaged, ingress,
  *   kube-apiserver). Node-subject specs (host firewall) are not enforced: only pods are enforcement points.
- * - `toServices` matches a service's cluster IPs and the pods its selector picks in its namespace.
+ * - `toServices` matches the pods the service's selector picks in the service's namespace (Cilium 1.17+ copies the
+ *   selector into an endpoint selector), and, Palisade's choice for flows still addressed to it, the service's
+ *   cluster IPs. A service without a selector matches only its cluster IPs (Cilium would use its EndpointSlice
+ *   addresses as CIDRs, which the inventory does not carry). A reference without a namespace matches services of
+ *   that name or labels in every namespace, as Cilium's. `toPorts` beside `toServices` compare the flow's
+ *   destination port as every port rule does: the BACKEND port. Cilium applies L4 policy after service translation,
+ *   so a rule must name the Service's targetPort, not its port; the flow reader (pipeline/flows, with an inventory)
+ *   already turns a connection recorded to `clusterIP:port` into one to the first backend on that port's targetPort
+ *   (named targetPorts resolved on that backend), so all three engines judge the translated connection.
  * - allowed_by lists the allow rules of every direction that was enforced and allowed; denied_by the deny rules of
  *   the direction that dropped; both sorted by kind, namespace, name, rule id.
  */

@@ -5,7 +5,8 @@
  * recording has shown so far, which `toFQDNs` peers match against. Pure: no I/O.
  */
 export { createEvaluator } from './evaluator.js';
-export type { Evaluator, EvaluatorOptions, ServiceInfo } from './types.js';
+export type { Evaluator, EvaluatorOptions, ServiceInfo, ServicePortInfo } from './types.js';
+export { serviceTargetPort } from './service-port.js';
 export { DnsCache, normaliseDnsName } from './dns-cache.js';
 export { compileNameMatcher, type NameMatcher } from './fqdn-match.js';
 export { compileHttpRule, httpRequestParts, type HttpMatcher, type HttpRequestParts } from './http-match.js';

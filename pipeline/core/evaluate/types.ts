@@ -5,7 +5,17 @@ import type { Label } from '../model/types.js';
 import type { Flow, Verdict } from '../flow/types.js';
 import type { DnsCache } from './dns-cache.js';
 
-/** A Kubernetes Service, as `toServices` peers need it (from the inventory). */
+/** One entry of a Service's `spec.ports`. */
+export interface ServicePortInfo {
+  readonly name?: string;
+  readonly protocol: 'TCP' | 'UDP' | 'SCTP';
+  /** The port clients connect to on the cluster IP. */
+  readonly port: number;
+  /** Where the backend listens: a number, or a container port name resolved on each backend pod. */
+  readonly targetPort: number | string;
+}
+
+/** A Kubernetes Service, as `toServices` peers and service translation need it (from the inventory). */
 export interface ServiceInfo {
   readonly namespace: string;
   readonly name: string;
@@ -15,6 +25,8 @@ export interface ServiceInfo {
   readonly selector: Readonly<Record<string, string>> | null;
   /** Cluster IPs, canonical text. */
   readonly clusterIPs: readonly string[];
+  /** `spec.ports`; absent when unknown (a flow to the cluster IP then keeps its port). */
+  readonly ports?: readonly ServicePortInfo[];
 }
 
 /** Options of `createEvaluator`. */

@@ -149,7 +149,9 @@ function buildPeers(fieldName: string, list: YNode, scope: Scope): Peer[] {
       case 'toServices': {
         const svc = field(item, 'k8sService');
         const sel = field(item, 'k8sServiceSelector');
-        const ns = scalarString(field(svc ?? sel, 'namespace')) ?? scope.namespace ?? undefined;
+        // Without a namespace a service reference matches services of that name or labels in every namespace,
+        // in a CiliumNetworkPolicy too (Cilium's serviceRefMatches / serviceSelectorMatches).
+        const ns = scalarString(field(svc ?? sel, 'namespace'));
         if (svc) {
           const name = scalarString(field(svc, 'serviceName'));
           out.push({ kind: 'service', ...(name !== undefined ? { name } : {}), ...(ns !== undefined ? { namespace: ns } : {}), pos: item.pos });

@@ -101,7 +101,10 @@ export type Peer =
   | { readonly kind: 'fqdn'; readonly matchName?: string; readonly matchPattern?: string; readonly pos: SourcePos }
   /** from/toNodes: nodes whose labels match. */
   | { readonly kind: 'nodes'; readonly selector: Selector; readonly pos: SourcePos }
-  /** toServices: the backends of a Kubernetes service, by name or by service label selector. */
+  /**
+   * toServices: the backends of a Kubernetes service, by name or by service label selector; `namespace` absent =
+   * services of every namespace. Ports beside it are backend (target) ports: see evaluator.ts.
+   */
   | {
       readonly kind: 'service';
       readonly name?: string;

@@ -106,7 +106,13 @@ function checkRule(rule: YMap, dir: DirectionKey, path: string, hostPolicy: bool
     out.push(errorAt('icmps-with-toports', `${path} has both icmps and toPorts; put ICMP in a separate rule`, keyPos(rule, 'icmps')));
   }
   if (toPorts && items(field(rule, 'toServices')).length > 0) {
-    out.push(errorAt('services-with-toports', `${path} combines toServices and toPorts, which Cilium does not support; drop toPorts or use toEndpoints`, keyPos(rule, 'toPorts')));
+    out.push(
+      warningAt(
+        'services-with-toports',
+        `${path} combines toServices and toPorts: the ports are compared with the backend's port after service translation (the Service's targetPort), not the service port; Cilium before 1.17 rejects this combination`,
+        keyPos(rule, 'toPorts'),
+      ),
+    );
   }
   items(toPorts).forEach((pr, i) => {
     if (pr.kind !== 'map') return;

@@ -76,7 +76,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, { readonly severity: Seve
   'l7-unsupported': { severity: 'error', summary: 'an L7 parser Cilium no longer supports (kafka, l7proto)' },
   'fqdn-not-egress-allow': { severity: 'error', summary: 'toFQDNs outside egress allow rules' },
   'requires-unsupported': { severity: 'error', summary: 'fromRequires/toRequires' },
-  'services-with-toports': { severity: 'error', summary: 'toServices combined with toPorts' },
+  'services-with-toports': { severity: 'warning', summary: 'toServices with toPorts: ports are backend (target) ports; rejected before Cilium 1.17' },
   'l7-host-policy': { severity: 'error', summary: 'L7 rules in a host (nodeSelector) policy' },
   'port-missing': { severity: 'error', summary: 'a ports entry without a port' },
   'listener-ingress': { severity: 'error', summary: 'an Envoy listener on ingress' },
