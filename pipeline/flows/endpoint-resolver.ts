@@ -9,7 +9,7 @@ import type { Label } from '../core/model/types.js';
 import type { EndpointKind, FlowEndpoint, NamedPort } from '../core/flow/types.js';
 import { identityKeyOf } from '../core/flow/types.js';
 import { serviceTargetPort } from '../core/evaluate/service-port.js';
-import { NAMESPACE_KEY, NAMESPACE_LABELS_PREFIX, parseLabel } from '../core/model/labels.js';
+import { formatLabel, NAMESPACE_KEY, NAMESPACE_LABELS_PREFIX, parseLabel } from '../core/model/labels.js';
 import type { Inventory, InventoryPod } from './inventory.js';
 
 const RESERVED_KIND: Readonly<Record<string, EndpointKind>> = {
@@ -88,10 +88,11 @@ export class EndpointResolver {
   constructor(private readonly inventory: Inventory | undefined) {}
 
   /**
-   * Resolves one endpoint. `ip` must already be canonical ('' when the flow has none).
+   * Resolves one endpoint. `ip` must already be canonical ('' when the flow has none); `nodeName` is the node the
+   * flow was recorded on ('' when unknown), whose labels a `reserved:host` endpoint gets from the inventory.
    * @throws Error with a short reason when a field has the wrong type (the caller adds file:line)
    */
-  resolve(raw: RawEndpoint | undefined, ip: string): FlowEndpoint {
+  resolve(raw: RawEndpoint | undefined, ip: string, nodeName = ''): FlowEndpoint {
     const r: RawEndpoint = raw ?? {};
     let rawLabels: string[] = NO_STRINGS;
     if (r.labels !== undefined && r.labels !== null) {
@@ -107,18 +108,18 @@ export class EndpointResolver {
     const entries = this.endpointCache.get(ip);
     if (entries !== undefined) {
       for (const e of entries) {
-        if (e.identity === identity && e.namespace === namespace && e.podName === podName && sameStrings(e.rawLabels, rawLabels)) {
+        if (e.identity === identity && e.namespace === namespace && e.podName === podName && e.nodeName === nodeName && sameStrings(e.rawLabels, rawLabels)) {
           return e.endpoint;
         }
       }
     }
     for (let i = 0; i < rawLabels.length; i++) if (typeof rawLabels[i] !== 'string') throw new Error('endpoint labels must be a list of strings');
-    const endpoint = this.build(r, ip, identity, namespace, podName, this.internLabels(rawLabels));
+    const endpoint = this.build(r, ip, identity, namespace, podName, this.internLabels(rawLabels), nodeName);
     // World addresses are many and cheap to rebuild: caching them would only churn memory.
     if (endpoint.kind === 'world') return endpoint;
     // Bounded: recordings with huge numbers of distinct addresses just rebuild.
     if (this.endpointCache.size >= 50_000) this.endpointCache.clear();
-    const entry = { identity, namespace, podName, rawLabels, endpoint };
+    const entry = { identity, namespace, podName, nodeName, rawLabels, endpoint };
     if (entries !== undefined && entries.length < 16) entries.push(entry);
     else this.endpointCache.set(ip, [entry]);
     return endpoint;
@@ -167,7 +168,7 @@ export class EndpointResolver {
     return id;
   }
 
-  private build(r: RawEndpoint, ip: string, identity: number, namespace: string, podName: string, labels: readonly Label[]): FlowEndpoint {
+  private build(r: RawEndpoint, ip: string, identity: number, namespace: string, podName: string, labels: readonly Label[], nodeName: string): FlowEndpoint {
     const inv = this.inventory;
     let kind = kindFromLabels(labels) ?? IDENTITY_KIND[identity];
     let invPod: InventoryPod | undefined;
@@ -183,7 +184,8 @@ export class EndpointResolver {
     const base = { ip, ...(identity > 0 ? { recordedIdentity: identity } : {}) };
     if (kind !== 'pod') {
       const reservedKey = kind === 'world' ? 'world' : kind;
-      const finalLabels = labels.length > 0 ? labels : this.internLabels([`reserved:${reservedKey}`]);
+      let finalLabels = labels.length > 0 ? labels : this.internLabels([`reserved:${reservedKey}`]);
+      if (kind === 'host' || kind === 'remote-node') finalLabels = this.withNodeLabels(finalLabels, kind, ip, nodeName);
       return { kind, labels: finalLabels, ...this.keyOf(kind, finalLabels), ...base, ...(namespace ? { namespace } : {}), ...(podName ? { podName } : {}) };
     }
     const ns = namespace || invPod?.namespace || labels.find((l) => l.key === NAMESPACE_KEY)?.value || '';
@@ -201,6 +203,19 @@ export class EndpointResolver {
       ...(workload ? { workload } : {}),
       ...(namedPorts && namedPorts.length > 0 ? { namedPorts } : {}),
     };
+  }
+
+  /**
+   * A node endpoint's labels plus its node's labels (`k8s:`), which host policies' nodeSelectors match: the node that
+   * owns the address, or for the local host the node the flow was recorded on. Recorded `k8s:` labels win; an
+   * unknown node keeps only the reserved label.
+   */
+  private withNodeLabels(labels: readonly Label[], kind: EndpointKind, ip: string, nodeName: string): readonly Label[] {
+    const inv = this.inventory;
+    if (inv === undefined || labels.some((l) => l.source === 'k8s')) return labels;
+    const node = (ip !== '' ? inv.nodeByIp(ip) : undefined) ?? (kind === 'host' && nodeName !== '' ? inv.nodeByName(nodeName) : undefined);
+    if (node === undefined || node.labels.length === 0) return labels;
+    return this.internLabels([...labels.map(formatLabel), ...node.labels.map(formatLabel)].sort());
   }
 
   /** Recorded identity labels win; the inventory fills what the recording lacks. */
@@ -226,6 +241,7 @@ interface CacheEntry {
   readonly identity: number;
   readonly namespace: string;
   readonly podName: string;
+  readonly nodeName: string;
   readonly rawLabels: readonly string[];
   readonly endpoint: FlowEndpoint;
 }

@@ -114,8 +114,10 @@ export function normaliseHubbleRecord(record: Obj, index: number, resolver: Endp
   let src;
   let dst;
   try {
-    src = resolver.resolve(f.source as RawEndpoint | undefined, srcIp);
-    dst = resolver.resolve(f.destination as RawEndpoint | undefined, dstIp);
+    // The node the flow was recorded on: the local host of `reserved:host` endpoints.
+    const nodeName = typeof f.node_name === 'string' ? f.node_name : typeof record.node_name === 'string' ? record.node_name : '';
+    src = resolver.resolve(f.source as RawEndpoint | undefined, srcIp, nodeName);
+    dst = resolver.resolve(f.destination as RawEndpoint | undefined, dstIp, nodeName);
   } catch (err) {
     throw new InvalidFlowError((err as Error).message);
   }

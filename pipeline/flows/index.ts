@@ -1,6 +1,6 @@
 /**
  * Flow and inventory input: streams `hubble observe -o json` recordings (files, gzip, stdin) into normalised Flows,
- * and reads `kubectl get pods,namespaces,services -A -o json|yaml` inventories that fill in what recordings lack
+ * and reads `kubectl get pods,namespaces,services,nodes -A -o json|yaml` inventories that fill in what recordings lack
  * (labels by IP, namespace labels, named container ports, workloads, services). Errors name file:line.
  */
 export { FlowReader, DEFAULT_MAX_LINE_BYTES, type FlowReadStats, type ReadFlowsOptions } from './read-flows.js';

@@ -1,5 +1,5 @@
 /**
- * Reads inventory files: the JSON or YAML that `kubectl get pods,namespaces,services -A -o json|yaml` prints (a
+ * Reads inventory files: the JSON or YAML that `kubectl get pods,namespaces,services,nodes -A -o json|yaml` prints (a
  * `List`), or any multi-document YAML / JSON of such objects. Lists are flattened.
  */
 import { readFile, stat } from 'node:fs/promises';

@@ -1,6 +1,7 @@
 /**
- * The cluster inventory (`kubectl get pods,namespaces,services -A -o json|yaml`): pods by IP and by name with the
- * identity labels Cilium would give them, namespace labels, named container ports, workloads, and services. Used to
+ * The cluster inventory (`kubectl get pods,namespaces,services,nodes -A -o json|yaml`): pods by IP and by name with
+ * the identity labels Cilium would give them, namespace labels, named container ports, workloads, services, and
+ * nodes (their labels, which host policies' nodeSelectors match, by address and by name). Used to
  * fill in flow endpoints that a recording left without labels. Built from already-parsed objects; no I/O.
  */
 import type { Label } from '../core/model/types.js';
@@ -8,6 +9,12 @@ import type { NamedPort } from '../core/flow/types.js';
 import type { ServiceInfo, ServicePortInfo } from '../core/evaluate/types.js';
 import { canonicalIp } from '../core/evaluate/ip-address.js';
 import { NAMESPACE_KEY, NAMESPACE_LABELS_PREFIX, SERVICE_ACCOUNT_KEY } from '../core/model/labels.js';
+
+/** What the inventory knows about one node: the labels its host endpoint carries (as `k8s:` labels). */
+export interface InventoryNode {
+  readonly name: string;
+  readonly labels: readonly Label[];
+}
 
 /** What the inventory knows about one pod. */
 export interface InventoryPod {
@@ -88,6 +95,8 @@ export class Inventory {
   private readonly serviceList: ServiceInfo[] = [];
   private readonly serviceBackends = new Map<string, InventoryPod>();
   private readonly servicesByIp = new Map<string, ServiceInfo>();
+  private readonly nodesByName = new Map<string, InventoryNode>();
+  private readonly nodesByIp = new Map<string, InventoryNode>();
 
   /**
    * Builds the index from Kubernetes objects (Pod, Namespace, Service; others are ignored). Namespaces may come in
@@ -109,6 +118,9 @@ export class Inventory {
         }
         case 'Pod':
           pods.push(o);
+          break;
+        case 'Node':
+          this.addNode(name, meta, isObj(o.status) ? o.status : {});
           break;
         case 'Service': {
           const spec = isObj(o.spec) ? o.spec : {};
@@ -153,6 +165,26 @@ export class Inventory {
       const first = backends[0];
       if (first) for (const ip of svc.clusterIPs) if (!this.podsByIp.has(ip)) this.serviceBackends.set(ip, first);
     }
+  }
+
+  private addNode(name: string, meta: Obj, status: Obj): void {
+    const labels: Label[] = Object.entries(stringMap(meta.labels)).map(([key, value]) => ({ source: 'k8s', key, value }));
+    const node: InventoryNode = { name, labels };
+    this.nodesByName.set(name, node);
+    for (const a of Array.isArray(status.addresses) ? status.addresses : []) {
+      const ip = isObj(a) && (a.type === 'InternalIP' || a.type === 'ExternalIP') ? canonicalIp(str(a.address) ?? '') : null;
+      if (ip !== null && !this.nodesByIp.has(ip)) this.nodesByIp.set(ip, node);
+    }
+  }
+
+  /** The node that owns an address (InternalIP or ExternalIP), if known. `ip` must be canonical. */
+  nodeByIp(ip: string): InventoryNode | undefined {
+    return this.nodesByIp.get(ip);
+  }
+
+  /** The node of that name, if known. */
+  nodeByName(name: string): InventoryNode | undefined {
+    return this.nodesByName.get(name);
   }
 
   /** The Service that owns a cluster IP (the first one read, should two claim it). `ip` must be canonical. */
@@ -236,7 +268,7 @@ export class Inventory {
   }
 
   /** Counts, for summaries. */
-  get counts(): { pods: number; namespaces: number; services: number } {
-    return { pods: this.podsByName.size, namespaces: this.namespaceLabels.size, services: this.serviceList.length };
+  get counts(): { pods: number; namespaces: number; services: number; nodes: number } {
+    return { pods: this.podsByName.size, namespaces: this.namespaceLabels.size, services: this.serviceList.length, nodes: this.nodesByName.size };
   }
 }

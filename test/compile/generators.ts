@@ -26,6 +26,7 @@ export const UNIVERSE: readonly FlowEndpoint[] = [
   reserved('host', '192.168.0.10'),
   reserved('remote-node', '192.168.0.11'),
   { kind: 'remote-node', ip: '192.168.0.12', labels: [{ source: 'reserved', key: 'remote-node', value: '' }, { source: 'k8s', key: 'zone', value: 'a' }] },
+  { kind: 'host', ip: '192.168.0.13', labels: [{ source: 'reserved', key: 'host', value: '' }, { source: 'k8s', key: 'zone', value: 'a' }] },
   reserved('kube-apiserver', '192.168.0.1'),
   reserved('health', '10.0.9.9'),
   reserved('world', '1.2.3.4'),
@@ -130,10 +131,15 @@ const arbRule = fc
     ports: r.action === 'deny' && r.ports ? r.ports.map((p) => ({ ...p, l7: undefined }) as PortRule) : r.ports,
   }));
 
+/** Node selectors of host policies: every node, by node label, by reserved identity. */
+const arbNodeSelector = fc.constantFrom(sel({}), sel({ zone: 'a' }), sel({ 'reserved:host': '' }), sel({ 'reserved:remote-node': '' }), sel({ zone: 'b' }));
+
 const arbSpec = fc
   .record({
     kind: fc.constantFrom('CiliumNetworkPolicy' as const, 'CiliumClusterwideNetworkPolicy' as const, 'NetworkPolicy' as const),
     subject: arbSelector,
+    // Sometimes a host policy (CCNP nodeSelector) instead.
+    nodeSubject: fc.option(arbNodeSelector, { freq: 4 }),
     rules: fc.array(arbRule, { minLength: 1, maxLength: 5 }),
     ddIngress: fc.option(fc.boolean(), { freq: 3 }),
     ddEgress: fc.option(fc.boolean(), { freq: 3 }),
@@ -143,18 +149,21 @@ const arbSpec = fc
 /** A policy model of up to `max` specs. */
 export function arbModel(max = 4): fc.Arbitrary<PolicyModel> {
   return fc.array(arbSpec, { minLength: 0, maxLength: max }).map((specs) => ({
-    specs: specs.map((s, i): PolicySpec =>
-      spec({
-        kind: s.kind,
+    specs: specs.map((s, i): PolicySpec => {
+      const host = s.nodeSubject !== null;
+      const built = spec({
+        kind: host ? 'CiliumClusterwideNetworkPolicy' : s.kind,
         name: `p${i}`,
-        subject: s.subject,
-        rules: s.rules.map((r, j) => ({ ...r, line: 10 + j })),
+        subject: s.nodeSubject ?? s.subject,
+        // Host policies carry no L7 rules (validation rejects them).
+        rules: s.rules.map((r, j) => ({ ...r, ...(host && r.ports ? { ports: r.ports.map((p) => ({ ...p, l7: undefined }) as PortRule) } : {}), line: 10 + j })),
         defaultDeny: {
           ...(s.ddIngress !== null ? { ingress: s.ddIngress } : {}),
           ...(s.ddEgress !== null ? { egress: s.ddEgress } : {}),
         },
-      }),
-    ),
+      });
+      return host ? { ...built, subjectKind: 'nodes' } : built;
+    }),
     skipped: {},
   }));
 }

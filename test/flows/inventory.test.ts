@@ -46,7 +46,7 @@ describe('inventory files', () => {
     const p = join(dir, 'inv.json');
     await writeFile(p, JSON.stringify(list));
     const inv = await readInventory([p]);
-    expect(inv.counts).toEqual({ pods: 2, namespaces: 1, services: 1 });
+    expect(inv.counts).toEqual({ pods: 2, namespaces: 1, services: 1, nodes: 0 });
     const pod = inv.podByIp('10.1.0.5')!;
     expect(pod.workload).toBe('api');
     expect(pod.labels.find((l) => l.key === 'pod-template-hash')).toBeUndefined();

@@ -21,7 +21,7 @@ Judges recorded Hubble flows (hubble observe -o json; files, .gz, or - for stdin
 
   --policies PATH       policy file or directory (repeatable)
   --flows FILE...       recorded flows, in order (- reads stdin)
-  --inventory FILE...   kubectl get pods,namespaces,services -A -o json|yaml output (optional)
+  --inventory FILE...   kubectl get pods,namespaces,services,nodes -A -o json|yaml output (optional)
   --format F            jsonl (one verdict per flow, the stable contract) | table | summary (default)
   --engine E            reference (default) | tables | kernel
   --skip-invalid        count and skip malformed flow lines instead of stopping at the first

@@ -2,11 +2,18 @@
  * The table compiler: policy model + inventory → identities, ipcache, local endpoints, per-endpoint policy entries
  * and the rule table, with a map-pressure report. Pure and deterministic: the same input gives the same sorted
  * entries. The overflow check runs before anything leaves the compiler, so an overflowing policy set is never loaded.
+ *
+ * Local endpoints are the pods, then the node endpoints (`host`, `remote-node`) that a host policy (nodeSelector)
+ * selects: a node endpoint gets an endpoint id and a policy map exactly like a pod (without the local-host exemption,
+ * which is for pods), so the `tables` and `kernel` engines enforce host policies as the reference evaluator does. The
+ * datapath classifies by address, so BPF_PROG_TEST_RUN judges a host's packets like a pod's; on a live node the
+ * host firewall takes effect only where the programs are attached to the host's own devices, which attaching to pod
+ * interfaces alone does not do.
  */
 import type { Direction, PolicyModel } from '../model/types.js';
 import type { FlowEndpoint, NamedPort, RuleRef } from '../flow/types.js';
 import { compileModel, type CompiledModel, type CompiledRule } from '../evaluate/compile-model.js';
-import { Identity } from '../evaluate/identity-cache.js';
+import { Identity, isNodeEndpoint } from '../evaluate/identity-cache.js';
 import { parseCidr, parseIp } from '../evaluate/ip-address.js';
 import type { ServiceInfo } from '../evaluate/types.js';
 import type { IpcacheEntry, PolicyEntry } from './entries.js';
@@ -80,9 +87,9 @@ export interface CompiledState {
   readonly evaluatorModel: CompiledModel;
 }
 
-/** Describes an endpoint for messages: `namespace/pod (ip)`. */
+/** Describes an endpoint for messages: `namespace/pod (ip)`, or `host (ip)` for a node endpoint. */
 export function describeEndpoint(e: FlowEndpoint): string {
-  const name = e.podName !== undefined ? `${e.namespace ?? ''}${e.namespace !== undefined ? '/' : ''}${e.podName}` : 'pod';
+  const name = e.podName !== undefined ? `${e.namespace ?? ''}${e.namespace !== undefined ? '/' : ''}${e.podName}` : e.kind;
   return `${name} (${e.ip === '' ? 'no address' : e.ip})`;
 }
 
@@ -111,6 +118,8 @@ export function compileState(model: PolicyModel, inventory: CompileInventory, op
   const pods = [...inventory.pods].sort((a, b) => cmp(endpointKey(a), endpointKey(b)));
   const views: PeerView[] = pods.map((endpoint) => ({ endpoint, dnsNames: [] }));
   views.push(...inventory.peers);
+  // Local endpoints: every pod, then every node endpoint a host policy selects.
+  const locals = [...pods, ...nodeEndpointsSelected(inventory.peers, evaluatorModel)];
   const prefixViews = facts.prefixes.map((p) => ({ prefix: p.text, view: worldViewOfPrefix(p.range, facts) }));
   views.push(...prefixViews.map((p) => p.view));
   const defaultWorld = ['0.0.0.0/0', '::/0'].map((prefix) => ({ prefix, view: worldViewOfPrefix(parseCidr(prefix)!, facts) }));
@@ -152,7 +161,7 @@ export function compileState(model: PolicyModel, inventory: CompileInventory, op
     hostIdentities: () => identityTable.list.filter((i) => i.representative.endpoint.kind === 'host').map((i) => i.id),
   };
 
-  if (pods.length > 65_535) throw new CompileError('too-many-endpoints', `${pods.length} local endpoints, more than the 65,535 endpoint ids`);
+  if (locals.length > 65_535) throw new CompileError('too-many-endpoints', `${locals.length} local endpoints, more than the 65,535 endpoint ids`);
   const ruleIds = new Map<string, number>([['[]', 0]]);
   const ruleTable: (readonly RuleRef[])[] = [[]];
   const ruleIdOf = (refs: readonly RuleRef[]): number => {
@@ -171,7 +180,7 @@ export function compileState(model: PolicyModel, inventory: CompileInventory, op
   const endpointIds = new Map<string, number>();
   const pressure: EndpointPressure[] = [];
   const policiesByLabels = new Map<string, { ingress: ReturnType<typeof distilDirection>; egress: ReturnType<typeof distilDirection> }>();
-  pods.forEach((pod, i) => {
+  locals.forEach((pod, i) => {
     const endpointId = i + 1;
     endpointIds.set(endpointKey(pod), endpointId);
     const identity = identityTable.of({ endpoint: pod, dnsNames: [] });
@@ -186,7 +195,7 @@ export function compileState(model: PolicyModel, inventory: CompileInventory, op
     const shareKey = JSON.stringify([endpointKey({ ...pod, ip: '' }), identity.id]);
     let rows = policiesByLabels.get(shareKey);
     if (!rows) {
-      const ev = new Identity(evaluatorModel, 'pod', pod.labels);
+      const ev = new Identity(evaluatorModel, pod.kind, pod.labels);
       rows = {
         ingress: distilDirection(ev.policy('ingress'), 'ingress', pod, resolver),
         egress: distilDirection(ev.policy('egress'), 'egress', pod, resolver),
@@ -240,6 +249,24 @@ export function compileState(model: PolicyModel, inventory: CompileInventory, op
 }
 
 const NO_PORTS: readonly NamedPort[] = Object.freeze([]);
+
+/**
+ * The node endpoints (`host`, `remote-node`) among the parties that some host policy (nodeSelector spec) selects,
+ * one per distinct party, sorted: they get an endpoint and a policy map like pods. Nodes no host policy selects
+ * stay plain peers (nothing is enforced on them, as the reference evaluator's empty policy says).
+ */
+function nodeEndpointsSelected(parties: readonly PeerView[], model: CompiledModel): FlowEndpoint[] {
+  if (model.nodeSpecs.length === 0) return [];
+  const out = new Map<string, FlowEndpoint>();
+  for (const { endpoint } of parties) {
+    if (!isNodeEndpoint(endpoint.kind)) continue;
+    const key = endpointKey(endpoint);
+    if (out.has(key)) continue;
+    const identity = new Identity(model, endpoint.kind, endpoint.labels);
+    if (model.nodeSpecs.some((spec) => identity.selectedBy(spec.subject))) out.set(key, endpoint);
+  }
+  return [...out.entries()].sort(([a], [b]) => cmp(a, b)).map(([, e]) => e);
+}
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -135,8 +135,9 @@ export function distilDirection(policy: DirectionPolicy, direction: Direction, s
   const exempt = new Set<number>();
   if (policy.enforced) {
     for (const rule of policy.allow) rowsOfRule(rule, false, direction, subject, peers, raw);
-    if (direction === 'ingress') {
-      // The local host may always reach local endpoints (unless a deny says otherwise).
+    if (direction === 'ingress' && subject.kind === 'pod') {
+      // The local host may always reach local pods (unless a deny says otherwise); a node's own policy has no such
+      // exemption.
       for (const h of peers.hostIdentities()) {
         exempt.add(h);
         raw.push({ identity: h, l4: ANY_L4, deny: false, proxy: false, ref: null });

@@ -13,6 +13,7 @@ import type { Flow, FlowEndpoint, RuleRef, Verdict } from '../flow/types.js';
 import { DnsCache } from '../evaluate/dns-cache.js';
 import { createEvaluator } from '../evaluate/evaluator.js';
 import { formatIp, parseCidr, parseIp } from '../evaluate/ip-address.js';
+import { isNodeEndpoint } from '../evaluate/identity-cache.js';
 import { reverseFlow } from '../evaluate/reverse-flow.js';
 import { sortRuleRefs } from '../evaluate/rule-ref-order.js';
 import type { Evaluator, ServiceInfo } from '../evaluate/types.js';
@@ -225,7 +226,8 @@ export class FlowReplay {
       mirror.ipcache.set(hostPrefix(ip), identity);
       changed.ipcache = true;
     }
-    const endpointId = e.kind === 'pod' ? state.endpointIds.get(key) : undefined;
+    // Pods, and node endpoints a host policy selects, are local endpoints; every other party is a plain peer.
+    const endpointId = state.endpointIds.get(key);
     if (mirror.endpoints.get(ip) !== endpointId) {
       if (endpointId === undefined) mirror.endpoints.delete(ip);
       else mirror.endpoints.set(ip, endpointId);
@@ -272,13 +274,14 @@ export class FlowReplay {
     };
 
     let allowedBy: readonly RuleRef[] = [];
-    if (flow.src.kind === 'pod') {
+    // A node endpoint no host policy selects has no endpoint: nothing is enforced on it (no packet is judged there).
+    if (this.isLocalEndpoint(flow.src)) {
       const out = outcome(judge.judge({ direction: 'egress', localIp: srcIp, peerIp: dstSeenBySrc, ...packet }), self);
       if (out.decision === 'proxy') return this.proxied(original, dns);
       if (out.decision === 'deny' || out.decision === 'denied') return dropped(original.index, out, 'egress', []);
       allowedBy = out.refs;
     }
-    if (flow.dst.kind === 'pod') {
+    if (this.isLocalEndpoint(flow.dst)) {
       // Exemption of the local host is compiled into the tables; a pod's own address is exempt here.
       const out = outcome(judge.judge({ direction: 'ingress', localIp: dstIp, peerIp: srcSeenByDst, ...packet }), self);
       if (out.decision === 'proxy') return this.proxied(original, dns);
@@ -286,6 +289,11 @@ export class FlowReplay {
       if (out.refs.length > 0) allowedBy = allowedBy.length > 0 ? sortRuleRefs([...allowedBy, ...out.refs]) : out.refs;
     }
     return { index: original.index, verdict: 'FORWARDED', drop_reason: null, dropped_at: null, allowed_by: allowedBy, denied_by: [] };
+  }
+
+  /** Is the party a local endpoint of the current compilation (a pod, or a node endpoint a host policy selects)? */
+  private isLocalEndpoint(e: FlowEndpoint): boolean {
+    return e.kind === 'pod' || (isNodeEndpoint(e.kind) && this.state.endpointIds.has(this.keyOf(e)));
   }
 
   /** The datapath hands the flow to the L7 proxy: the reference evaluator decides the L7 part. */

@@ -90,6 +90,8 @@ export interface CompiledModel {
   readonly specsByNamespace: ReadonlyMap<string, readonly CompiledSpec[]>;
   /** Endpoint-subject specs whose subject may select any namespace. */
   readonly unscopedSpecs: readonly CompiledSpec[];
+  /** Node-subject specs (host firewall): their subjects select node endpoints (`host`, `remote-node`). */
+  readonly nodeSpecs: readonly CompiledSpec[];
 }
 
 function namespacesOfSubject(spec: PolicySpec): readonly string[] | null {
@@ -186,15 +188,18 @@ export function compileModel(model: PolicyModel, services: readonly ServiceInfo[
 
   const specsByNamespace = new Map<string, CompiledSpec[]>();
   const unscopedSpecs: CompiledSpec[] = [];
+  const nodeSpecs: CompiledSpec[] = [];
   for (const spec of model.specs) {
-    // Node-subject specs (host firewall) govern hosts, which this evaluator does not enforce on.
-    if (spec.subjectKind !== 'endpoints') continue;
     const compiled: CompiledSpec = {
       subject: selectorId(spec.subject),
       defaultDeny: { ingress: spec.defaultDeny.ingress, egress: spec.defaultDeny.egress },
       ingress: direction(spec, 'ingress'),
       egress: direction(spec, 'egress'),
     };
+    if (spec.subjectKind === 'nodes') {
+      nodeSpecs.push(compiled);
+      continue;
+    }
     const namespaces = namespacesOfSubject(spec);
     if (namespaces === null) {
       unscopedSpecs.push(compiled);
@@ -206,5 +211,5 @@ export function compileModel(model: PolicyModel, services: readonly ServiceInfo[
       else specsByNamespace.set(ns, [compiled]);
     }
   }
-  return { selectors, specsByNamespace, unscopedSpecs };
+  return { selectors, specsByNamespace, unscopedSpecs, nodeSpecs };
 }

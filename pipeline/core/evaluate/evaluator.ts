@@ -21,7 +21,15 @@
  * - `toFQDNs` addresses become world identities, like CIDR rules: they never match pods, hosts or nodes, and apply to
  *   egress only. TTLs are ignored within one recording.
  * - The `cluster` entity covers every non-world kind (pods, host, remote nodes, health, init, unmanaged, ingress,
- *   kube-apiserver). Node-subject specs (host firewall) are not enforced: only pods are enforcement points.
+ *   kube-apiserver).
+ * - Host policies (CCNP `nodeSelector`) are enforced on node endpoints: the local host (`host`, hostNetwork pods
+ *   included) and other nodes (`remote-node`, whose own host firewall judges what reaches it), egress when the node
+ *   opens the connection and ingress when it receives it, exactly like pods (deny first, default-deny from rules in
+ *   that direction); the local-host exemption is for pods only. The nodeSelector is matched against the node
+ *   endpoint's labels: `reserved:host` / `reserved:remote-node` plus the node's labels as `k8s:<key>=<value>`, which
+ *   the flow reader takes from the inventory's Node objects (by address, or by the recording's node name for the
+ *   local host). Where a node is unknown its labels are only the reserved one: a nodeSelector that needs node labels
+ *   selects it not, `{}` (and selectors of only NotIn/DoesNotExist) select every node.
  * - `toServices` matches the pods the service's selector picks in the service's namespace (Cilium 1.17+ copies the
  *   selector into an endpoint selector), and, Palisade's choice for flows still addressed to it, the service's
  *   cluster IPs. A service without a selector matches only its cluster IPs (Cilium would use its EndpointSlice
@@ -39,7 +47,7 @@ import type { Flow, FlowEndpoint, RuleRef, Verdict } from '../flow/types.js';
 import { compileModel, type CompiledL7, type CompiledPortRule, type CompiledRule } from './compile-model.js';
 import { normaliseDnsName, type DnsCache } from './dns-cache.js';
 import { httpRequestParts, type HttpRequestParts } from './http-match.js';
-import { IdentityCache, type Identity } from './identity-cache.js';
+import { IdentityCache, isEnforcementPoint, type Identity } from './identity-cache.js';
 import type { IpValue } from './ip-address.js';
 import { peerMatches, PeerFacts } from './peer-match.js';
 import { reverseFlow } from './reverse-flow.js';
@@ -244,14 +252,15 @@ export function createEvaluator(model: PolicyModel, options: EvaluatorOptions = 
     const self = flow.src.ip !== '' && flow.src.ip === flow.dst.ip;
     let allowedBy: readonly RuleRef[] = NO_REFS;
     let proxy = false;
-    if (flow.src.kind === 'pod') {
+    if (isEnforcementPoint(flow.src.kind)) {
       const out = judgeDirection(srcIdentity, 'egress', egressFacts.reset(flow, flow.dst, dstIdentity, dns), self);
       proxy = out.proxy;
       if (out.decision !== 'allow') return dropped(index, out, 'egress', NO_REFS, proxy);
       allowedBy = out.allowedBy;
     }
-    if (flow.dst.kind === 'pod') {
-      const exempt = self || flow.src.kind === 'host';
+    if (isEnforcementPoint(flow.dst.kind)) {
+      // The local host may always reach local pods; a node's own policy has no such exemption.
+      const exempt = self || (flow.dst.kind === 'pod' && flow.src.kind === 'host');
       const out = judgeDirection(dstIdentity, 'ingress', ingressFacts.reset(flow, flow.src, srcIdentity, dns), exempt);
       proxy ||= out.proxy;
       if (out.decision !== 'allow') return dropped(index, out, 'ingress', allowedBy, proxy);

@@ -9,6 +9,16 @@ import type { CompiledModel, CompiledRule, CompiledSpec } from './compile-model.
 import { NAMESPACE_KEY } from '../model/labels.js';
 import { matchesSelector } from '../model/selector-match.js';
 
+/** Node endpoints: where host policies (nodeSelector) apply — the local host and other nodes. */
+export function isNodeEndpoint(kind: EndpointKind): boolean {
+  return kind === 'host' || kind === 'remote-node';
+}
+
+/** Enforcement points: pods, and node endpoints (whose policy is empty unless a host policy selects them). */
+export function isEnforcementPoint(kind: EndpointKind): boolean {
+  return kind === 'pod' || isNodeEndpoint(kind);
+}
+
 /** The rules that apply to one endpoint identity in one direction. */
 export interface DirectionPolicy {
   /** Default-deny is active: traffic needs an allow rule. */
@@ -50,7 +60,10 @@ export class Identity {
     return v === 2;
   }
 
-  /** The policy of this identity in a direction (pods only; callers check the kind). */
+  /**
+   * The policy of this identity in a direction: pods get the endpoint-subject specs that select them, node endpoints
+   * (`host`, `remote-node`) the node-subject specs (host firewall); other kinds have none (never enforced).
+   */
   policy(direction: Direction): DirectionPolicy {
     if (direction === 'egress') {
       if (this.egressPolicy === undefined) this.egressPolicy = this.resolve('egress');
@@ -71,8 +84,12 @@ export class Identity {
       for (const r of d.allow) allow.push(r);
       for (const r of d.deny) deny.push(r);
     };
-    if (this.namespace !== undefined) for (const spec of this.model.specsByNamespace.get(this.namespace) ?? []) take(spec);
-    for (const spec of this.model.unscopedSpecs) take(spec);
+    if (this.kind === 'pod') {
+      if (this.namespace !== undefined) for (const spec of this.model.specsByNamespace.get(this.namespace) ?? []) take(spec);
+      for (const spec of this.model.unscopedSpecs) take(spec);
+    } else if (isNodeEndpoint(this.kind)) {
+      for (const spec of this.model.nodeSpecs) take(spec);
+    }
     return { enforced, allow, deny };
   }
 }
