@@ -14,48 +14,14 @@ import { loadPolicyModel } from '../../pipeline/core/policy/index.js';
 import { FlowReader, Inventory } from '../../pipeline/flows/index.js';
 import { createEngine } from '../../pipeline/simulate/engines/tables.js';
 import { disagreements, engineVerdicts, referenceVerdicts } from '../compile/differential.js';
-import { flow, pod, reserved } from './model-builder.js';
-
-const HOST_POLICY = `apiVersion: cilium.io/v2
-kind: CiliumClusterwideNetworkPolicy
-metadata: {name: ingress-workers}
-spec:
-  nodeSelector: {matchLabels: {type: ingress-worker}}
-  enableDefaultDeny: {egress: false}
-  ingress:
-    - fromEntities: [cluster]
-      toPorts: [{ports: [{port: "22", protocol: TCP}]}]
-  egressDeny:
-    - toEntities: [world]
-      toPorts: [{ports: [{port: "25", protocol: TCP}]}]
----
-apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata: {name: api-lock, namespace: shop}
-spec:
-  endpointSelector: {matchLabels: {app: api}}
-  ingress:
-    - fromEndpoints: [{matchLabels: {app: web}}]
-`;
+import { flow, reserved } from './model-builder.js';
+import { api, HOST_POLICY, otherWorker, plainHost, web, worker, world } from './host-policy-fixtures.js';
 
 function load(text: string): PolicyModel {
   const r = loadPolicyModel([{ path: 'policies/host.yaml', text }]);
   expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   return r.model;
 }
-
-const node = (kind: 'host' | 'remote-node', ip: string, labels: Record<string, string>): FlowEndpoint => ({
-  kind,
-  ip,
-  labels: [{ source: 'reserved', key: kind, value: '' }, ...Object.entries(labels).map(([key, value]) => ({ source: 'k8s', key, value }))],
-});
-
-const worker = node('host', '192.168.0.10', { type: 'ingress-worker' });
-const plainHost = node('host', '192.168.0.11', { type: 'general' });
-const otherWorker = node('remote-node', '192.168.0.12', { type: 'ingress-worker' });
-const web = pod({ ns: 'shop', labels: { app: 'web' }, ip: '10.0.0.1', name: 'web-1' });
-const api = pod({ ns: 'shop', labels: { app: 'api' }, ip: '10.0.0.2', name: 'api-1' });
-const world = reserved('world', '8.8.8.8');
 
 /** Reference verdicts, checked against the tables engine flow by flow. */
 async function judgeAll(model: PolicyModel, flows: Flow[]): Promise<Verdict[]> {
