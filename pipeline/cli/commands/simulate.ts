@@ -95,7 +95,7 @@ function readerNotes(stats: FlowReadStats, inventory: Inventory | undefined): st
   for (const s of stats.invalidSamples) notes.push(`  ${s}`);
   if (inventory) {
     const c = inventory.counts;
-    notes.push(`inventory: ${c.pods} pods, ${c.namespaces} namespaces, ${c.services} services`);
+    notes.push(`inventory: ${c.pods} pods, ${c.namespaces} namespaces, ${c.services} services${c.nodes > 0 ? `, ${c.nodes} nodes` : ''}`);
   }
   return notes;
 }
