@@ -17,6 +17,8 @@ import { API_PREFIX, DEFAULT_LIST_LIMIT, EXPECT_LATEST_HEADER, MAX_LIST_LIMIT, S
 import { DEFAULT_MAX_BUNDLE_BYTES } from './types.js';
 import type { BundleDescriptor, BundlePage, BundleStore, PagedBundleSource, StreamingBundleSource } from './types.js';
 import { BundleError } from '../core/bundle/errors.js';
+import { RECORDS_PREFIX, serveRecordRequest } from './http-records.js';
+import type { RecordStore } from './records.js';
 
 /** Options of {@link startStoreServer}. */
 export interface StoreServerOptions {
@@ -39,6 +41,8 @@ export interface StoreServerOptions {
   readonly maxEventClients?: number;
   /** One line per upload, refusal or failure; never carries a token. */
   readonly log?: (line: string) => void;
+  /** The store's records (rollout state, node targets and statuses), served under /v1/records; absent: no routes. */
+  readonly records?: RecordStore;
 }
 
 /** A running store server. */
@@ -130,6 +134,9 @@ class StoreHandler {
     if (path === API_PREFIX && read) return this.list(req, res, url);
     if (path.startsWith(`${API_PREFIX}/`) && read) return this.blob(req, res, path.slice(API_PREFIX.length + 1));
     if (path === '/v1/events' && method === 'GET') return this.eventStream(res);
+    if (this.options.records && (path === RECORDS_PREFIX || path.startsWith(`${RECORDS_PREFIX}/`))) {
+      return serveRecordRequest(req, res, path, url, this.options.records, this.options.token, this.log);
+    }
     const known = path === API_PREFIX || path.startsWith(`${API_PREFIX}/`) || path === '/v1/events';
     return sendJson(res, known ? 405 : 404, { error: known ? 'method-not-allowed' : 'not-found', message: `${method.slice(0, 16)} ${path.slice(0, 200)}` });
   }

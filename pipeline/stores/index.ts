@@ -2,7 +2,9 @@
  * Bundle stores: where signed bundles are published and fetched. One interface ({@link BundleStore}: publish with
  * compare-and-swap on the serial, latest, get by digest with a size bound, watch, list) and three implementations
  * chosen by URL ({@link openStore}): the filesystem store (the embedded default, which also lists a page at a time),
- * the HTTP client of `palisade serve` (whose server is here too), and an OCI registry repository. Failures are
+ * the HTTP client of `palisade serve` (whose server is here too), and an OCI registry repository. Beside the bundles,
+ * records ({@link RecordStore}: small JSON documents changed by compare-and-swap, for rollout state and node
+ * targets and statuses) in the filesystem store and over HTTP ({@link openRecordStore}). Failures are
  * StoreErrors with a typed code (full, read-only, timeout, conflict…) whose messages say what failed and why.
  */
 export type { BundleDescriptor, BundlePage, BundleStore, GetOptions, PublishableBundle, PublishOptions, PagedBundleSource, StreamingBundleSource, WatchOptions } from './types.js';
@@ -20,7 +22,11 @@ export { OciBundleStore, PALISADE_ARTIFACT_TYPE, OCI_EMPTY_DESCRIPTOR } from './
 export type { OciStoreOptions } from './oci-store.js';
 export { startStoreServer } from './http-server.js';
 export type { RunningStoreServer, StoreServerOptions } from './http-server.js';
-export { openStore, ociCredentialsFromEnv } from './open-store.js';
+export { openStore, openRecordStore, ociCredentialsFromEnv } from './open-store.js';
+export { checkRecordName, isRecordName, MAX_RECORD_BYTES } from './records.js';
+export type { ExpectedVersion, RecordStore, StoredRecord } from './records.js';
+export { FsRecordStore } from './fs-records.js';
+export { HttpRecordStore, RECORDS_PREFIX } from './http-records.js';
 export type { RegistryCredentials } from './oci-auth.js';
 export type { OpenStoreOptions } from './open-store.js';
 export { loadStoreToken, bearerMatches } from './http-auth.js';

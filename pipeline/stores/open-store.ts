@@ -8,6 +8,9 @@ import { FsBundleStore } from './fs-store.js';
 import { HttpBundleStore } from './http-client-store.js';
 import { OciBundleStore } from './oci-store.js';
 import type { BundleStore } from './types.js';
+import { FsRecordStore } from './fs-records.js';
+import { HttpRecordStore } from './http-records.js';
+import type { RecordStore } from './records.js';
 import type { RegistryCredentials } from './oci-auth.js';
 
 /** Options of {@link openStore}. */
@@ -67,6 +70,31 @@ export function openStore(url: string, options: OpenStoreOptions = {}): BundleSt
     default:
       throw new StoreError('store-bad-url', `unknown store URL scheme '${scheme}://' (use a directory, file://, http(s):// or oci://)`);
   }
+}
+
+/**
+ * Opens the records of the store a URL names: a directory or `file://` (the filesystem store's records) or
+ * `http(s)://` (`palisade serve`'s record routes). Nothing is contacted or created yet.
+ * @throws StoreError `store-bad-url` for a malformed URL, and for `oci://`: registries keep no mutable records
+ *   with compare-and-swap (a registry ignores If-Match), so a rollout over an OCI store keeps its records in a
+ *   directory or behind `palisade serve`.
+ */
+export function openRecordStore(url: string, options: Pick<OpenStoreOptions, 'token'> = {}): RecordStore {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === undefined) {
+    if (url.trim() === '') throw new StoreError('store-bad-url', 'empty store URL');
+    return new FsRecordStore(url);
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new StoreError('store-bad-url', `malformed store URL: ${redact(url)}`);
+  }
+  if (scheme === 'file') return new FsRecordStore(localPathOf(parsed, url));
+  if (scheme === 'http' || scheme === 'https') return new HttpRecordStore(url, { token: options.token });
+  if (scheme === 'oci') throw new StoreError('store-bad-url', 'an oci:// store keeps no records (registries have no compare-and-swap); keep rollout records in a directory or behind palisade serve');
+  throw new StoreError('store-bad-url', `unknown store URL scheme '${scheme}://' (use a directory, file:// or http(s)://)`);
 }
 
 /** The local path of a `file:` URL: no host but `localhost`, no encoded slashes. */

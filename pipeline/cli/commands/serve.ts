@@ -12,7 +12,7 @@ import { parseCommandArgs } from '../command-args.js';
 import { errorLine, printLine } from '../output.js';
 import { BundleError, verifyBundle } from '../../core/bundle/index.js';
 import { readTrust } from '../../bundle-build/index.js';
-import { FsBundleStore, loadStoreToken, peekBundle, readBundleSerial, startStoreServer } from '../../stores/index.js';
+import { FsBundleStore, FsRecordStore, loadStoreToken, peekBundle, readBundleSerial, startStoreServer } from '../../stores/index.js';
 
 const USAGE = 'usage: palisade serve --store DIR --listen HOST:PORT [--token-file FILE] [--trust PREFIX.pub|ROOT.json…] [--max-upload-bytes N] [--poll-ms N]';
 
@@ -55,6 +55,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   const server = await startStoreServer({
     store: new FsBundleStore(values.store),
+    records: new FsRecordStore(values.store),
     readSerial: readBundleSerial,
     token,
     checkUpload,

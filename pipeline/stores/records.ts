@@ -1,0 +1,92 @@
+/**
+ * Records: small JSON documents a store keeps beside its bundles (a rollout's state, each node's target and status),
+ * each changed only by compare-and-swap on its version, so concurrent writers (two controllers, an agent and an
+ * operator) never lose an update unknowingly. Versions are opaque strings to callers.
+ *
+ * Names are paths of 1–4 segments of `[a-z0-9][a-z0-9._-]*` (at most 253 characters), e.g. `rollout`,
+ * `nodes/node-a/status`; values are JSON of at most {@link MAX_RECORD_BYTES} bytes.
+ */
+import { StoreError } from './errors.js';
+
+/** A record's value and the version to name when changing it. */
+export interface StoredRecord {
+  readonly value: unknown;
+  readonly version: string;
+}
+
+/** What a {@link RecordStore.putRecord} expects to find: the version it read, or nothing (`null`: a new record). */
+export type ExpectedVersion = string | null;
+
+/** The records of one store. */
+export interface RecordStore {
+  /** A printable location without credentials, for messages. */
+  readonly location: string;
+  /**
+   * The record, or undefined when there is none.
+   * @throws StoreError `store-bad-input` for a malformed name; `store-corrupt` for an unreadable record; I/O codes.
+   */
+  getRecord(name: string, options?: { signal?: AbortSignal }): Promise<StoredRecord | undefined>;
+  /**
+   * Writes the record when its current version is `expect` (null: it must not exist yet).
+   * @returns the new version.
+   * @throws StoreError `store-conflict` when the record changed (or exists, or is gone) since; the record is
+   *   unchanged then. `store-bad-input` for a malformed name or a value that is not JSON or too large.
+   */
+  putRecord(name: string, value: unknown, expect: ExpectedVersion, options?: { signal?: AbortSignal }): Promise<string>;
+  /** Names of the records whose name starts with `prefix`, sorted. */
+  listRecords(prefix: string, options?: { signal?: AbortSignal }): Promise<string[]>;
+}
+
+/** Largest record value, in bytes of its JSON text. */
+export const MAX_RECORD_BYTES = 256 * 1024;
+/** Most names one listing returns. */
+export const MAX_RECORD_LIST = 100_000;
+
+const SEGMENT = /^[a-z0-9][a-z0-9._-]*$/;
+
+/** True for a well-formed record name (see the module comment). */
+export function isRecordName(name: string): boolean {
+  if (name.length === 0 || name.length > 253) return false;
+  const segments = name.split('/');
+  return segments.length <= 4 && segments.every((s) => SEGMENT.test(s) && s !== '.' && s !== '..');
+}
+
+/** @throws StoreError `store-bad-input` unless `name` is a well-formed record name. */
+export function checkRecordName(name: string): void {
+  if (!isRecordName(name)) {
+    throw new StoreError('store-bad-input', `malformed record name '${name.slice(0, 80)}' (1–4 segments of [a-z0-9][a-z0-9._-]*)`, { detail: 'malformed record name' });
+  }
+}
+
+/** A prefix for listing: empty, or a name-like text that may end in `/`. @throws StoreError `store-bad-input`. */
+export function checkRecordPrefix(prefix: string): void {
+  if (prefix === '') return;
+  const trimmed = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+  if (!isRecordName(trimmed)) throw new StoreError('store-bad-input', `malformed record prefix '${prefix.slice(0, 80)}'`, { detail: 'malformed record prefix' });
+}
+
+/**
+ * The JSON text of a record value.
+ * @throws StoreError `store-bad-input` when the value is not JSON-serialisable or its text is too large.
+ */
+export function recordText(value: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (err) {
+    throw new StoreError('store-bad-input', `record value is not JSON: ${(err as Error).message}`, { cause: err, detail: 'record value is not JSON' });
+  }
+  if (text === undefined) throw new StoreError('store-bad-input', 'record value is not JSON', { detail: 'record value is not JSON' });
+  if (Buffer.byteLength(text) > MAX_RECORD_BYTES) {
+    throw new StoreError('store-bad-input', `record value is ${Buffer.byteLength(text)} bytes, more than ${MAX_RECORD_BYTES}`, { detail: `record value larger than ${MAX_RECORD_BYTES} bytes` });
+  }
+  return text;
+}
+
+/** The conflict every record store raises when a compare-and-swap fails. */
+export function recordConflict(location: string, name: string, expect: ExpectedVersion, actual: string | undefined): StoreError {
+  const want = expect === null ? 'no record' : `version ${expect}`;
+  const have = actual === undefined ? 'none' : `version ${actual}`;
+  const detail = `record ${name} changed: expected ${want}, found ${have}`;
+  return new StoreError('store-conflict', `${location}: ${detail}`, { detail });
+}

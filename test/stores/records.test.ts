@@ -1,0 +1,129 @@
+/**
+ * The records contract (small JSON documents changed only by compare-and-swap) on the filesystem store and over a
+ * real `palisade serve`: create, read, conflicting writes, concurrent read-modify-write loops that lose no update,
+ * listing, bounds, bad names, authentication, and what a crashed writer leaves behind.
+ */
+import { readdir, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FsRecordStore, HttpRecordStore, MAX_RECORD_BYTES, openRecordStore, type RecordStore } from '../../pipeline/stores/index.js';
+import { startServe, storeErrorOf, tempDir, type ServeProcess } from './helpers.js';
+
+const TOKEN = 'records-test-token-0123456789';
+let fsDir: { path: string; remove(): Promise<void> };
+let httpDir: { path: string; remove(): Promise<void> };
+let serve: ServeProcess;
+
+beforeAll(async () => {
+  fsDir = await tempDir('records-fs');
+  httpDir = await tempDir('records-http');
+  await writeFile(join(httpDir.path, '..', `${process.pid}-records.token`), TOKEN);
+  serve = await startServe(httpDir.path, ['--token-file', join(httpDir.path, '..', `${process.pid}-records.token`)]);
+}, 30_000);
+afterAll(async () => {
+  await serve?.stop();
+  await fsDir?.remove();
+  await httpDir?.remove();
+});
+
+const stores: [string, () => RecordStore][] = [
+  ['filesystem', () => new FsRecordStore(fsDir.path)],
+  ['palisade serve', () => new HttpRecordStore(serve.url, { token: TOKEN })],
+];
+
+describe.each(stores)('records on the %s store', (kind, open) => {
+  const name = (n: string): string => `${kind === 'filesystem' ? 'fs' : 'http'}-${n}`;
+
+  it('creates, reads and replaces only with the version read', async () => {
+    const s = open();
+    expect(await s.getRecord(name('rollout'))).toBeUndefined();
+    const v1 = await s.putRecord(name('rollout'), { phase: 'progressing', wave: 0 }, null);
+    expect(await s.getRecord(name('rollout'))).toEqual({ value: { phase: 'progressing', wave: 0 }, version: v1 });
+    expect((await storeErrorOf(s.putRecord(name('rollout'), { phase: 'x' }, null))).code).toBe('store-conflict');
+    const v2 = await s.putRecord(name('rollout'), { phase: 'paused', wave: 1 }, v1);
+    expect(v2).not.toBe(v1);
+    const stale = await storeErrorOf(s.putRecord(name('rollout'), { phase: 'aborted' }, v1));
+    expect(stale.code).toBe('store-conflict');
+    expect(stale.message).toContain(`expected version ${v1}`);
+    expect((await s.getRecord(name('rollout')))?.value).toEqual({ phase: 'paused', wave: 1 });
+  });
+
+  it('concurrent read-modify-write loops lose no update', async () => {
+    const s = open();
+    const counter = name('counter');
+    await s.putRecord(counter, { n: 0 }, null);
+    const writers = 6;
+    const each = 8;
+    let conflicts = 0;
+    await Promise.all(
+      Array.from({ length: writers }, async () => {
+        for (let done = 0; done < each; ) {
+          const cur = (await s.getRecord(counter))!;
+          try {
+            await s.putRecord(counter, { n: (cur.value as { n: number }).n + 1 }, cur.version);
+            done++;
+          } catch (err) {
+            if ((err as { code?: string }).code !== 'store-conflict') throw err;
+            conflicts++;
+          }
+        }
+      }),
+    );
+    expect((await s.getRecord(counter))?.value).toEqual({ n: writers * each });
+    expect(conflicts).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('lists by prefix, sorted', async () => {
+    const s = open();
+    for (const n of ['b', 'a', 'c']) await s.putRecord(`${name('nodes')}/${n}/status`, { n }, null);
+    await s.putRecord(`${name('other')}/x`, {}, null);
+    expect(await s.listRecords(`${name('nodes')}/`)).toEqual(['a', 'b', 'c'].map((n) => `${name('nodes')}/${n}/status`));
+  });
+
+  it('refuses malformed names and oversized or non-JSON values', async () => {
+    const s = open();
+    for (const bad of ['', '../etc/passwd', 'Upper', 'a//b', 'a/b/c/d/e', '.hidden', 'a/./b', 'x'.repeat(254)]) {
+      expect((await storeErrorOf(s.getRecord(bad))).code, bad).toBe('store-bad-input');
+      expect((await storeErrorOf(s.putRecord(bad, 1, null))).code, bad).toBe('store-bad-input');
+    }
+    expect((await storeErrorOf(s.putRecord(name('big'), 'x'.repeat(MAX_RECORD_BYTES), null))).code).toBe('store-bad-input');
+    expect((await storeErrorOf(s.putRecord(name('fn'), () => 1, null))).code).toBe('store-bad-input');
+    expect((await storeErrorOf(s.putRecord(name('cyclic'), (() => { const o: Record<string, unknown> = {}; o.o = o; return o; })(), null))).code).toBe('store-bad-input');
+  });
+});
+
+describe('records: store-specific promises', () => {
+  it('the filesystem store keeps two versions, and a dead writer\'s temp file changes nothing', async () => {
+    const s = new FsRecordStore(fsDir.path);
+    for (let i = 0, v: string | null = null; i < 6; i++) v = await s.putRecord('gc', { i }, v);
+    const dir = join(fsDir.path, 'records', 'gc');
+    expect((await readdir(dir)).sort()).toEqual(['5.json', '6.json']);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, '999999-deadbeef0000.tmp'), '{"i":"half');
+    expect(await s.getRecord('gc')).toEqual({ value: { i: 5 }, version: '6' });
+    await s.putRecord('gc', { i: 6 }, '6');
+    expect((await readdir(dir)).sort()).toEqual(['6.json', '7.json']);
+  });
+
+  it('palisade serve: writes need the token and a precondition; reads do not', async () => {
+    const anonymous = new HttpRecordStore(serve.url);
+    expect((await storeErrorOf(anonymous.putRecord('auth', 1, null))).code).toBe('store-unauthorized');
+    const withToken = new HttpRecordStore(serve.url, { token: TOKEN });
+    const v = await withToken.putRecord('auth', { ok: true }, null);
+    expect(await anonymous.getRecord('auth')).toEqual({ value: { ok: true }, version: v });
+    const noPrecondition = await fetch(`${serve.url}/v1/records/auth`, { method: 'PUT', headers: { Authorization: `Bearer ${TOKEN}` }, body: '{"value":2}' });
+    expect(noPrecondition.status).toBe(428);
+    const tooBig = await fetch(`${serve.url}/v1/records/auth`, { method: 'PUT', headers: { Authorization: `Bearer ${TOKEN}`, 'If-None-Match': '*' }, body: `{"value":"${'x'.repeat(MAX_RECORD_BYTES + 100)}"}` });
+    expect(tooBig.status).toBe(413);
+    const traversal = await fetch(`${serve.url}/v1/records/..%2F..%2Fetc%2Fpasswd`);
+    expect(traversal.status).toBe(400);
+    expect(JSON.stringify(await traversal.json())).not.toContain(httpDir.path);
+  });
+
+  it('openRecordStore: directories, file:// and http(s)://; oci:// says why not', () => {
+    expect(openRecordStore(fsDir.path)).toBeInstanceOf(FsRecordStore);
+    expect(openRecordStore(`file://${fsDir.path}`)).toBeInstanceOf(FsRecordStore);
+    expect(openRecordStore(serve.url)).toBeInstanceOf(HttpRecordStore);
+    expect(() => openRecordStore('oci://127.0.0.1:5000/policies')).toThrowError(/keeps no records/);
+  });
+});
