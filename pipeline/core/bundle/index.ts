@@ -56,3 +56,4 @@ export {
   type TrustPolicy,
 } from './trust-root.js';
 export { verifyBundle, verifyBundleStream, type VerifiedBundle, type VerifyOptions } from './verify.js';
+export { rollbackBundleOf, type RollbackInput } from './rollback.js';
