@@ -25,7 +25,7 @@ import { makeDirs, storeFsError } from './fs-failure.js';
 import { faultPoint } from './fault.js';
 import { pollLatest } from './watch.js';
 import { DEFAULT_MAX_BUNDLE_BYTES } from './types.js';
-import type { BundleDescriptor, BundlePage, BundleStore, GetOptions, PagedBundleSource, PublishableBundle, PublishOptions, StreamingBundleSource,
+import type { BundleDescriptor, BundlePage, BundleStore, GetOptions, PagedBundleSource, PublishableBundle, PublishOptions, StreamingBundleSource, UnlistedBundleStore,
   WatchOptions } from './types.js';
 
 /** One version of the `latest` pointer, as stored in heads/. */
@@ -48,7 +48,7 @@ export interface FsStoreOptions {
 }
 
 /** A bundle store in a local directory. */
-export class FsBundleStore implements BundleStore, StreamingBundleSource, PagedBundleSource {
+export class FsBundleStore implements BundleStore, UnlistedBundleStore, StreamingBundleSource, PagedBundleSource {
   readonly location: string;
   readonly root: string;
   readonly #maxBytes: number;
@@ -81,6 +81,25 @@ export class FsBundleStore implements BundleStore, StreamingBundleSource, PagedB
       return await this.#publish(bundle, options, temps);
     } catch (err) {
       throw storeFsError(err, this.root, 'publishing');
+    } finally {
+      for (const t of temps) await unlinkQuiet(t).catch(() => undefined);
+    }
+  }
+
+  /**
+   * @inheritdoc
+   * @throws StoreError `store-no-space`, `store-read-only`, `store-io` (no temp file left behind).
+   */
+  async storeUnlisted(bundle: PublishableBundle): Promise<BundleDescriptor> {
+    checkPublishable(bundle.serial, bundle.bytes, this.#maxBytes);
+    const temps: string[] = [];
+    try {
+      for (const d of [this.#blobs, this.#tmp]) await makeDirs(d);
+      const descriptor: BundleDescriptor = { serial: bundle.serial, digest: sha256Digest(bundle.bytes), size: bundle.bytes.byteLength };
+      await this.#writeBlob(descriptor, bundle.bytes, temps);
+      return descriptor;
+    } catch (err) {
+      throw storeFsError(err, this.root, 'storing a bundle');
     } finally {
       for (const t of temps) await unlinkQuiet(t).catch(() => undefined);
     }

@@ -5,13 +5,13 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreError } from './errors.js';
-import { checkFetched, checkPublishable, digestHex, parseDescriptor, toDescriptor } from './digest.js';
+import { checkFetched, checkPublishable, digestHex, parseDescriptor, sha256Digest, toDescriptor } from './digest.js';
 import { readBodyBounded } from './bounded-read.js';
 import { fetchWithTimeout } from './fetch-with-timeout.js';
 import { API_PREFIX, EXPECT_LATEST_HEADER, MAX_LIST_LIMIT, SERIAL_HEADER, latestEtag } from './http-protocol.js';
 import { nextPageUrl } from './link-next.js';
 import { DEFAULT_MAX_BUNDLE_BYTES } from './types.js';
-import type { BundleDescriptor, BundleStore, GetOptions, PublishableBundle, PublishOptions, WatchOptions } from './types.js';
+import type { BundleDescriptor, BundleStore, GetOptions, PublishableBundle, PublishOptions, UnlistedBundleStore, WatchOptions } from './types.js';
 
 /** Options of {@link HttpBundleStore}. */
 export interface HttpStoreOptions {
@@ -38,7 +38,7 @@ const MAX_LIST_PAGES = 1000;
 const MAX_ETAG_CHARS = 256;
 
 /** A bundle store behind `palisade serve`, addressed by its base URL (`http(s)://host[:port][/prefix]`). */
-export class HttpBundleStore implements BundleStore {
+export class HttpBundleStore implements BundleStore, UnlistedBundleStore {
   readonly location: string;
   readonly #base: string;
   readonly #options: HttpStoreOptions;
@@ -54,6 +54,18 @@ export class HttpBundleStore implements BundleStore {
   }
 
   /** @inheritdoc */
+  async storeUnlisted(bundle: PublishableBundle, options: { signal?: AbortSignal } = {}): Promise<BundleDescriptor> {
+    checkPublishable(bundle.serial, bundle.bytes, this.#options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES);
+    const digest = sha256Digest(bundle.bytes);
+    const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream', [SERIAL_HEADER]: String(bundle.serial) };
+    if (this.#options.token !== undefined) headers.Authorization = `Bearer ${this.#options.token}`;
+    const res = await this.#request(`${API_PREFIX}/${digest}`, { method: 'PUT', headers, body: bundle.bytes }, options.signal);
+    const body = await this.#json(res, `PUT ${API_PREFIX}/${digest}`);
+    if (res.status === 201) return toDescriptor(body, `${this.location}: upload answer`, 'store-protocol');
+    throw this.#refused(res, body);
+  }
+
+  /** @inheritdoc */
   async publish(bundle: PublishableBundle, options: PublishOptions = {}): Promise<BundleDescriptor> {
     checkPublishable(bundle.serial, bundle.bytes, this.#options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES);
     const headers: Record<string, string> = {
@@ -65,18 +77,23 @@ export class HttpBundleStore implements BundleStore {
     const res = await this.#request(API_PREFIX, { method: 'PUT', headers, body: bundle.bytes }, options.signal);
     const body = await this.#json(res, `PUT ${API_PREFIX}`);
     if (res.status === 201) return toDescriptor(body, `${this.location}: upload answer`, 'store-protocol');
+    throw this.#refused(res, body);
+  }
+
+  /** The StoreError for a refused upload answer. */
+  #refused(res: Response, body: unknown): StoreError {
     const info = body as { error?: unknown; message?: unknown; current?: unknown };
     const reason = typeof info.error === 'string' ? ` ${info.error.slice(0, 64)}` : '';
     const message = `${this.location}: upload refused (${res.status}${reason}): ${typeof info.message === 'string' ? info.message.slice(0, 500) : 'no reason given'}`;
     if (res.status === 409) {
       const current = info.current === undefined ? undefined : toDescriptor(info.current, `${this.location}: conflict answer`, 'store-protocol');
-      throw new StoreError('store-conflict', message, current ? { current } : {});
+      return new StoreError('store-conflict', message, current ? { current } : {});
     }
-    if (res.status === 401 || res.status === 403) throw new StoreError('store-unauthorized', message);
-    if (res.status === 413) throw new StoreError('store-too-large', message);
-    if (res.status === 507) throw new StoreError('store-no-space', message);
-    if (res.status === 503 && info.error === 'store-read-only') throw new StoreError('store-read-only', message);
-    throw new StoreError(res.status === 400 || res.status === 422 ? 'store-bad-input' : 'store-protocol', message);
+    if (res.status === 401 || res.status === 403) return new StoreError('store-unauthorized', message);
+    if (res.status === 413) return new StoreError('store-too-large', message);
+    if (res.status === 507) return new StoreError('store-no-space', message);
+    if (res.status === 503 && info.error === 'store-read-only') return new StoreError('store-read-only', message);
+    return new StoreError(res.status === 400 || res.status === 422 ? 'store-bad-input' : 'store-protocol', message);
   }
 
   /** @inheritdoc */

@@ -11,6 +11,8 @@
  *                                       (body carries `current`), 401 bad token, 403 read-only server, 413 too large,
  *                                       400 not a bundle, 422 refused by the server's upload gate (e.g. expired), 503 the
  *                                       gate is unavailable or the store is read-only, 507 the store is full
+ *   PUT  /v1/bundles/sha256:<hex>       store a bundle `latest` does not name (a rollback bundle), same checks as an
+ *                                       upload plus its digest; 201 + descriptor, 400 digest-mismatch
  *
  * GET routes also answer HEAD. Error bodies are `{error: <stable code>, message}`; messages never name server paths.
  */

@@ -8,14 +8,14 @@ import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StoreError } from './errors.js';
-import { isDigest, isSerial } from './digest.js';
+import { isDigest, isSerial, sha256Digest } from './digest.js';
 import { bearerMatches } from './http-auth.js';
 import { readRequestBounded } from './bounded-read.js';
 import { LatestFeed } from './latest-feed.js';
 import { storeErrorAnswer } from './http-error-answer.js';
 import { API_PREFIX, DEFAULT_LIST_LIMIT, EXPECT_LATEST_HEADER, MAX_LIST_LIMIT, SERIAL_HEADER, latestEtag, parseWait } from './http-protocol.js';
 import { DEFAULT_MAX_BUNDLE_BYTES } from './types.js';
-import type { BundleDescriptor, BundlePage, BundleStore, PagedBundleSource, StreamingBundleSource } from './types.js';
+import type { BundleDescriptor, BundlePage, BundleStore, PagedBundleSource, StreamingBundleSource, UnlistedBundleStore } from './types.js';
 import { BundleError } from '../core/bundle/errors.js';
 import { RECORDS_PREFIX, serveRecordRequest } from './http-records.js';
 import type { RecordStore } from './records.js';
@@ -133,6 +133,7 @@ class StoreHandler {
     if (path === API_PREFIX && (method === 'PUT' || method === 'POST')) return this.upload(req, res);
     if (path === API_PREFIX && read) return this.list(req, res, url);
     if (path.startsWith(`${API_PREFIX}/`) && read) return this.blob(req, res, path.slice(API_PREFIX.length + 1));
+    if (path.startsWith(`${API_PREFIX}/`) && method === 'PUT') return this.uploadUnlisted(req, res, path.slice(API_PREFIX.length + 1));
     if (path === '/v1/events' && method === 'GET') return this.eventStream(res);
     if (this.options.records && (path === RECORDS_PREFIX || path.startsWith(`${RECORDS_PREFIX}/`))) {
       return serveRecordRequest(req, res, path, url, this.options.records, this.options.token, this.log);
@@ -209,51 +210,81 @@ class StoreHandler {
     }
   }
 
-  private async upload(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Answers a refused upload; the body was not read, so the connection is closed rather than drained. */
+  private refuse(req: IncomingMessage, res: ServerResponse, status: number, error: string, message: string): undefined {
+    this.log(`${req.method} ${API_PREFIX} ${status} ${error}`);
+    res.setHeader('Connection', 'close');
+    sendJson(res, status, { error, message });
+    return undefined;
+  }
+
+  /**
+   * The front half of every upload: the token, the size bound, the body, its serial and the server's upload gate.
+   * @returns the bundle, or undefined when the request was refused (and answered).
+   */
+  private async receive(req: IncomingMessage, res: ServerResponse): Promise<{ bytes: Uint8Array; serial: number } | undefined> {
     const token = this.options.token;
-    const refuse = (status: number, error: string, message: string): void => {
-      this.log(`${req.method} ${API_PREFIX} ${status} ${error}`);
-      // The body was not read: close the connection rather than drain an untrusted upload.
-      res.setHeader('Connection', 'close');
-      sendJson(res, status, { error, message });
-    };
-    if (token === undefined) return refuse(403, 'uploads-disabled', 'this server has no upload token configured');
+    if (token === undefined) return this.refuse(req, res, 403, 'uploads-disabled', 'this server has no upload token configured');
     if (!bearerMatches(req.headers.authorization, token)) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="palisade"');
-      return refuse(401, 'unauthorized', 'missing or wrong bearer token');
+      return this.refuse(req, res, 401, 'unauthorized', 'missing or wrong bearer token');
     }
     const max = this.options.maxUploadBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
     const declared = Number(req.headers['content-length'] ?? NaN);
-    if (declared > max) return refuse(413, 'too-large', `upload limit is ${max} bytes`);
+    if (declared > max) return this.refuse(req, res, 413, 'too-large', `upload limit is ${max} bytes`);
     const bytes = await readRequestBounded(req, max);
-    if (!bytes) return refuse(413, 'too-large', `upload limit is ${max} bytes`);
-
+    if (!bytes) return this.refuse(req, res, 413, 'too-large', `upload limit is ${max} bytes`);
     let serial: number;
     try {
       serial = this.options.readSerial(bytes);
     } catch (err) {
-      return refuse(400, 'bad-bundle', (err as Error).message);
+      return this.refuse(req, res, 400, 'bad-bundle', (err as Error).message);
     }
     if (this.options.checkUpload) {
       try {
         await this.options.checkUpload(bytes);
       } catch (err) {
-        if (err instanceof BundleError) return refuse(422, err.code, err.message);
+        if (err instanceof BundleError) return this.refuse(req, res, 422, err.code, err.message);
         this.log(`upload verification failed: ${(err as Error).message}`);
-        return refuse(503, 'verification-unavailable', 'the server cannot verify uploads right now; see its log');
+        return this.refuse(req, res, 503, 'verification-unavailable', 'the server cannot verify uploads right now; see its log');
       }
     }
     const claimed = req.headers[SERIAL_HEADER];
     if (claimed !== undefined && Number(claimed) !== serial) {
-      return refuse(400, 'serial-mismatch', `header says serial ${String(claimed)}, the bundle says ${serial}`);
+      return this.refuse(req, res, 400, 'serial-mismatch', `header says serial ${String(claimed)}, the bundle says ${serial}`);
     }
+    return { bytes, serial };
+  }
+
+  private async upload(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const received = await this.receive(req, res);
+    if (!received) return;
+    const { bytes, serial } = received;
     const expectRaw = req.headers[EXPECT_LATEST_HEADER];
     const expect = expectRaw === undefined ? undefined : Number(expectRaw);
-    if (expect !== undefined && !(expect === 0 || isSerial(expect))) return refuse(400, 'bad-request', `bad ${EXPECT_LATEST_HEADER}`);
+    if (expect !== undefined && !(expect === 0 || isSerial(expect))) return void this.refuse(req, res, 400, 'bad-request', `bad ${EXPECT_LATEST_HEADER}`);
+    await this.answerStored(req, res, () => this.options.store.publish({ serial, bytes }, expect === undefined ? {} : { expectLatestSerial: expect }), true);
+  }
+
+  /**
+   * `PUT /v1/bundles/sha256:<hex>`: stores a bundle that `latest` does not name (a rollback bundle), after the same
+   * checks as an upload; the digest in the path must be the bundle's.
+   */
+  private async uploadUnlisted(req: IncomingMessage, res: ServerResponse, digest: string): Promise<void> {
+    const store = this.options.store as BundleStore & Partial<UnlistedBundleStore>;
+    if (!isDigest(digest)) return void this.refuse(req, res, 404, 'not-found', 'expected /v1/bundles/sha256:<hex>');
+    if (!store.storeUnlisted) return void this.refuse(req, res, 405, 'method-not-allowed', 'this store keeps no unlisted bundles');
+    const received = await this.receive(req, res);
+    if (!received) return;
+    if (sha256Digest(received.bytes) !== digest) return void this.refuse(req, res, 400, 'digest-mismatch', 'the bundle does not hash to the digest in the path');
+    await this.answerStored(req, res, () => store.storeUnlisted!({ serial: received.serial, bytes: received.bytes }), false);
+  }
+
+  private async answerStored(req: IncomingMessage, res: ServerResponse, store: () => Promise<BundleDescriptor>, listed: boolean): Promise<void> {
     try {
-      const d = await this.options.store.publish({ serial, bytes }, expect === undefined ? {} : { expectLatestSerial: expect });
-      await this.feed.refresh();
-      this.log(`${req.method} ${API_PREFIX} 201 serial=${d.serial} ${d.digest}`);
+      const d = await store();
+      if (listed) await this.feed.refresh();
+      this.log(`${req.method} ${API_PREFIX} 201 serial=${d.serial} ${d.digest}${listed ? '' : ' (unlisted)'}`);
       sendJson(res, 201, d);
     } catch (err) {
       if (!(err instanceof StoreError)) throw err;

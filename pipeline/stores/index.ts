@@ -7,7 +7,7 @@
  * targets and statuses) in the filesystem store and over HTTP ({@link openRecordStore}). Failures are
  * StoreErrors with a typed code (full, read-only, timeout, conflict…) whose messages say what failed and why.
  */
-export type { BundleDescriptor, BundlePage, BundleStore, GetOptions, PublishableBundle, PublishOptions, PagedBundleSource, StreamingBundleSource, WatchOptions } from './types.js';
+export type { BundleDescriptor, BundlePage, BundleStore, GetOptions, PublishableBundle, PublishOptions, PagedBundleSource, StreamingBundleSource, UnlistedBundleStore, WatchOptions } from './types.js';
 export { DEFAULT_MAX_BUNDLE_BYTES } from './types.js';
 export { StoreError, serialConflict } from './errors.js';
 export type { StoreErrorCode } from './errors.js';

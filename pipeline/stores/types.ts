@@ -103,3 +103,18 @@ export interface PagedBundleSource {
 
 /** Hard ceiling on one bundle file unless the caller asks for another: 64 MiB (the bundle format's own limit). */
 export { DEFAULT_MAX_BUNDLE_BYTES } from '../core/bundle/bounded-reader.js';
+
+/**
+ * A store that also keeps bundle files that `latest` never names: rollback bundles, which carry the older serial of
+ * the bundle they restore, so they cannot be published through the serial-ordered `latest` pointer. Agents fetch
+ * them by digest with {@link BundleStore.get} like any other bundle.
+ */
+export interface UnlistedBundleStore {
+  /**
+   * Stores the bundle file under its digest without moving `latest` (idempotent: storing the same bytes again is
+   * a no-op).
+   * @returns its descriptor.
+   * @throws StoreError `store-too-large`, and the store's I/O and authorisation codes.
+   */
+  storeUnlisted(bundle: PublishableBundle, options?: { signal?: AbortSignal }): Promise<BundleDescriptor>;
+}

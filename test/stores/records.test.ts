@@ -1,13 +1,14 @@
 /**
  * The records contract (small JSON documents changed only by compare-and-swap) on the filesystem store and over a
  * real `palisade serve`: create, read, conflicting writes, concurrent read-modify-write loops that lose no update,
- * listing, bounds, bad names, authentication, and what a crashed writer leaves behind.
+ * listing, bounds, bad names, authentication, and what a crashed writer leaves behind; and the unlisted bundles
+ * (rollback bundles) kept beside them.
  */
 import { readdir, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FsRecordStore, HttpRecordStore, MAX_RECORD_BYTES, openRecordStore, type RecordStore } from '../../pipeline/stores/index.js';
-import { startServe, storeErrorOf, tempDir, type ServeProcess } from './helpers.js';
+import { FsBundleStore, FsRecordStore, HttpBundleStore, HttpRecordStore, MAX_RECORD_BYTES, openRecordStore, sha256Digest, type RecordStore } from '../../pipeline/stores/index.js';
+import { makeBundle, startServe, storeErrorOf, tempDir, type ServeProcess } from './helpers.js';
 
 const TOKEN = 'records-test-token-0123456789';
 let fsDir: { path: string; remove(): Promise<void> };
@@ -125,5 +126,30 @@ describe('records: store-specific promises', () => {
     expect(openRecordStore(`file://${fsDir.path}`)).toBeInstanceOf(FsRecordStore);
     expect(openRecordStore(serve.url)).toBeInstanceOf(HttpRecordStore);
     expect(() => openRecordStore('oci://127.0.0.1:5000/policies')).toThrowError(/keeps no records/);
+  });
+});
+
+describe('unlisted bundles (rollback bundles carry an older serial, so latest never names them)', () => {
+  it.each([
+    ['filesystem', () => new FsBundleStore(fsDir.path)],
+    ['palisade serve', () => new HttpBundleStore(serve.url, { token: TOKEN })],
+  ] as const)('%s: stored by digest, fetchable, latest unchanged, idempotent', async (_kind, open) => {
+    const s = open();
+    await s.publish({ serial: 9, bytes: makeBundle(9) });
+    const rollback = makeBundle(4, 'rollback');
+    const d = await s.storeUnlisted({ serial: 4, bytes: rollback });
+    expect(d).toEqual({ serial: 4, digest: sha256Digest(rollback), size: rollback.byteLength });
+    expect(await s.storeUnlisted({ serial: 4, bytes: rollback })).toEqual(d);
+    expect(Buffer.from(await s.get(d.digest)).equals(Buffer.from(rollback))).toBe(true);
+    expect((await s.latest())?.serial).toBe(9);
+  });
+
+  it('palisade serve: the digest in the path must be the bundle\'s, and the token is required', async () => {
+    const bytes = makeBundle(3, 'x');
+    const wrong = `sha256:${'0'.repeat(64)}`;
+    const mismatch = await fetch(`${serve.url}/v1/bundles/${wrong}`, { method: 'PUT', headers: { Authorization: `Bearer ${TOKEN}` }, body: bytes });
+    expect(mismatch.status).toBe(400);
+    expect(((await mismatch.json()) as { error: string }).error).toBe('digest-mismatch');
+    expect((await storeErrorOf(new HttpBundleStore(serve.url).storeUnlisted({ serial: 3, bytes }))).code).toBe('store-unauthorized');
   });
 });
