@@ -21,6 +21,7 @@ const commands: Record<string, { summary: string; module: string }> = {
   verify: { summary: 'verify a bundle against a trust root', module: './commands/verify.js' },
   publish: { summary: 'compile, sign and publish a bundle to a store', module: './commands/publish.js' },
   serve: { summary: 'serve a bundle store over HTTP', module: './commands/serve.js' },
+  rollout: { summary: 'roll bundles out to nodes in health-gated waves: controller, status, pause, resume, promote, abort', module: './commands/rollout.js' },
   demo: { summary: 'the quickstart: validate and simulate the embedded template repository', module: './commands/demo.js' },
 };
 

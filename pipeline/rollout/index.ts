@@ -11,3 +11,22 @@ export { measureGate, queryInstant, PrometheusQueryError, type PrometheusOptions
 export { assessMetric, worstVerdict, classifyValue, measurementDue, type MetricVerdict } from './assess-metric.js';
 export { parseRolloutSpec, parseDuration, DEFAULT_ROLLOUT_SPEC } from './parse-spec.js';
 export { startRollout, step, desiredTargets, promote, pause, resume, abort, nodesRegex, type StepInput, type StepResult, type StartResult } from './step.js';
+export { RolloutController, readFleet, describeEvent, type ControllerDeps, type TickResult, type FleetView } from './controller.js';
+export { rollbackMaker, type RollbackMakerOptions } from './make-rollback.js';
+export {
+  ROLLOUT_RECORD,
+  NODES_PREFIX,
+  nodeStatusRecord,
+  nodeTargetRecord,
+  pastRolloutRecord,
+  nodeOfStatusRecord,
+  parseNodeStatus,
+  parseNodeTarget,
+  parseRolloutState,
+  parseBundleRef,
+  type NodeStatus,
+  type NodeTargetValue,
+} from './fleet-records.js';
+export { operateRollout, type OperatorCommand } from './operate.js';
+export { renderStatus, type StatusView } from './render-status.js';
+export { readRolloutSpecFile, RolloutSpecError } from './spec-file.js';

@@ -103,6 +103,7 @@ export function startRollout(bundle: BundleRef, spec: RolloutSpec, fleet: readon
     reason: null,
     blastRadius: null,
     supersededBy: null,
+    rollbackBundle: null,
   };
   const { state, added } = reachPlanned(base, spec, fleet, now);
   events.push({ kind: 'wave-started', wave: 0, nodes: added });
@@ -162,8 +163,9 @@ export function step(state: RolloutState, input: StepInput): StepResult {
 /**
  * What every node of the fleet should run under this rollout: reached nodes the bundle (in audit while their wave is
  * the current one and audits), nodes carried from a superseded rollout that bundle, everyone else the stable one. An
- * aborted rollout sends every node it or its superseded predecessor touched back to stable; a completed one puts the
- * bundle everywhere. A superseded rollout decides nothing (an empty map).
+ * aborted rollout sends every node it or its superseded predecessor touched to the rollback bundle (their gates
+ * refuse the older stable serial itself) and leaves them out of the map until that exists; the others stay on
+ * stable. A completed rollout puts the bundle everywhere. A superseded rollout decides nothing (an empty map).
  */
 export function desiredTargets(state: RolloutState, spec: RolloutSpec, fleet: readonly FleetNode[]): Map<string, NodeTarget> {
   const targets = new Map<string, NodeTarget>();
@@ -173,7 +175,9 @@ export function desiredTargets(state: RolloutState, spec: RolloutSpec, fleet: re
     if (state.phase === 'completed') {
       targets.set(name, { bundle: state.bundle, mode: 'enforce' });
     } else if (state.phase === 'aborted') {
-      targets.set(name, stable);
+      const touched = Object.hasOwn(state.reached, name) || Object.hasOwn(state.carried, name);
+      if (!touched) targets.set(name, stable);
+      else if (state.rollbackBundle) targets.set(name, { bundle: state.rollbackBundle, mode: 'enforce' });
     } else if (Object.hasOwn(state.reached, name)) {
       targets.set(name, { bundle: state.bundle, mode: modeOf(state, spec, state.reached[name]!.wave) });
     } else if (Object.hasOwn(state.carried, name)) {

@@ -180,6 +180,11 @@ export interface RolloutState {
   readonly blastRadius: BlastRadius | null;
   /** The serial of the rollout that superseded this one. */
   readonly supersededBy: number | null;
+  /**
+   * After an abort: the rollback bundle (the stable bundle re-signed as a rollback of this one) that the nodes it
+   * touched are sent to; null until the controller has made it, and when there is no stable bundle to go back to.
+   */
+  readonly rollbackBundle: BundleRef | null;
 }
 
 /** What a node should run now, as the rollout decides it. */

@@ -88,7 +88,9 @@ describe('rollout properties', () => {
         if (s.phase === 'aborted') {
           expect(s.blastRadius!.nodes).toEqual(Object.keys(s.reached).sort());
           for (const node of everTargeted) expect(s.blastRadius!.nodes).toContain(node);
+          // No stable bundle (a first rollout): nothing to go back to; no node is told to run the aborted bundle.
           expect([...desiredTargets(s, spec, fleet).values()].every((t) => t.bundle === null)).toBe(true);
+          for (const node of Object.keys(s.reached)) expect(desiredTargets(s, spec, fleet).has(node)).toBe(false);
         }
       }),
       { seed: 20261202, numRuns: 300 },

@@ -114,7 +114,12 @@ describe('a bad bundle is stopped where it is', () => {
     expect(r.state.blastRadius).toEqual({ nodes: ['node-0'], exposedMs: 41_000, drops: 42 });
     expect(r.events.at(-1)).toMatchObject({ kind: 'aborted' });
     expect(targetNodes(r.state, spec, NEXT.serial)).toEqual([]);
-    expect(targetNodes(r.state, spec, STABLE.serial)).toHaveLength(10);
+    // Untouched nodes stay on stable; the canary waits for the rollback bundle (its gate refuses stable's older serial).
+    expect(targetNodes(r.state, spec, STABLE.serial)).toHaveLength(9);
+    expect(desiredTargets(r.state, spec, fleet).has('node-0')).toBe(false);
+    const ROLLBACK = { serial: STABLE.serial, digest: `sha256:${'d'.repeat(64)}` };
+    const withRollback = desiredTargets({ ...r.state, rollbackBundle: ROLLBACK }, spec, fleet);
+    expect(withRollback.get('node-0')).toEqual({ bundle: ROLLBACK, mode: 'enforce' });
     expect([...everTargeted]).toEqual(['node-0']);
   });
 
@@ -263,7 +268,10 @@ describe('a new bundle during a rollout supersedes it', () => {
 
     const aborted = abort(s, new Map(), T0 + 80_000, 'operator abort').state;
     expect(aborted.blastRadius).toEqual({ nodes: ['node-0'], exposedMs: 10_000, drops: 0 });
-    expect(targetNodes(aborted, spec, STABLE.serial)).toHaveLength(10);
+    // Touched by either rollout (node-0 by this one, node-1…4 by the superseded one): to the rollback bundle.
+    expect(targetNodes(aborted, spec, STABLE.serial)).toEqual(['node-5', 'node-6', 'node-7', 'node-8', 'node-9']);
+    const ROLLBACK = { serial: STABLE.serial, digest: `sha256:${'d'.repeat(64)}` };
+    expect([...desiredTargets({ ...aborted, rollbackBundle: ROLLBACK }, spec, fleet)].filter(([, t]) => t.bundle === ROLLBACK).map(([n]) => n)).toEqual(['node-0', 'node-1', 'node-2', 'node-3', 'node-4']);
   });
 
   it('refuses a bundle that is not newer', () => {

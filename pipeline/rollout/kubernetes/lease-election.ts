@@ -7,6 +7,7 @@
  * `renewDeadline` (shorter than `leaseDuration`, so it stops acting before anyone else may start); a clean shutdown
  * releases the Lease (empty holder) so the next candidate takes over at once instead of waiting out the duration.
  */
+import { setTimeout as wait } from 'node:timers/promises';
 import { ApiException, V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 
 /** Settings of {@link runLeaseElection}. Durations in milliseconds. */
@@ -164,15 +165,7 @@ function jittered(ms: number): number {
   return ms * (1 + Math.random() * 0.2);
 }
 
+/** Waits `ms`, or less when `signal` aborts first (never rejects). */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+  return wait(ms, undefined, { signal }).catch(() => undefined);
 }
