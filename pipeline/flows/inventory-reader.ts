@@ -46,7 +46,7 @@ export function parseInventoryText(text: string, file: string): unknown[] {
     const error = doc.errors[0];
     if (error) {
       const lp = error.linePos?.[0];
-      throw new InventoryError('inventory.parse', error.message.split('\n')[0] ?? 'YAML syntax error', {
+      throw new InventoryError('inventory-parse', error.message.split('\n')[0] ?? 'YAML syntax error', {
         file,
         line: lp?.line ?? 0,
         col: lp?.col ?? 0,
@@ -68,7 +68,7 @@ export async function readInventory(files: readonly string[]): Promise<Inventory
     try {
       const info = await stat(file);
       if (info.size > MAX_INVENTORY_BYTES) {
-        throw new InventoryError('inventory.too-large', `inventory file is ${info.size} bytes; the limit is ${MAX_INVENTORY_BYTES}`, { file, line: 0, col: 0 });
+        throw new InventoryError('inventory-too-large', `inventory file is ${info.size} bytes; the limit is ${MAX_INVENTORY_BYTES}`, { file, line: 0, col: 0 });
       }
       text = await readFile(file, 'utf8');
     } catch (err) {

@@ -98,7 +98,7 @@ export class FlowReader {
     const stats = this.stats;
     stats.lines++;
     if (line.tooLong) {
-      this.reject(new FlowInputError('flows.line-too-long', `line is longer than ${maxLineBytes} bytes`, { file, line: line.lineNo, col: 1 }));
+      this.reject(new FlowInputError('flows-line-too-long', `line is longer than ${maxLineBytes} bytes`, { file, line: line.lineNo, col: 1 }));
       return null;
     }
     let record: unknown;
@@ -109,11 +109,11 @@ export class FlowReader {
         stats.blank++;
         return null;
       }
-      this.reject(new FlowInputError('flows.invalid-json', `not JSON: ${printable((err as Error).message)}`, { file, line: line.lineNo, col: jsonErrorColumn(err) }));
+      this.reject(new FlowInputError('flows-invalid-json', `not JSON: ${printable((err as Error).message)}`, { file, line: line.lineNo, col: jsonErrorColumn(err) }));
       return null;
     }
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-      this.reject(new FlowInputError('flows.not-an-object', 'a flow line must be a JSON object', { file, line: line.lineNo, col: 1 }));
+      this.reject(new FlowInputError('flows-not-an-object', 'a flow line must be a JSON object', { file, line: line.lineNo, col: 1 }));
       return null;
     }
     let result;
@@ -121,7 +121,7 @@ export class FlowReader {
       result = normaliseHubbleRecord(record as Record<string, unknown>, stats.flows, this.resolver);
     } catch (err) {
       if (!(err instanceof InvalidFlowError)) throw err;
-      this.reject(new FlowInputError('flows.invalid-flow', `invalid flow: ${err.message}`, { file, line: line.lineNo, col: 1 }));
+      this.reject(new FlowInputError('flows-invalid-flow', `invalid flow: ${err.message}`, { file, line: line.lineNo, col: 1 }));
       return null;
     }
     if (result.kind === 'not-a-flow') stats.notFlows++;
@@ -161,7 +161,7 @@ export class FlowReader {
           if (err instanceof FlowInputError) throw err;
           const code = (err as NodeJS.ErrnoException)?.code;
           if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' || code === 'ERR_INVALID_ARG_TYPE') {
-            throw new FlowInputError('flows.corrupt-gzip', `corrupt gzip data after line ${stats.lines}`, { file, line: stats.lines + 1, col: 1 });
+            throw new FlowInputError('flows-corrupt-gzip', `corrupt gzip data after line ${stats.lines}`, { file, line: stats.lines + 1, col: 1 });
           }
           throw new FlowIoError(file, err);
         }

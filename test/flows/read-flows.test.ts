@@ -115,7 +115,7 @@ describe('line handling', () => {
     const err = await collect(new FlowReader([p])).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FlowInputError);
     expect((err as FlowInputError).pos).toMatchObject({ file: p, line: 2 });
-    expect((err as FlowInputError).code).toBe('flows.invalid-json');
+    expect((err as FlowInputError).code).toBe('flows-invalid-json');
   });
 
   it('skips and counts malformed lines with skipInvalid', async () => {
@@ -133,7 +133,7 @@ describe('line handling', () => {
   it('rejects a flow with an impossible port', async () => {
     const p = await file('port.json', JSON.stringify(tcpFlow({ l4: { TCP: { destination_port: 70000 } } })));
     const err = await collect(new FlowReader([p])).catch((e: unknown) => e);
-    expect((err as FlowInputError).code).toBe('flows.invalid-flow');
+    expect((err as FlowInputError).code).toBe('flows-invalid-flow');
   });
 
   it('rejects non-string endpoint labels, also for an endpoint it has already cached', async () => {
@@ -141,11 +141,11 @@ describe('line handling', () => {
     const bad = tcpFlow({ source: { ...good.source, labels: ['k8s:app=web', 7] } });
     const first = await file('labels1.json', JSON.stringify(bad));
     const err1 = await collect(new FlowReader([first])).catch((e: unknown) => e);
-    expect(err1).toMatchObject({ code: 'flows.invalid-flow', pos: { line: 1 } });
+    expect(err1).toMatchObject({ code: 'flows-invalid-flow', pos: { line: 1 } });
     expect((err1 as Error).message).toContain('labels must be a list of strings');
     const later = await file('labels2.json', [good, good, bad].map((f) => JSON.stringify(f)).join('\n'));
     const err2 = await collect(new FlowReader([later])).catch((e: unknown) => e);
-    expect(err2).toMatchObject({ code: 'flows.invalid-flow', pos: { line: 3 } });
+    expect(err2).toMatchObject({ code: 'flows-invalid-flow', pos: { line: 3 } });
   });
 
   it('hands out flows in small batches, in order, and the flows before a bad line first', async () => {
@@ -164,14 +164,14 @@ describe('line handling', () => {
     const err = await (async () => {
       for await (const batch of new FlowReader([broken]).batches()) for (const f of batch) seen.push(f.index);
     })().catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'flows.invalid-json', pos: { line: 151 } });
+    expect(err).toMatchObject({ code: 'flows-invalid-json', pos: { line: 151 } });
     expect(seen).toEqual(Array.from({ length: 150 }, (_, i) => i));
   });
 
   it('bounds the line length', async () => {
     const p = await file('long.json', `${JSON.stringify(tcpFlow())}\n${'x'.repeat(5000)}\n${JSON.stringify(tcpFlow())}`);
     const err = await collect(new FlowReader([p], { maxLineBytes: 2000 })).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'flows.line-too-long', pos: { line: 2 } });
+    expect(err).toMatchObject({ code: 'flows-line-too-long', pos: { line: 2 } });
     const reader = new FlowReader([p], { maxLineBytes: 2000, skipInvalid: true });
     expect(await collect(reader)).toHaveLength(2);
   });
@@ -191,7 +191,7 @@ describe('line handling', () => {
   it('reports an unreadable file as an I/O error', async () => {
     const err = await collect(new FlowReader([join(dir, 'missing.json')])).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FlowIoError);
-    expect((err as FlowIoError).code).toBe('io.unreadable');
+    expect((err as FlowIoError).code).toBe('io-unreadable');
   });
 });
 
@@ -284,10 +284,10 @@ describe('hostile input', () => {
   it('reports binary garbage with printable text and corrupt gzip with its own code', async () => {
     const bin = await file('garbage.bin', Buffer.from([0x4f, 0x01, 0x9b, 0xff, 0x0a]));
     const err = (await collect(new FlowReader([bin])).catch((e: unknown) => e)) as FlowInputError;
-    expect(err.code).toBe('flows.invalid-json');
+    expect(err.code).toBe('flows-invalid-json');
     expect(err.message).toMatch(/^[\x20-\x7e]*$/);
     const gz = await file('bad.gz', Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x67, 0x61, 0x72, 0x62]));
     const gzErr = (await collect(new FlowReader([gz])).catch((e: unknown) => e)) as FlowInputError;
-    expect(gzErr.code).toBe('flows.corrupt-gzip');
+    expect(gzErr.code).toBe('flows-corrupt-gzip');
   });
 });
