@@ -16,20 +16,33 @@ export interface JudgedFlow {
 export const MAX_READ_AHEAD = 65_536;
 
 /**
- * Runs `flows` through `engine`.
+ * Runs `flows` through `engine`. When the flow source fails (a malformed line), the engine sees the stream end
+ * there, so that it still judges every flow it has read ahead; the source's error is thrown after the last of those
+ * verdicts.
  * @throws SimulateError `simulate.engine-mismatch` when the engine skips, reorders or invents verdicts, or reads
- *   more than MAX_READ_AHEAD flows ahead; errors of the flow source propagate unchanged
+ *   more than MAX_READ_AHEAD flows ahead; errors of the flow source propagate unchanged, after the verdicts of the
+ *   flows before them
  */
 export async function* judgeFlows(engine: VerdictEngine, flows: AsyncIterable<Flow>): AsyncGenerator<JudgedFlow> {
   const pending: Flow[] = [];
   let head = 0;
+  let sourceFailed: { error: unknown } | undefined;
   async function* tap(): AsyncGenerator<Flow> {
-    for await (const flow of flows) {
+    const it = flows[Symbol.asyncIterator]();
+    for (;;) {
+      let next: IteratorResult<Flow>;
+      try {
+        next = await it.next();
+      } catch (error) {
+        sourceFailed = { error };
+        return;
+      }
+      if (next.done) return;
       if (pending.length - head >= MAX_READ_AHEAD) {
         throw new SimulateError('simulate.engine-mismatch', `the ${engine.name} engine read more than ${MAX_READ_AHEAD} flows ahead of its verdicts`);
       }
-      pending.push(flow);
-      yield flow;
+      pending.push(next.value);
+      yield next.value;
     }
   }
   for await (const verdict of engine.judge(tap())) {
@@ -52,4 +65,5 @@ export async function* judgeFlows(engine: VerdictEngine, flows: AsyncIterable<Fl
   if (head < pending.length) {
     throw new SimulateError('simulate.engine-mismatch', `the ${engine.name} engine stopped before judging flow ${pending[head]!.index}`);
   }
+  if (sourceFailed) throw sourceFailed.error;
 }

@@ -32,6 +32,8 @@ export const REPORT_FORMATS: readonly ReportFormat[] = ['jsonl', 'table', 'summa
  * Judges every flow and writes the report. Engines with a synchronous fast path (`startRun`) judge batched sources
  * batch by batch; every other combination goes through `judge` one flow at a time. For `summary`, the text is written at the end with `notes()` appended
  * (reader counters are only final once the flows are consumed).
+ * When the flow source or the engine fails part way, the verdicts judged until then are still written (and for
+ * `summary`, the summary of those flows) before the error is thrown on: nothing judged is lost.
  * @returns the counts (for every format)
  * @throws errors of the flow source (malformed input) and of the engine, unchanged
  */
@@ -54,6 +56,20 @@ export async function runSimulation(
     summary.add(flow, verdict);
     return format === 'table' ? sink.write(tableRow(flow, verdict)) : undefined;
   };
+  try {
+    await judgeAll(engine, flows, report);
+  } catch (err) {
+    // Everything judged before the error reaches the output first, then the error goes to the caller to report.
+    await writeJudgedBeforeError(sink, format, summary, notes);
+    throw err;
+  }
+  if (format === 'summary') await sink.write(summary.render(notes()));
+  await sink.end();
+  return summary;
+}
+
+/** Judges every flow of `flows`, handing each verdict to `report` (awaited when it returns a promise). */
+async function judgeAll(engine: VerdictEngine, flows: FlowSource, report: (flow: Flow, verdict: Verdict) => Promise<void> | undefined): Promise<void> {
   const judgeOne = engine.startRun?.();
   if (judgeOne !== undefined && isBatchSource(flows)) {
     // Fast path: one await per batch of flows instead of several per flow.
@@ -65,14 +81,26 @@ export async function runSimulation(
         if (pending) await pending;
       }
     }
-  } else {
-    const stream = isBatchSource(flows) ? flows.flows() : flows;
-    for await (const { flow, verdict } of judgeFlows(engine, stream)) {
-      const pending = report(flow, verdict);
-      if (pending) await pending;
-    }
+    return;
   }
-  if (format === 'summary') await sink.write(summary.render(notes()));
-  await sink.end();
-  return summary;
+  const stream = isBatchSource(flows) ? flows.flows() : flows;
+  for await (const { flow, verdict } of judgeFlows(engine, stream)) {
+    const pending = report(flow, verdict);
+    if (pending) await pending;
+  }
+}
+
+/**
+ * Writes out what a failed run judged: the buffered verdicts, and for `summary` the summary of the judged flows.
+ * Skipped when the destination itself failed; a failure while writing is dropped (the run's error is the one to
+ * report).
+ */
+async function writeJudgedBeforeError(sink: TextSink, format: ReportFormat, summary: SummaryCollector, notes: () => readonly string[]): Promise<void> {
+  if (sink.broken) return;
+  try {
+    if (format === 'summary') await sink.write(summary.render(notes()));
+    await sink.end();
+  } catch {
+    // The destination went away while flushing: nothing more can be delivered.
+  }
 }

@@ -12,7 +12,13 @@ const DIGIT_0 = 0x30;
 export class TextSink {
   private chunk = Buffer.allocUnsafe(CHUNK_BYTES);
   private used = 0;
+  private failed = false;
   constructor(private readonly out: Writable) {}
+
+  /** True once the destination has failed or closed: nothing more can reach it (a flush would only fail again). */
+  get broken(): boolean {
+    return this.failed || this.out.destroyed;
+  }
 
   /** Queues text (UTF-8); resolves at once unless a full chunk went into a full stream. */
   write(text: string): Promise<void> | undefined {
@@ -88,15 +94,20 @@ export class TextSink {
   }
 
   private send(data: Buffer): Promise<void> | undefined {
-    if (this.out.destroyed) return Promise.reject(closedError());
+    if (this.out.destroyed) {
+      this.failed = true;
+      return Promise.reject(closedError());
+    }
     if (this.out.write(data)) return undefined;
     return new Promise((resolve, reject) => {
       const done = (err?: Error): void => {
         this.out.off('drain', onDrain);
         this.out.off('error', onError);
         this.out.off('close', onClose);
-        if (err) reject(err);
-        else resolve();
+        if (err) {
+          this.failed = true;
+          reject(err);
+        } else resolve();
       };
       const onDrain = (): void => done();
       const onError = (err: Error): void => done(err);

@@ -119,6 +119,32 @@ describe('palisade simulate', () => {
     expect(skipped.stderr).toContain('1 malformed lines');
   });
 
+  it('writes every verdict judged before a malformed line, then the error, for every format and engine', async () => {
+    // Regression: output was buffered and dropped at the error (jsonl lost the last partial chunk, table everything).
+    const flows = join(dir, 'good-then-bad.json');
+    await writeFile(flows, `${Array.from({ length: 300 }, (_, i) => line(i % 3 === 0 ? 'db' : 'web', 'api', 8080)).join('\n')}\n{"flow": oops\n`);
+    const where = new RegExp(`^${flows.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:301:\\d+: error: not JSON.*\\[flows-invalid-json\\]\n$`);
+    for (const engine of ['reference', 'tables']) {
+      const jsonl = run(['--policies', 'policies', '--flows', flows, '--format', 'jsonl', '--engine', engine]);
+      expect(jsonl.status, engine).toBe(1);
+      const verdicts = jsonl.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+      expect(verdicts.map((v) => v.index)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+      expect(verdicts.filter((v) => v.verdict === 'DROPPED')).toHaveLength(100);
+      expect(jsonl.stderr).toMatch(where);
+    }
+    const table = run(['--policies', 'policies', '--flows', flows, '--format', 'table']);
+    expect(table.status).toBe(1);
+    const rows = table.stdout.trimEnd().split('\n');
+    expect(rows[0]).toMatch(/^INDEX\s+VERDICT/);
+    expect(rows.slice(1).map((r) => Number(r.split(' ')[0]))).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect(table.stderr).toMatch(where);
+    const summary = run(['--policies', 'policies', '--flows', flows, '--format', 'summary']);
+    expect(summary.status).toBe(1);
+    expect(summary.stdout).toContain('flows judged: 300');
+    expect(summary.stdout).toMatch(/DROPPED:\s+100/);
+    expect(summary.stderr).toMatch(where);
+  });
+
   it('prints policy errors like validate and exits 1 without simulating', async () => {
     const flows = join(dir, 'one.json');
     await writeFile(flows, line('web', 'api', 8080));
