@@ -11,6 +11,7 @@ import { identityKeyOf } from '../core/flow/types.js';
 import { serviceTargetPort } from '../core/evaluate/service-port.js';
 import { formatLabel, NAMESPACE_KEY, NAMESPACE_LABELS_PREFIX, parseLabel } from '../core/model/labels.js';
 import type { Inventory, InventoryPod } from './inventory.js';
+import { InvalidFlowError } from './hubble-record.js';
 
 const RESERVED_KIND: Readonly<Record<string, EndpointKind>> = {
   host: 'host',
@@ -90,13 +91,13 @@ export class EndpointResolver {
   /**
    * Resolves one endpoint. `ip` must already be canonical ('' when the flow has none); `nodeName` is the node the
    * flow was recorded on ('' when unknown), whose labels a `reserved:host` endpoint gets from the inventory.
-   * @throws Error with a short reason when a field has the wrong type (the caller adds file:line)
+   * @throws InvalidFlowError with a short reason when a field has the wrong type (the caller adds file:line)
    */
   resolve(raw: RawEndpoint | undefined, ip: string, nodeName = ''): FlowEndpoint {
     const r: RawEndpoint = raw ?? {};
     let rawLabels: string[] = NO_STRINGS;
     if (r.labels !== undefined && r.labels !== null) {
-      if (!Array.isArray(r.labels)) throw new Error('endpoint labels must be a list of strings');
+      if (!Array.isArray(r.labels)) throw new InvalidFlowError('endpoint labels must be a list of strings');
       // Element types are checked on a cache miss only: a hit compared every element equal to a cached string.
       rawLabels = r.labels as string[];
     }
@@ -113,7 +114,7 @@ export class EndpointResolver {
         }
       }
     }
-    for (let i = 0; i < rawLabels.length; i++) if (typeof rawLabels[i] !== 'string') throw new Error('endpoint labels must be a list of strings');
+    for (let i = 0; i < rawLabels.length; i++) if (typeof rawLabels[i] !== 'string') throw new InvalidFlowError('endpoint labels must be a list of strings');
     const endpoint = this.build(r, ip, identity, namespace, podName, this.internLabels(rawLabels), nodeName);
     // World addresses are many and cheap to rebuild: caching them would only churn memory.
     if (endpoint.kind === 'world') return endpoint;

@@ -1,6 +1,7 @@
 /**
  * Streams text lines out of a byte stream, transparently un-gzipping it (by magic bytes, so `.gz` files and gzip on
- * stdin both work). Never holds more than one line (bounded by `maxLineBytes`) plus one chunk in memory.
+ * stdin both work). Never holds more than one line (bounded by `maxLineBytes`) plus one chunk in memory, skips blank
+ * lines with byte compares (no decoding, no parsing), and stops a gzip input that inflates past a bound.
  */
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -23,9 +24,57 @@ export class Line {
   get text(): string {
     return this.buf.toString('utf8', this.start, this.end);
   }
+
+  /** The first byte that is not ASCII whitespace, or -1 when there is none (never, for a yielded line). */
+  get firstByte(): number {
+    const at = skipBlank(this.buf, this.start, this.end);
+    return at < this.end ? this.buf[at]! : -1;
+  }
+
+  /** The last byte that is not ASCII whitespace, or -1 when there is none. */
+  get lastByte(): number {
+    let at = this.end;
+    while (at > this.start && isBlankByte(this.buf[at - 1]!)) at--;
+    return at > this.start ? this.buf[at - 1]! : -1;
+  }
 }
 
-async function* decompressed(source: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
+/** The lines of one input chunk, and how many blank lines among them were skipped. */
+export interface LineBatch {
+  /** Non-blank lines, in order (their numbers count the blank lines too). */
+  readonly lines: Line[];
+  /** Empty and whitespace-only lines skipped in this batch. */
+  readonly blank: number;
+}
+
+/** Bounds of one `readLines` run. */
+export interface LineReadLimits {
+  /** Longest line accepted (bytes); a longer one is yielded once with `tooLong: true` and no text. */
+  readonly maxLineBytes: number;
+  /** Most bytes a gzip input may decompress to; past it, reading stops with DecompressedTooLargeError. */
+  readonly maxDecompressedBytes: number;
+}
+
+/** A gzip input decompressed to more than the bound (a gzip bomb, or a recording larger than allowed). */
+export class DecompressedTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`gzip data decompresses to more than ${limit} bytes`);
+  }
+}
+
+/** ASCII whitespace (space, tab, CR, vertical tab, form feed): what a blank line may hold besides nothing. */
+function isBlankByte(b: number): boolean {
+  return b === 32 || (b >= 9 && b <= 13);
+}
+
+/** Index of the first byte in [start, end) that is not ASCII whitespace, or `end`. */
+function skipBlank(buf: Buffer, start: number, end: number): number {
+  let at = start;
+  while (at < end && isBlankByte(buf[at]!)) at++;
+  return at;
+}
+
+async function* decompressed(source: AsyncIterable<Buffer | string>, maxDecompressedBytes: number): AsyncGenerator<Buffer> {
   const it = source[Symbol.asyncIterator]();
   const first = await it.next();
   if (first.done) return;
@@ -42,7 +91,18 @@ async function* decompressed(source: AsyncIterable<Buffer | string>): AsyncGener
     const gunzip = createGunzip();
     const input = Readable.from(all());
     input.on('error', (err) => gunzip.destroy(err));
-    yield* input.pipe(gunzip) as AsyncIterable<Buffer>;
+    let total = 0;
+    try {
+      for await (const chunk of input.pipe(gunzip) as AsyncIterable<Buffer>) {
+        total += chunk.length;
+        // Checked before the chunk is used: a bomb costs at most one chunk beyond the bound.
+        if (total > maxDecompressedBytes) throw new DecompressedTooLargeError(maxDecompressedBytes);
+        yield chunk;
+      }
+    } finally {
+      input.destroy();
+      gunzip.destroy();
+    }
     return;
   }
   yield* all();
@@ -50,15 +110,20 @@ async function* decompressed(source: AsyncIterable<Buffer | string>): AsyncGener
 
 /**
  * Splits a (possibly gzipped) byte stream into lines, yielded in batches (one batch per input chunk) so that the
- * per-line cost stays a loop step rather than a promise.
- * @param maxLineBytes longest line accepted; a longer one is yielded once with `tooLong: true` and no text
+ * per-line cost stays a loop step rather than a promise. Blank and whitespace-only lines are counted, not yielded:
+ * a file of nothing but newlines costs a byte compare per byte.
+ * @throws DecompressedTooLargeError when a gzip input inflates past `maxDecompressedBytes`; zlib errors for
+ *   corrupt gzip data
  */
-export async function* readLines(source: AsyncIterable<Buffer | string>, maxLineBytes: number): AsyncGenerator<Line[]> {
+export async function* readLines(source: AsyncIterable<Buffer | string>, limits: LineReadLimits): AsyncGenerator<LineBatch> {
+  const { maxLineBytes } = limits;
   let lineNo = 0;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let discarding = false;
-  const finish = (chunk: Buffer, start: number, end: number): Line => {
+  let blank = 0;
+  /** The line ending at `end` (exclusive) of `chunk`, or null when it is blank. */
+  const finish = (chunk: Buffer, start: number, end: number): Line | null => {
     lineNo++;
     if (discarding) {
       discarding = false;
@@ -74,17 +139,30 @@ export async function* readLines(source: AsyncIterable<Buffer | string>, maxLine
     }
     pending = [];
     pendingBytes = 0;
-    if (end > start && buf[end - 1] === 13) end--;
+    if (skipBlank(buf, start, end) === end) {
+      blank++;
+      return null;
+    }
+    if (buf[end - 1] === 13) end--;
     return new Line(lineNo, buf, start, end, false);
   };
-  for await (const chunk of decompressed(source)) {
-    const batch: Line[] = [];
+  for await (const chunk of decompressed(source, limits.maxDecompressedBytes)) {
+    const lines: Line[] = [];
     let start = 0;
     for (;;) {
+      // Runs of empty lines are counted here, one byte compare each, before any search or object.
+      if (pending.length === 0 && !discarding) {
+        while (start < chunk.length && chunk[start] === 10) {
+          lineNo++;
+          blank++;
+          start++;
+        }
+      }
       const nl = chunk.indexOf(10, start);
       if (nl < 0) break;
       if (!discarding && pendingBytes + (nl - start) > maxLineBytes) discarding = true;
-      batch.push(finish(chunk, start, nl));
+      const line = finish(chunk, start, nl);
+      if (line !== null) lines.push(line);
       start = nl + 1;
     }
     if (start < chunk.length && !discarding) {
@@ -98,9 +176,17 @@ export async function* readLines(source: AsyncIterable<Buffer | string>, maxLine
         pending.push(Buffer.from(rest));
       }
     }
-    if (batch.length > 0) yield batch;
+    if (lines.length > 0 || blank > 0) {
+      yield { lines, blank };
+      blank = 0;
+    }
   }
-  if (pendingBytes > 0 || discarding) yield [finish(EMPTY, 0, 0)];
+  if (pendingBytes > 0 || discarding) {
+    const line = finish(EMPTY, 0, 0);
+    yield { lines: line === null ? [] : [line], blank };
+  } else if (blank > 0) {
+    yield { lines: [], blank };
+  }
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -5,13 +5,24 @@
 import { open } from 'node:fs/promises';
 import type { Flow } from '../core/flow/types.js';
 import { EndpointResolver } from './endpoint-resolver.js';
+import { formatBytes } from '../core/load/text-checks.js';
 import { FlowInputError, FlowIoError } from './errors.js';
 import { InvalidFlowError, normaliseHubbleRecord } from './hubble-record.js';
 import type { Inventory } from './inventory.js';
-import { readLines, type Line } from './line-reader.js';
+import { DecompressedTooLargeError, readLines, type Line, type LineBatch } from './line-reader.js';
 
 /** Longest line accepted by default (bytes). Real flows are 1–10 KB; L7 flows with many headers stay far below. */
 export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Most bytes one gzip input may decompress to by default: 4 GiB. Real recordings compress 10–30 times, so this
+ * admits about 150–400 MiB of gzip (millions of flows), while a gzip bomb (up to 1000 times) stops after reading a
+ * few MiB.
+ */
+export const DEFAULT_MAX_DECOMPRESSED_BYTES = 4 * 1024 ** 3;
+
+/** Skipped-invalid messages kept for the summary. */
+const MAX_INVALID_SAMPLES = 5;
 
 /**
  * Most flows per batch. Small on purpose: flows are judged and dropped batch by batch, and when a whole input chunk
@@ -43,7 +54,10 @@ export interface ReadFlowsOptions {
   readonly inventory?: Inventory;
   /** Count and skip malformed lines instead of failing on the first. */
   readonly skipInvalid?: boolean;
+  /** Longest line accepted, in bytes (default DEFAULT_MAX_LINE_BYTES). */
   readonly maxLineBytes?: number;
+  /** Most bytes one gzip input may decompress to (default DEFAULT_MAX_DECOMPRESSED_BYTES). */
+  readonly maxDecompressedBytes?: number;
   /** The stream `-` reads (default process.stdin). */
   readonly stdin?: AsyncIterable<Buffer | string>;
 }
@@ -74,7 +88,8 @@ export class FlowReader {
   /**
    * The flows, in input order, indexed from 0 across all sources.
    * @throws FlowIoError when a source cannot be read; FlowInputError (file:line:col) on a malformed line unless
-   *   `skipInvalid`
+   *   `skipInvalid`, on corrupt gzip data (`flows-corrupt-gzip`) and on a gzip input that decompresses to more than
+   *   `maxDecompressedBytes` (`flows-decompressed-too-large`; not skipped)
    */
   async *flows(): AsyncGenerator<Flow> {
     for (const source of this.sources) {
@@ -87,13 +102,18 @@ export class FlowReader {
     for (const source of this.sources) yield* this.batchesOf(source);
   }
 
+  /** True when a malformed line only needs counting: skipped, and the samples are complete (no message built). */
+  private get onlyCounting(): boolean {
+    return this.options.skipInvalid === true && this.stats.invalidSamples.length >= MAX_INVALID_SAMPLES;
+  }
+
   private reject(err: FlowInputError): void {
     if (!this.options.skipInvalid) throw err;
     this.stats.invalid++;
-    if (this.stats.invalidSamples.length < 5) this.stats.invalidSamples.push(`${err.pos?.file}:${err.pos?.line}: ${err.message}`);
+    if (this.stats.invalidSamples.length < MAX_INVALID_SAMPLES) this.stats.invalidSamples.push(`${err.pos.file}:${err.pos.line}: ${err.message}`);
   }
 
-  /** One line → a flow, or null when it is blank, not a flow, or skipped as invalid. */
+  /** One line → a flow, or null when it is not a flow or skipped as invalid. */
   private lineToFlow(line: Line, file: string, maxLineBytes: number): Flow | null {
     const stats = this.stats;
     stats.lines++;
@@ -101,14 +121,16 @@ export class FlowReader {
       this.reject(new FlowInputError('flows-line-too-long', `line is longer than ${maxLineBytes} bytes`, { file, line: line.lineNo, col: 1 }));
       return null;
     }
+    // A JSON object starts with `{` and ends with `}`: any other line is malformed, and once only counting, no
+    // parse and no error object is spent on it (a recording of garbage lines costs a byte compare per line).
+    if (this.onlyCounting && (line.firstByte !== 0x7b || line.lastByte !== 0x7d)) {
+      stats.invalid++;
+      return null;
+    }
     let record: unknown;
     try {
       record = JSON.parse(line.text);
     } catch (err) {
-      if (line.text.trim() === '') {
-        stats.blank++;
-        return null;
-      }
       this.reject(new FlowInputError('flows-invalid-json', `not JSON: ${printable((err as Error).message)}`, { file, line: line.lineNo, col: jsonErrorColumn(err) }));
       return null;
     }
@@ -121,6 +143,10 @@ export class FlowReader {
       result = normaliseHubbleRecord(record as Record<string, unknown>, stats.flows, this.resolver);
     } catch (err) {
       if (!(err instanceof InvalidFlowError)) throw err;
+      if (this.onlyCounting) {
+        stats.invalid++;
+        return null;
+      }
       this.reject(new FlowInputError('flows-invalid-flow', `invalid flow: ${err.message}`, { file, line: line.lineNo, col: 1 }));
       return null;
     }
@@ -152,13 +178,16 @@ export class FlowReader {
     const maxLineBytes = this.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     const stats = this.stats;
     try {
-      const batches = readLines(stream, maxLineBytes);
+      const batches = readLines(stream, { maxLineBytes, maxDecompressedBytes: this.options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES });
       for (;;) {
-        let next: IteratorResult<Line[]>;
+        let next: IteratorResult<LineBatch>;
         try {
           next = await batches.next();
         } catch (err) {
-          if (err instanceof FlowInputError) throw err;
+          if (err instanceof DecompressedTooLargeError) {
+            const where = { file, line: stats.lines + 1, col: 1 };
+            throw new FlowInputError('flows-decompressed-too-large', `gzip data decompresses to more than ${formatBytes(err.limit)}, the limit for one input`, where);
+          }
           const code = (err as NodeJS.ErrnoException)?.code;
           if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' || code === 'ERR_INVALID_ARG_TYPE') {
             throw new FlowInputError('flows-corrupt-gzip', `corrupt gzip data after line ${stats.lines}`, { file, line: stats.lines + 1, col: 1 });
@@ -166,9 +195,11 @@ export class FlowReader {
           throw new FlowIoError(file, err);
         }
         if (next.done) break;
+        stats.lines += next.value.blank;
+        stats.blank += next.value.blank;
         let batch: Flow[] = [];
         try {
-          for (const line of next.value) {
+          for (const line of next.value.lines) {
             const flow = this.lineToFlow(line, file, maxLineBytes);
             if (flow === null) continue;
             batch.push(flow);

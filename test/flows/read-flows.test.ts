@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import { DEFAULT_MAX_DECOMPRESSED_BYTES } from '../../pipeline/flows/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlowInputError, FlowIoError, FlowReader, Inventory } from '../../pipeline/flows/index.js';
 import type { Flow } from '../../pipeline/core/flow/types.js';
@@ -289,5 +290,51 @@ describe('hostile input', () => {
     const gz = await file('bad.gz', Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x67, 0x61, 0x72, 0x62]));
     const gzErr = (await collect(new FlowReader([gz])).catch((e: unknown) => e)) as FlowInputError;
     expect(gzErr.code).toBe('flows-corrupt-gzip');
+  });
+});
+
+describe('CPU and decompression bombs', () => {
+  it('defect: 8 MiB of blank lines is skipped without parsing and counts 0 flows', async () => {
+    // Regression: every blank line cost a thrown JSON.parse (8 MiB of newlines took over a minute).
+    const reader = new FlowReader([await file('newlines.json', Buffer.alloc(8 << 20, 0x0a))]);
+    expect(await collect(reader)).toEqual([]);
+    expect(reader.stats).toMatchObject({ lines: 8 << 20, blank: 8 << 20, flows: 0, invalid: 0 });
+    // Whitespace-only lines (spaces, tabs, CRLF) too; the line numbers after them stay right.
+    const mixed = await file('blank-mixed.json', `${' \t\r\n\n   \r\n'.repeat(100_000)}${JSON.stringify(tcpFlow())}\n\n{"flow":\n`);
+    const err = await collect(new FlowReader([mixed])).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'flows-invalid-json', pos: { file: mixed, line: 300_003 } });
+    const skipped = new FlowReader([mixed], { skipInvalid: true });
+    expect(await collect(skipped)).toHaveLength(1);
+    expect(skipped.stats).toMatchObject({ lines: 300_003, blank: 300_001, flows: 1, invalid: 1 });
+  });
+
+  it('defect: a gzip input that decompresses past the bound is refused with flows-decompressed-too-large', async () => {
+    expect(DEFAULT_MAX_DECOMPRESSED_BYTES).toBe(4 * 1024 ** 3);
+    // 32 MiB of newlines in about 32 KiB of gzip, against a bound of 4 MiB; one good flow first.
+    const bomb = await file('bomb.json.gz', gzipSync(Buffer.concat([Buffer.from(`${JSON.stringify(tcpFlow())}\n`), Buffer.alloc(32 << 20, 0x0a)]), { level: 9 }));
+    const seen: Flow[] = [];
+    const err = await (async () => {
+      for await (const f of new FlowReader([bomb], { maxDecompressedBytes: 4 << 20, skipInvalid: true }).flows()) seen.push(f);
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FlowInputError);
+    expect(err).toMatchObject({ code: 'flows-decompressed-too-large', pos: { file: bomb, col: 1 } });
+    expect((err as FlowInputError).pos.line).toBeGreaterThan(1);
+    expect((err as FlowInputError).pos.line).toBeLessThanOrEqual((4 << 20) + 2);
+    expect((err as Error).message).toContain('4 MiB');
+    expect(seen).toHaveLength(1);
+    // The same bomb on stdin, and a bound just large enough reads it all.
+    const stdinErr = await collect(new FlowReader(['-'], { maxDecompressedBytes: 4 << 20, stdin: Readable.from([readFileSync(bomb)]) })).catch((e: unknown) => e);
+    expect(stdinErr).toMatchObject({ code: 'flows-decompressed-too-large', pos: { file: '<stdin>' } });
+    const enough = new FlowReader([bomb], { maxDecompressedBytes: 33 << 20 });
+    expect(await collect(enough)).toHaveLength(1);
+  });
+
+  it('counts every line of a garbage recording under skipInvalid and keeps five samples', async () => {
+    const reader = new FlowReader([await file('garbage-lines.json', `${'x\n[]\n{"IP":{},"l4":{"TCP":{"source_port":-1}}}\n'.repeat(100_000)}${JSON.stringify(tcpFlow())}\n`)], { skipInvalid: true });
+    expect(await collect(reader)).toHaveLength(1);
+    expect(reader.stats).toMatchObject({ lines: 300_001, invalid: 300_000, flows: 1 });
+    expect(reader.stats.invalidSamples).toHaveLength(5);
+    expect(reader.stats.invalidSamples[0]).toMatch(/:1: not JSON/);
+    expect(reader.stats.invalidSamples[2]).toMatch(/:3: invalid flow: l4\.TCP\.source_port/);
   });
 });

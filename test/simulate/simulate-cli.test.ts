@@ -145,6 +145,29 @@ describe('palisade simulate', () => {
     expect(summary.stderr).toMatch(where);
   });
 
+  it('defect: skips blank lines and refuses a gzip input past --max-decompressed with its own code', async () => {
+    const good = `${line('web', 'api', 8080)}\n`;
+    const blanks = join(dir, 'blanks.json');
+    await writeFile(blanks, Buffer.concat([Buffer.alloc(1 << 20, 0x0a), Buffer.from(good)]));
+    const ok = run(['--policies', 'policies', '--flows', blanks, '--format', 'jsonl']);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout.trimEnd().split('\n')).toHaveLength(1);
+    const bomb = join(dir, 'bomb.json.gz');
+    await writeFile(bomb, gzipSync(Buffer.concat([Buffer.from(good.repeat(3)), Buffer.alloc(8 << 20, 0x0a)]), { level: 9 }));
+    const refused = run(['--policies', 'policies', '--flows', bomb, '--format', 'jsonl', '--max-decompressed', '1MiB']);
+    expect(refused.status).toBe(1);
+    expect(refused.stdout.trimEnd().split('\n').map((l) => JSON.parse(l).index)).toEqual([0, 1, 2]);
+    expect(refused.stderr).toMatch(/bomb\.json\.gz:\d+:1: error: gzip data decompresses to more than 1 MiB.*\[flows-decompressed-too-large\]\n$/);
+    const readAll = run(['--policies', 'policies', '--flows', bomb, '--format', 'jsonl', '--max-decompressed=9MiB']);
+    expect(readAll.status).toBe(0);
+    expect(readAll.stdout.trimEnd().split('\n')).toHaveLength(3);
+    for (const bad of ['0', '1x', '-5', 'lots']) {
+      const usage = run(['--policies', 'policies', '--flows', bomb, `--max-decompressed=${bad}`]);
+      expect(usage.status, bad).toBe(2);
+      expect(usage.stderr).toContain('--max-decompressed takes a size');
+    }
+  });
+
   it('prints policy errors like validate and exits 1 without simulating', async () => {
     const flows = join(dir, 'one.json');
     await writeFile(flows, line('web', 'api', 8080));

@@ -1,17 +1,21 @@
 /**
  * `palisade simulate --policies DIR --flows FILE… [--inventory FILE…] [--format jsonl|table|summary]
- * [--engine reference|tables|kernel] [--skip-invalid]`: judges recorded Hubble flows under a policy set.
- * Exit status: 0 when every flow was judged; 1 when the policies have errors (printed like `validate`) or a flow line
- * is malformed; 2 for usage or I/O problems.
+ * [--engine reference|tables|kernel] [--skip-invalid] [--max-decompressed SIZE]`: judges recorded Hubble flows under
+ * a policy set.
+ * Exit status: 0 when every flow was judged; 1 when the policies have errors (printed like `validate`), a flow line
+ * is malformed or a gzip input decompresses past its bound (the verdicts judged until then are printed first); 2 for
+ * usage or I/O problems.
  */
 import { UsageError } from '../../core/errors.js';
+import { parseByteSize } from '../byte-size.js';
 import { parseCommandArgs } from '../command-args.js';
 import { errorLine, guardedStdout } from '../output.js';
 import { loadPolicyModel } from '../../core/policy/index.js';
 import type { PolicyFile } from '../../core/load/policy-file.js';
 import { countDiagnostics, formatDiagnostic, sortDiagnostics, type Diagnostic } from '../../core/validate/diagnostic.js';
 import { readPolicyFiles } from '../../sources/index.js';
-import { FlowReader, readInventory, type FlowReadStats, type Inventory } from '../../flows/index.js';
+import { DEFAULT_MAX_DECOMPRESSED_BYTES, FlowReader, readInventory, type FlowReadStats, type Inventory } from '../../flows/index.js';
+import { formatBytes } from '../../core/load/index.js';
 import { createVerdictEngine, ENGINE_NAMES, REPORT_FORMATS, runSimulation, TextSink, type EngineOptions, type ReportFormat } from '../../simulate/index.js';
 import type { Flow } from '../../core/flow/types.js';
 
@@ -25,8 +29,12 @@ Judges recorded Hubble flows (hubble observe -o json; files, .gz, or - for stdin
   --format F            jsonl (one verdict per flow, the stable contract) | table | summary (default)
   --engine E            reference (default) | tables | kernel
   --skip-invalid        count and skip malformed flow lines instead of stopping at the first
+  --max-decompressed SIZE
+                        most bytes one gzip input may decompress to (default ${formatBytes(DEFAULT_MAX_DECOMPRESSED_BYTES)});
+                        past it the run stops with flows-decompressed-too-large (gzip bombs)
 
-Exit status: 0 judged, 1 policy errors or a malformed flow line, 2 usage or I/O problem.
+Blank lines are skipped. On an error, the verdicts judged before it are printed first.
+Exit status: 0 judged, 1 policy errors, a malformed flow line or a gzip input past its bound, 2 usage or I/O problem.
 `;
 
 interface Args {
@@ -36,6 +44,7 @@ interface Args {
   readonly format: ReportFormat;
   readonly engine: string;
   readonly skipInvalid: boolean;
+  readonly maxDecompressedBytes: number;
 }
 
 /** Parses argv (the shared parser: list options take every following argument up to the next option). */
@@ -49,6 +58,7 @@ function parseArgs(argv: string[]): Args | 'help' {
       format: { type: 'string', default: 'summary' },
       engine: { type: 'string', default: 'reference' },
       'skip-invalid': { type: 'boolean', default: false },
+      'max-decompressed': { type: 'string' },
     },
     HELP.trimEnd(),
   );
@@ -66,6 +76,7 @@ function parseArgs(argv: string[]): Args | 'help' {
     format: values.format as ReportFormat,
     engine: values.engine,
     skipInvalid: values['skip-invalid'],
+    maxDecompressedBytes: values['max-decompressed'] === undefined ? DEFAULT_MAX_DECOMPRESSED_BYTES : parseByteSize(values['max-decompressed'], '--max-decompressed'),
   };
 }
 
@@ -116,7 +127,7 @@ export async function run(argv: string[]): Promise<number> {
     return read.diagnostics.some((d) => d.severity === 'error' && d.code.startsWith('io-')) ? 2 : 1;
   }
   const inventory = args.inventory.length > 0 ? await readInventory(args.inventory) : undefined;
-  const readerOptions = { ...(inventory ? { inventory } : {}), skipInvalid: args.skipInvalid };
+  const readerOptions = { ...(inventory ? { inventory } : {}), skipInvalid: args.skipInvalid, maxDecompressedBytes: args.maxDecompressedBytes };
   const reader = new FlowReader(args.flows, readerOptions);
   const canReread = !args.flows.includes('-');
   const engineOptions: EngineOptions = {

@@ -45,8 +45,9 @@ export function checkRawText(file: string, text: string, maxBytes: number): Diag
   return undefined;
 }
 
-/** `8 MiB`, `512 KiB`, `100 bytes`. */
+/** `4 GiB`, `8 MiB`, `512 KiB`, `100 bytes`. */
 export function formatBytes(n: number): string {
+  if (n >= 1024 ** 3 && n % 1024 ** 3 === 0) return `${n / 1024 ** 3} GiB`;
   if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
   if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
   return `${n} bytes`;
