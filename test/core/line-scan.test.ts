@@ -17,9 +17,9 @@ const limits = resolveLoadLimits();
 
 /** The scanner's answer next to the composer's, as comparable JSON; `scanned` is undefined when it declined. */
 function both(file: { path: string; text: string }, lim = limits): { scanned: string | undefined; composed: string } {
-  const docs = scanPolicyText(file.path, file.text, lim);
+  const scanned = scanPolicyText(file.path, file.text, lim);
   const composed = parsePolicyText(file, lim, { composeOnly: true });
-  return { scanned: docs === undefined ? undefined : JSON.stringify({ documents: docs, diagnostics: [] }), composed: JSON.stringify(composed) };
+  return { scanned: scanned === undefined ? undefined : JSON.stringify(scanned), composed: JSON.stringify(composed) };
 }
 
 function realFiles(): Array<{ path: string; text: string }> {
@@ -76,16 +76,22 @@ describe('line scanner', () => {
       'just a scalar\n',
     ];
     for (const text of declined) expect(scanPolicyText('x.yaml', text, limits), JSON.stringify(text)).toBeUndefined();
-    // Bounds: past the depth or value limits the scanner declines and the general path reports the limit.
+    // Bounds: past the depth limit the scanner declines and the general path reports it; past the value limit the
+    // scanner reports it itself, at the first value past it (where the composer reports it too).
     const deep = 'a:\n' + Array.from({ length: 10 }, (_, i) => `${'  '.repeat(i + 1)}k${i}:\n`).join('') + `${'  '.repeat(11)}v: 1\n`;
     expect(scanPolicyText('d.yaml', deep, limits)).toBeDefined();
     expect(scanPolicyText('d.yaml', deep, resolveLoadLimits({ maxDepth: 5 }))).toBeUndefined();
-    expect(scanPolicyText('n.yaml', 'a: [1, 2, 3, 4]\n', resolveLoadLimits({ maxNodesPerFile: 4 }))).toBeUndefined();
+    const four = resolveLoadLimits({ maxNodesPerFile: 4 });
+    const tooMany = scanPolicyText('n.yaml', 'a: [1, 2, 3, 4]\n', four);
+    expect(tooMany).toMatchObject({ documents: [], diagnostics: [{ code: 'yaml-too-large', pos: { file: 'n.yaml', line: 1, col: 11 } }] });
+    expect(parsePolicyText({ path: 'n.yaml', text: 'a: [1, 2, 3, 4]\n' }, four, { composeOnly: true }).diagnostics).toEqual(tooMany!.diagnostics);
     expect(scanPolicyText('m.yaml', 'a: 1\n---\nb: 2\n', resolveLoadLimits({ maxDocumentsPerFile: 1 }))).toBeUndefined();
     // The value limit is per file, across documents, as on the other paths.
     const twoDocs = 'a: [1, 2]\n---\nb: [3, 4]\n';
     expect(scanPolicyText('n.yaml', twoDocs, resolveLoadLimits({ maxNodesPerFile: 8 }))).toBeDefined();
-    expect(scanPolicyText('n.yaml', twoDocs, resolveLoadLimits({ maxNodesPerFile: 7 }))).toBeUndefined();
+    const seven = resolveLoadLimits({ maxNodesPerFile: 7 });
+    expect(scanPolicyText('n.yaml', twoDocs, seven)).toMatchObject({ diagnostics: [{ code: 'yaml-too-large', pos: { line: 3, col: 8 } }] });
+    expect(parsePolicyText({ path: 'n.yaml', text: twoDocs }, seven, { composeOnly: true }).diagnostics).toEqual(scanPolicyText('n.yaml', twoDocs, seven)!.diagnostics);
     expect(parsePolicyText({ path: 'n.yaml', text: twoDocs }, resolveLoadLimits({ maxNodesPerFile: 7 })).diagnostics).toMatchObject([{ code: 'yaml-too-large' }]);
   });
 

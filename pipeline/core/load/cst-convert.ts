@@ -59,6 +59,11 @@ export interface CstContext {
   readonly maxDepth: number;
   readonly maxNodes: number;
   nodes: number;
+  /**
+   * Set, with conversion answering FALLBACK from then on, at the first value past `maxNodes`: the values counted so
+   * far are values on every path, so the caller reports the limit here rather than composing the file.
+   */
+  tooManyValuesAt?: SourcePos;
   /** Checks a string value (templates); returns true when the document must go the general way. */
   readonly rejectString: (s: string) => boolean;
 }
@@ -80,7 +85,11 @@ function scalar(tok: Token, ctx: CstContext): YNode | typeof FALLBACK {
 
 /** Converts one value token; FALLBACK when the document needs the general path. */
 export function convertToken(tok: Token | undefined, depth: number, ctx: CstContext, fallbackOffset: number): YNode | typeof FALLBACK {
-  if (++ctx.nodes > ctx.maxNodes || depth > ctx.maxDepth) return FALLBACK;
+  if (depth > ctx.maxDepth) return FALLBACK;
+  if (++ctx.nodes > ctx.maxNodes) {
+    ctx.tooManyValuesAt ??= ctx.at(tok?.offset ?? fallbackOffset);
+    return FALLBACK;
+  }
   if (tok === undefined) return { kind: 'scalar', value: null, quoted: false, pos: ctx.at(fallbackOffset) };
   switch (tok.type) {
     case 'scalar':

@@ -4,19 +4,27 @@
  * maps of scalars, comments, `---` separators). It reads the text once, without yaml's lexer, parser or CST, and
  * builds located values directly. Anything outside that subset — tabs, CR, anchors, tags, block scalars, escapes,
  * multi-line scalars, nested flow collections, explicit keys, empty documents, templates, odd indentation,
- * duplicate keys, limits reached — answers undefined and the file goes the general way (CST fast path, then the
- * composer), which decides and reports precisely. When it answers, the result is identical to the composer's; a
- * test compares them over the corpus, the template, generated policies and random YAML-like text.
+ * duplicate keys, the depth and document limits — answers undefined and the file goes the general way (CST fast
+ * path, then the composer), which decides and reports precisely. When it answers, the result is identical to the
+ * composer's; a test compares them over the corpus, the template, generated policies and random YAML-like text.
+ * The value limit is the exception: the values counted so far are values on every path, so past it the scanner
+ * reports `yaml-too-large` itself, where it stands, instead of handing a huge file to the slower paths.
  */
 import type { SourcePos } from '../errors.js';
 import type { LoadLimits } from './limits.js';
-import type { ParsedDocument } from './parse-yaml.js';
+import type { ParsedFile } from './parse-yaml.js';
 import { addUniqueEntry, resolvePlain } from './cst-convert.js';
+import { tooManyValues } from './value-bound.js';
 import type { YEntry, YNode } from './ynode.js';
 
 /** Thrown (and caught in scanPolicyText) when the text leaves the supported subset. */
 class Unsupported {}
 const UNSUPPORTED = new Unsupported();
+
+/** Thrown (and caught in scanPolicyText) at the first value past the file's value limit. */
+class TooManyValues {
+  constructor(readonly pos: SourcePos) {}
+}
 
 /** Characters that may not start a plain scalar we accept (YAML indicators, quotes handled separately). */
 const BAD_PLAIN_START = new Set([...'?:,[]{}#&*!|>%@`\'"']);
@@ -70,8 +78,10 @@ class Scanner {
     return isSeqItem(l.text, indent) === seqItems ? li : -1;
   }
 
-  private count(depth: number): void {
-    if (++this.budget.nodes > this.limits.maxNodesPerFile || depth > this.limits.maxDepth) throw UNSUPPORTED;
+  /** Counts one value starting at (lineIdx, col). */
+  private count(depth: number, lineIdx: number, col: number): void {
+    if (depth > this.limits.maxDepth) throw UNSUPPORTED;
+    if (++this.budget.nodes > this.limits.maxNodesPerFile) throw new TooManyValues(this.pos(lineIdx, col));
   }
 
   /** The document: one block collection, nothing after it. */
@@ -91,7 +101,7 @@ class Scanner {
 
   /** Block sequence at `indent`; its first `-` is at (lineIdx, col) where col may be past the line's indentation. */
   private seq(indent: number, lineIdx: number, col: number, depth: number): YNode {
-    this.count(depth);
+    this.count(depth, lineIdx, col);
     const items: YNode[] = [];
     const pos = this.pos(lineIdx, col);
     for (let li = lineIdx, c = col; li !== -1; li = this.nextItem(indent, true), c = indent) {
@@ -113,7 +123,7 @@ class Scanner {
 
   /** Block map whose entries start at column `indent`; the first key is at (lineIdx, col). */
   private map(indent: number, lineIdx: number, col: number, depth: number): YNode {
-    this.count(depth);
+    this.count(depth, lineIdx, col);
     const entries: YEntry[] = [];
     const pos = this.pos(lineIdx, col);
     for (let li = lineIdx, c = col; li !== -1; li = this.nextItem(indent, false), c = indent) {
@@ -157,13 +167,13 @@ class Scanner {
     }
     // With spaces or a comment after the indicator, where the null sits depends on the parser's tokens: leave it.
     if (this.lines[li]!.text.length !== nullCol) throw UNSUPPORTED;
-    this.count(depth);
+    this.count(depth, li, nullCol);
     return { kind: 'scalar', value: null, quoted: false, pos: this.pos(li, nullCol) };
   }
 
   /** A one-line value starting at column k: quoted, plain, `[...]` or `{}`; nothing but a comment may follow. */
   private inline(li: number, k: number, depth: number): YNode {
-    this.count(depth);
+    this.count(depth, li, k);
     const text = this.lines[li]!.text;
     const ch = text[k]!;
     if (ch === '"' || ch === "'") {
@@ -188,7 +198,7 @@ class Scanner {
     const items: YNode[] = [];
     const pos = this.pos(li, k);
     this.flowItems(li, k, ']', () => {
-      this.count(depth + 1);
+      this.count(depth + 1, li, this.j);
       items.push(this.flowScalar(li));
     });
     return { kind: 'seq', items, pos };
@@ -209,7 +219,7 @@ class Scanner {
       const keyPos = this.pos(li, this.j);
       this.j = end + 1;
       while (this.j < text.length && text.charCodeAt(this.j) === 32) this.j++;
-      this.count(depth + 1);
+      this.count(depth + 1, li, this.j);
       const value = this.flowScalar(li);
       if (!addUniqueEntry(entries, { key: String(keyValue), keyPos, value })) throw UNSUPPORTED;
     });
@@ -332,14 +342,15 @@ function expectLineEnd(text: string, j: number): void {
 }
 
 /**
- * Scans a whole file. Returns its documents (every one non-empty, none failed), or undefined when any part of the
- * file is outside the supported subset. Never throws.
+ * Scans a whole file. Returns its documents (every one non-empty, none failed) without diagnostics; or, as soon as
+ * the values counted pass `limits.maxNodesPerFile`, no documents and one `yaml-too-large` error at the first value
+ * past it; or undefined when any part of the file before that is outside the supported subset. Never throws.
  */
-export function scanPolicyText(path: string, text: string, limits: LoadLimits): ParsedDocument[] | undefined {
+export function scanPolicyText(path: string, text: string, limits: LoadLimits): ParsedFile | undefined {
   // Cheap whole-file exclusions: tabs and CR (indentation and line-break subtleties), BOM, templates, anchors and
   // aliases are all left to the general path.
   if (text.includes('\t') || text.includes('\r') || text.includes('\uFEFF') || text.includes('{{') || CONTROL.test(text)) return undefined;
-  const documents: ParsedDocument[] = [];
+  const documents: ParsedFile['documents'] = [];
   const budget = { nodes: 0 };
   let lines: Line[] = [];
   let lineNos: number[] = [];
@@ -380,7 +391,8 @@ export function scanPolicyText(path: string, text: string, limits: LoadLimits): 
     if (!flush()) return undefined;
   } catch (err) {
     if (err === UNSUPPORTED) return undefined;
+    if (err instanceof TooManyValues) return { documents: [], diagnostics: [tooManyValues(limits, err.pos)] };
     throw err;
   }
-  return documents;
+  return { documents, diagnostics: [] };
 }

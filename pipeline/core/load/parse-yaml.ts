@@ -12,6 +12,7 @@ import { checkRawText, offsetToPos } from './text-checks.js';
 import type { YEntry, YNode } from './ynode.js';
 import { FALLBACK, addUniqueEntry, convertDocumentToken, type CstContext } from './cst-convert.js';
 import { scanPolicyText } from './line-scan.js';
+import { mayHoldTooManyValues, tooManyValues, valueLimitOffset } from './value-bound.js';
 
 /** One YAML document of a file. `root` is null for an empty document or one that had errors. */
 export interface ParsedDocument {
@@ -52,41 +53,61 @@ class LimitExceeded extends Error {
 
 type CstToken = { type?: string; offset?: number; items?: unknown[]; value?: unknown; key?: unknown };
 
+/** CST tokens that compose into one value each (`null-value` stands for the null of an entry without a value). */
+const VALUE_TOKENS = new Set(['scalar', 'single-quoted-scalar', 'double-quoted-scalar', 'block-scalar', 'alias', 'block-map', 'block-seq', 'flow-collection', 'null-value']);
+
+/** What the walk over the concrete syntax tree found past a limit: the first place, by kind. */
+type ShapeProblem = { readonly kind: 'too-deep' | 'too-large'; readonly offset: number };
+
 /**
- * Deepest collection nesting in a CST token tree, computed iteratively (no recursion, so hostile depth cannot
- * overflow the stack). Returns the offset of the first collection deeper than `maxDepth`, or -1. Also raises
+ * Walks a CST token tree iteratively (no recursion, so hostile depth cannot overflow the stack), before anything is
+ * composed from it. Finds the first collection deeper than `maxDepth`, and counts the values outside keys (one per
+ * collection, scalar and alias, plus the null of a map entry without a value: a lower bound on what composing
+ * counts, exact without aliases) into `shape.values`, stopping at the first one past `maxValues`. Also raises
  * `shape.widest` to the largest item count of any collection seen.
  */
-function findTooDeep(root: unknown, maxDepth: number, shape: { widest: number }): number {
+function checkShape(root: unknown, limits: LoadLimits, shape: { widest: number; values: number }): ShapeProblem | undefined {
   const toks: unknown[] = [root];
   const depths: number[] = [0];
+  // 1 for a token inside a mapping key (not a value of its own).
+  const inKey: number[] = [0];
   while (toks.length > 0) {
     const tok = toks.pop();
     const depth = depths.pop()!;
+    const key = inKey.pop()!;
     if (!tok || typeof tok !== 'object') continue;
     const t = tok as CstToken;
-    let d = depth;
-    if (Array.isArray(t.items)) {
-      d = depth + 1;
-      if (d > maxDepth) return t.offset ?? 0;
-      if (t.items.length > shape.widest) shape.widest = t.items.length;
-      for (const item of t.items) {
-        const it = item as CstToken;
-        if (it.key) {
-          toks.push(it.key);
-          depths.push(d);
-        }
-        if (it.value) {
-          toks.push(it.value);
-          depths.push(d);
-        }
+    if (t.type === 'document') {
+      if (t.value) {
+        toks.push(t.value);
+        depths.push(depth);
+        inKey.push(0);
       }
-    } else if (t.value && typeof t.value === 'object') {
-      toks.push(t.value);
-      depths.push(d);
+      continue;
+    }
+    if (key === 0 && VALUE_TOKENS.has(t.type!) && ++shape.values > limits.maxNodesPerFile) return { kind: 'too-large', offset: t.offset ?? 0 };
+    if (!Array.isArray(t.items)) continue;
+    const d = depth + 1;
+    if (d > limits.maxDepth) return { kind: 'too-deep', offset: t.offset ?? 0 };
+    if (t.items.length > shape.widest) shape.widest = t.items.length;
+    // Pushed in reverse so that values are counted in document order (the position reported is the first past the
+    // limit, as on the other paths).
+    for (let i = t.items.length - 1; i >= 0; i--) {
+      const it = t.items[i] as CstToken & { start?: CstToken[]; sep?: CstToken[] };
+      const indicator = it.value ? undefined : (it.sep ?? it.start)?.find((x) => x.type === 'map-value-ind' || x.type === 'seq-item-ind');
+      if (it.value || indicator) {
+        toks.push(it.value ?? { type: 'null-value', offset: indicator!.offset });
+        depths.push(d);
+        inKey.push(key);
+      }
+      if (it.key) {
+        toks.push(it.key);
+        depths.push(d);
+        inKey.push(1);
+      }
     }
   }
-  return -1;
+  return undefined;
 }
 
 /** Which load paths parsePolicyText may use (tests compare them; callers use the default, all of them). */
@@ -108,7 +129,12 @@ export function parsePolicyText(file: PolicyFile, limits: LoadLimits, options: P
   if (raw) return { documents: [], diagnostics: [raw] };
   if (!options.composeOnly && !options.skipScan) {
     const scanned = scanPolicyText(file.path, file.text, limits);
-    if (scanned) return { documents: scanned, diagnostics };
+    if (scanned) return scanned;
+  }
+  if (mayHoldTooManyValues(file.text, limits)) {
+    // Before yaml builds a syntax tree of millions of values only to have them counted.
+    const past = valueLimitOffset(file.text, limits);
+    if (past !== -1) return { documents: [], diagnostics: [tooManyValues(limits, offsetToPos(file.path, file.text, past))] };
   }
 
   const lineCounter = new LineCounter();
@@ -140,19 +166,17 @@ export function parsePolicyText(file: PolicyFile, limits: LoadLimits, options: P
       diagnostics: [errorAt('yaml-too-many-documents', `file has ${docTokens.length} YAML documents, more than the limit of ${limits.maxDocumentsPerFile}`, at(0))],
     };
   }
-  const shape = { widest: 0 };
+  const shape = { widest: 0, values: 0 };
   for (const tok of tokens) {
-    const deep = findTooDeep(tok, limits.maxDepth, shape);
-    if (deep !== -1) {
-      return {
-        documents: [],
-        diagnostics: [errorAt('yaml-too-deep', `nesting is deeper than the limit of ${limits.maxDepth} levels`, at(deep))],
-      };
+    const problem = checkShape(tok, limits, shape);
+    if (problem?.kind === 'too-deep') {
+      return { documents: [], diagnostics: [errorAt('yaml-too-deep', `nesting is deeper than the limit of ${limits.maxDepth} levels`, at(problem.offset))] };
     }
+    if (problem?.kind === 'too-large') return { documents: [], diagnostics: [tooManyValues(limits, at(problem.offset))] };
   }
 
   const fast = options.composeOnly ? undefined : convertFast(tokens, file.path, at, limits);
-  if (fast) return { documents: fast, diagnostics };
+  if (fast) return fast;
 
   let docs: Document.Parsed[];
   try {
@@ -203,15 +227,17 @@ export function fastPathApplies(file: PolicyFile, limits: LoadLimits): boolean {
 }
 
 /**
- * The fast path over the whole file: every document converted straight from the CST, or undefined when any part
- * needs the composer (which then handles the whole file and reports errors precisely).
+ * The fast path over the whole file: every document converted straight from the CST; or, past the value limit, no
+ * documents and the `yaml-too-large` error at the first value past it; or undefined when any part needs the
+ * composer (which then handles the whole file and reports errors precisely).
  */
-function convertFast(tokens: readonly unknown[], path: string, at: (offset: number) => SourcePos, limits: LoadLimits): ParsedDocument[] | undefined {
+function convertFast(tokens: readonly unknown[], path: string, at: (offset: number) => SourcePos, limits: LoadLimits): ParsedFile | undefined {
   const ctx: CstContext = { at, maxDepth: limits.maxDepth, maxNodes: limits.maxNodesPerFile, nodes: 0, rejectString: (s) => TEMPLATE.test(s) };
   const documents: ParsedDocument[] = [];
   for (const t of tokens as Array<{ type: string; offset: number; value?: { offset: number } }>) {
     if (t.type === 'document') {
       const root = convertDocumentToken(t as never, ctx);
+      if (ctx.tooManyValuesAt !== undefined) return { documents: [], diagnostics: [tooManyValues(limits, ctx.tooManyValuesAt)] };
       if (root === FALLBACK) return undefined;
       // An empty document sits just after its `---`, where the composer places it too.
       const marker = (t as { start?: Array<{ type: string; offset: number; source: string }> }).start?.find((x) => x.type === 'doc-start');
@@ -221,7 +247,7 @@ function convertFast(tokens: readonly unknown[], path: string, at: (offset: numb
       return undefined;
     }
   }
-  return documents;
+  return { documents, diagnostics: [] };
 }
 
 /** Maps the yaml library's error codes onto ours: all YAML problems share the `yaml-` prefix. */
@@ -252,11 +278,7 @@ function convert(
   budget: { nodes: number; aliases: number },
   fallbackOffset = 0,
 ): YNode {
-  if (++budget.nodes > limits.maxNodesPerFile) {
-    throw new LimitExceeded(
-      errorAt('yaml-too-large', `file expands to more than ${limits.maxNodesPerFile} values (alias expansion?)`, at(node?.range?.[0] ?? fallbackOffset)),
-    );
-  }
+  if (++budget.nodes > limits.maxNodesPerFile) throw new LimitExceeded(tooManyValues(limits, at(node?.range?.[0] ?? fallbackOffset)));
   if (depth > limits.maxDepth) {
     throw new LimitExceeded(errorAt('yaml-too-deep', `nesting is deeper than the limit of ${limits.maxDepth} levels`, at(node?.range?.[0] ?? fallbackOffset)));
   }
