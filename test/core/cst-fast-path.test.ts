@@ -42,6 +42,20 @@ describe('CST fast path', () => {
     expect(fastPathApplies({ path: 'x', text: 'a: b: c\n' }, limits)).toBe(false);
   });
 
+  it('defect (found by the loader fuzz): a mis-indented key or a tab in indentation is an error on every path', () => {
+    // The CST files `  b:` under the outer map, and tabs sit in its space tokens: the fast path used to accept both.
+    const cases: Array<[string, string, number, number]> = [
+      ['spec:\n   x:\n        k: v\n  egress:\n    - a\n', 'All mapping items must start at the same column', 4, 1],
+      ['spec:\n  \tendpointSelector: {}\n  egress:\n  - {}\n', 'Tabs are not allowed as indentation', 2, 3],
+    ];
+    for (const [text, message, line, col] of cases) {
+      for (const options of [{}, { skipScan: true }, { composeOnly: true }]) {
+        const r = parsePolicyText({ path: 'p.yaml', text }, limits, options);
+        expect(r.diagnostics, JSON.stringify(options)).toMatchObject([{ code: 'yaml-syntax', message, pos: { file: 'p.yaml', line, col } }]);
+      }
+    }
+  });
+
   it('resolves plain scalars like the yaml library (core schema)', () => {
     const alphabet = fc.constantFrom(...'0123456789+-.eExXoOabfinNtTrulsFALSE_~ '.split(''));
     fc.assert(

@@ -16,6 +16,8 @@ export const FALLBACK = Symbol('fallback');
 type Token = {
   type: string;
   offset: number;
+  /** Indentation of the line the token is on (block collections: of their items). */
+  indent?: number;
   source?: string;
   start?: Token[] | Token;
   items?: Item[];
@@ -44,9 +46,16 @@ export function resolvePlain(s: string): ScalarValue {
   return s;
 }
 
+/**
+ * True when `tokens` hold only spaces, newlines, comments and the `allowed` indicator. A space with a tab does not
+ * count: where a tab may stand (not as indentation) depends on rules the composer checks and reports.
+ */
 function onlyTrivia(tokens: readonly Token[] | undefined, allowed?: string): boolean {
   if (!tokens) return true;
-  for (const t of tokens) if (!TRIVIA.has(t.type) && t.type !== allowed) return false;
+  for (const t of tokens) {
+    if (!TRIVIA.has(t.type) && t.type !== allowed) return false;
+    if (t.type === 'space' && t.source !== undefined && t.source.includes('\t')) return false;
+  }
   return true;
 }
 
@@ -162,6 +171,9 @@ function blockMap(tok: Token, depth: number, ctx: CstContext): YNode | typeof FA
     if (!onlyTrivia(it.start) || !it.sep || !onlyTrivia(it.sep, 'map-value-ind')) return FALLBACK;
     const ind = it.sep.find((t) => t.type === 'map-value-ind');
     if (!ind) return FALLBACK;
+    // A key indented unlike the map's first (the parser still files it under the map) is an error the composer
+    // reports ("All mapping items must start at the same column").
+    if (it.key && it.key.indent !== undefined && it.key.indent !== tok.indent) return FALLBACK;
     // `a: b: c` and `a: - x` are errors the composer reports; leave them to it.
     if (it.value && (it.value.type === 'block-map' || it.value.type === 'block-seq') && !hasNewline(it.sep)) return FALLBACK;
     const k = mapKey(it.key, ctx);
