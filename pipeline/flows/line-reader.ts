@@ -25,6 +25,11 @@ export class Line {
     return this.buf.toString('utf8', this.start, this.end);
   }
 
+  /** The line's bytes: a view of the input chunk, no copy. */
+  get bytes(): Buffer {
+    return this.buf.subarray(this.start, this.end);
+  }
+
   /** The first byte that is not ASCII whitespace, or -1 when there is none (never, for a yielded line). */
   get firstByte(): number {
     const at = skipBlank(this.buf, this.start, this.end);

@@ -337,4 +337,13 @@ describe('CPU and decompression bombs', () => {
     expect(reader.stats.invalidSamples[0]).toMatch(/:1: not JSON/);
     expect(reader.stats.invalidSamples[2]).toMatch(/:3: invalid flow: l4\.TCP\.source_port/);
   });
+
+  it('counts a flood of malformed {...} lines under skipInvalid, and still reads the good lines among them', async () => {
+    const good = JSON.stringify(tcpFlow());
+    const text = `${'{x}\n{"a":}\n'.repeat(3000)}${good}\n{}\n${'{"flow": {"IP": 1}\n'.repeat(10)}${good}\n`;
+    const reader = new FlowReader([await file('braces.json', text)], { skipInvalid: true });
+    expect((await collect(reader)).map((f) => f.index)).toEqual([0, 1]);
+    expect(reader.stats).toMatchObject({ lines: 6013, invalid: 6010, notFlows: 1, flows: 2 });
+    expect(reader.stats.invalidSamples.map((m) => m.split(': ')[0])).toEqual([1, 2, 3, 4, 5].map((n) => `${reader.stats.invalidSamples[0]!.split(':')[0]}:${n}`));
+  });
 });
