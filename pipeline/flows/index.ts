@@ -5,7 +5,7 @@
  */
 export { FlowReader, DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_DECOMPRESSED_BYTES, type FlowReadStats, type ReadFlowsOptions } from './read-flows.js';
 export { Inventory, workloadOf, type InventoryPod } from './inventory.js';
-export { readInventory, parseInventoryText, MAX_INVENTORY_BYTES } from './inventory-reader.js';
+export { readInventory, parseInventoryText, MAX_INVENTORY_BYTES, MAX_YAML_INVENTORY_BYTES } from './inventory-reader.js';
 export { EndpointResolver, workloadFromPodName, type RawEndpoint } from './endpoint-resolver.js';
 export { normaliseHubbleRecord, InvalidFlowError, type RecordResult } from './hubble-record.js';
 export { readLines, DecompressedTooLargeError, type Line, type LineBatch, type LineReadLimits } from './line-reader.js';

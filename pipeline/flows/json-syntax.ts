@@ -85,26 +85,36 @@ function skipLiteral(buf: Uint8Array, i: number, end: number, word: readonly num
   return i + word.length;
 }
 
-/** The key of an object member at i and its colon: the index of the member's value, or -1. */
+/** The key of an object member at i and its colon: the index of the member's value, or -1 - (where it breaks). */
 function skipKey(buf: Uint8Array, i: number, end: number): number {
-  i = skipString(buf, i, end);
-  if (i < 0) return -1;
-  i = skipWs(buf, i, end);
-  if (i >= end || buf[i] !== 0x3a /* : */) return -1;
-  return skipWs(buf, i + 1, end);
+  const afterKey = skipString(buf, i, end);
+  if (afterKey < 0) return -1 - i;
+  const colon = skipWs(buf, afterKey, end);
+  if (colon >= end || buf[colon] !== 0x3a /* : */) return -1 - colon;
+  return skipWs(buf, colon + 1, end);
 }
 
 /**
  * True when bytes [start, end) of `buf` are one JSON text (a value with optional whitespace around it), as
- * `JSON.parse` would accept after decoding. Iterative: nesting depth costs an array slot, not stack.
+ * `JSON.parse` would accept after decoding.
  */
 export function isJsonText(buf: Uint8Array, start: number, end: number): boolean {
+  return jsonSyntaxErrorAt(buf, start, end) === -1;
+}
+
+/**
+ * Where bytes [start, end) of `buf` stop being one JSON text: -1 when they are one, else the index (into `buf`) of
+ * the value, string or character where the syntax breaks (`end` when the text ends too early). Iterative: nesting
+ * depth costs an array slot, not stack.
+ */
+export function jsonSyntaxErrorAt(buf: Uint8Array, start: number, end: number): number {
   // Open containers: 0x7b `{` or 0x5b `[`.
   const open: number[] = [];
   let i = skipWs(buf, start, end);
   for (;;) {
     // A value at i.
-    if (i >= end) return false;
+    if (i >= end) return end;
+    const at = i;
     const c = buf[i]!;
     if (c === 0x7b || c === 0x5b) {
       const close = c === 0x7b ? 0x7d : 0x5d;
@@ -115,7 +125,7 @@ export function isJsonText(buf: Uint8Array, start: number, end: number): boolean
         open.push(c);
         if (c === 0x7b) {
           i = skipKey(buf, i, end);
-          if (i < 0) return false;
+          if (i < 0) return -1 - i;
         }
         continue;
       }
@@ -130,23 +140,23 @@ export function isJsonText(buf: Uint8Array, start: number, end: number): boolean
     } else {
       i = skipNumber(buf, i, end);
     }
-    if (i < 0) return false;
+    if (i < 0) return at;
     // After a value: close what ends here, or move to the next item.
     for (;;) {
       i = skipWs(buf, i, end);
       const top = open[open.length - 1];
-      if (top === undefined) return i === end;
-      if (i >= end) return false;
+      if (top === undefined) return i === end ? -1 : i;
+      if (i >= end) return end;
       const d = buf[i]!;
       if (d === 0x2c /* , */) {
         i = skipWs(buf, i + 1, end);
         if (top === 0x7b) {
           i = skipKey(buf, i, end);
-          if (i < 0) return false;
+          if (i < 0) return -1 - i;
         }
         break;
       }
-      if (d !== (top === 0x7b ? 0x7d : 0x5d)) return false;
+      if (d !== (top === 0x7b ? 0x7d : 0x5d)) return i;
       open.pop();
       i++;
     }

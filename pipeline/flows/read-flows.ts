@@ -9,7 +9,8 @@ import { formatBytes } from '../core/load/text-checks.js';
 import { FlowInputError, FlowIoError } from './errors.js';
 import { InvalidFlowError, normaliseHubbleRecord } from './hubble-record.js';
 import type { Inventory } from './inventory.js';
-import { isJsonText } from './json-syntax.js';
+import { printableMessage } from './json-error.js';
+import { isJsonText, jsonSyntaxErrorAt } from './json-syntax.js';
 import { DecompressedTooLargeError, readLines, type Line, type LineBatch } from './line-reader.js';
 
 /** Longest line accepted by default (bytes). Real flows are 1–10 KB; L7 flows with many headers stay far below. */
@@ -70,15 +71,11 @@ export interface ReadFlowsOptions {
   readonly stdin?: AsyncIterable<Buffer | string>;
 }
 
-/** Message text safe for a terminal: JSON.parse quotes the input, which may be binary. */
-function printable(text: string): string {
-  const clean = text.replace(/[^\x20-\x7e]/g, '?');
-  return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
-}
-
-function jsonErrorColumn(err: unknown): number {
-  const m = /position (\d+)/.exec((err as Error)?.message ?? '');
-  return m ? Number(m[1]) + 1 : 1;
+/** The 1-based column (in characters) where a malformed line stops being JSON: the same whatever Node's messages say. */
+function syntaxErrorColumn(line: Line): number {
+  const bytes = line.bytes;
+  const at = jsonSyntaxErrorAt(bytes, 0, bytes.length);
+  return (at < 0 ? 0 : bytes.toString('utf8', 0, at).length) + 1;
 }
 
 function isLineJson(line: Line): boolean {
@@ -144,7 +141,7 @@ export class FlowReader {
     try {
       record = JSON.parse(line.text);
     } catch (err) {
-      this.reject(new FlowInputError('flows-invalid-json', `not JSON: ${printable((err as Error).message)}`, { file, line: line.lineNo, col: jsonErrorColumn(err) }));
+      this.reject(new FlowInputError('flows-invalid-json', `not JSON: ${printableMessage(err)}`, { file, line: line.lineNo, col: syntaxErrorColumn(line) }));
       return null;
     }
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {

@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FlowIoError, InventoryError, readInventory, workloadOf } from '../../pipeline/flows/index.js';
+import { FlowIoError, InventoryError, MAX_YAML_INVENTORY_BYTES, parseInventoryText, readInventory, workloadOf } from '../../pipeline/flows/index.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -67,6 +68,35 @@ describe('inventory files', () => {
     expect(err).toBeInstanceOf(InventoryError);
     expect((err as InventoryError).pos?.line).toBeGreaterThan(0);
     expect(await readInventory([join(dir, 'nope.json')]).catch((e: unknown) => e)).toBeInstanceOf(FlowIoError);
+  });
+  it('bounds YAML inventories (a clear error, not an exhausted heap) and refuses alias bombs and hostile nesting', async () => {
+    const pod = 'kind: Pod\nmetadata:\n  name: p\n  namespace: a\n---\n';
+    const big = join(dir, 'big.yaml');
+    await writeFile(big, pod.repeat(Math.ceil((MAX_YAML_INVENTORY_BYTES + 1) / pod.length)));
+    const err = await readInventory([big]).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'inventory-too-large', pos: { file: big } });
+    expect((err as Error).message).toContain('32 MiB');
+    // Broken JSON that large is not handed to YAML: JSON's own position.
+    const json = join(dir, 'big.json');
+    const item = JSON.stringify({ kind: 'Pod', metadata: { name: 'p', namespace: 'a' } });
+    await writeFile(json, `{"kind": "List", "items": [\n${`${item},\n`.repeat(Math.ceil(MAX_YAML_INVENTORY_BYTES / item.length))}oops]}\n`);
+    const jsonErr = await readInventory([json]).catch((e: unknown) => e);
+    expect(jsonErr).toMatchObject({ code: "inventory-parse", pos: { file: json, col: 1 } });
+    expect((jsonErr as InventoryError).pos!.line).toBe(readFileSync(json, "utf8").split("\n").length - 1);
+    expect((jsonErr as InventoryError).pos!.line).toBeGreaterThan(100_000);
+    const aliases = `a: &a [1, 2]\n${Array.from({ length: 200 }, (_, i) => `b${i}: [*a, *a, *a]`).join('\n')}\n`;
+    expect(() => parseInventoryText(aliases, 'inv.yaml')).toThrow(InventoryError);
+    for (const deep of [`a: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`, `${'['.repeat(100_000)}${']'.repeat(100_000)}`]) {
+      const r = (() => {
+        try {
+          return parseInventoryText(deep, 'deep.yaml');
+        } catch (e) {
+          return e;
+        }
+      })();
+      if (r instanceof InventoryError) expect(r.code).toBe('inventory-parse');
+      else expect(r).toEqual([]);
+    }
   });
   it('derives workloads', () => {
     expect(workloadOf('db-0', {}, [{ kind: 'StatefulSet', name: 'db' }])).toBe('db');

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isJsonText } from '../../pipeline/flows/json-syntax.js';
+import { isJsonText, jsonSyntaxErrorAt } from '../../pipeline/flows/json-syntax.js';
 
 function parses(text: string): boolean {
   try {
@@ -19,7 +19,12 @@ function parses(text: string): boolean {
 function agree(bytes: Buffer): void {
   // Inside a larger buffer, so that reading past `end` would show.
   const padded = Buffer.concat([Buffer.from('}]"1'), bytes, Buffer.from('}]"1 ')]);
-  expect(isJsonText(padded, 4, 4 + bytes.length), JSON.stringify(bytes.toString('utf8'))).toBe(parses(bytes.toString('utf8')));
+  const valid = parses(bytes.toString('utf8'));
+  expect(isJsonText(padded, 4, 4 + bytes.length), JSON.stringify(bytes.toString('utf8'))).toBe(valid);
+  // Where it breaks lies inside the text (or at its end), and the text before it is a prefix of some JSON text.
+  const at = jsonSyntaxErrorAt(padded, 4, 4 + bytes.length);
+  if (valid) expect(at).toBe(-1);
+  else expect(at >= 4 && at <= 4 + bytes.length).toBe(true);
 }
 
 const SIGNIFICANT = ['{', '}', '[', ']', ',', ':', '"', '\\', '\\u', '\\u12', 'e', 'E', '-', '+', '.', '0', '01', ' ', '\t', '\n', '\r', '\u00a0', '\ufeff', '\u0001', 'true', 'nul', 'é', '\ud83d\ude00'];
@@ -33,6 +38,8 @@ describe('isJsonText', () => {
     agree(Buffer.from([0x22, 0xff, 0xfe, 0x22]));
     agree(Buffer.from([0x7b, 0xff, 0x7d]));
     agree(Buffer.from(`${'['.repeat(100_000)}${']'.repeat(100_000)}`));
+    const at = (text: string) => jsonSyntaxErrorAt(Buffer.from(text), 0, Buffer.byteLength(text));
+    expect([at('{"a":}'), at('{"a" 1}'), at('[1,]'), at('{"a":1}}'), at('{"flow": oops'), at('[1, 2'), at('"\\x"')]).toEqual([5, 5, 3, 7, 9, 5, 0]);
   });
 
   it('agrees with JSON.parse on generated and mutated JSON', () => {
