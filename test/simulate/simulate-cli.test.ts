@@ -119,7 +119,7 @@ describe('palisade simulate', () => {
     expect(skipped.stderr).toContain('1 malformed lines');
   });
 
-  it('writes every verdict judged before a malformed line, then the error, for every format and engine', async () => {
+  it('defect: writes every verdict judged before a malformed line, then the error, for every format and engine', async () => {
     // Regression: output was buffered and dropped at the error (jsonl lost the last partial chunk, table everything).
     const flows = join(dir, 'good-then-bad.json');
     await writeFile(flows, `${Array.from({ length: 300 }, (_, i) => line(i % 3 === 0 ? 'db' : 'web', 'api', 8080)).join('\n')}\n{"flow": oops\n`);
