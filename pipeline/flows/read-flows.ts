@@ -117,10 +117,17 @@ export class FlowReader {
     return this.options.skipInvalid === true && this.stats.invalidSamples.length >= MAX_INVALID_SAMPLES;
   }
 
-  private reject(err: FlowInputError): void {
-    if (!this.options.skipInvalid) throw err;
+  /**
+   * A malformed line: thrown, or counted and skipped. The error is built only when it is thrown or kept as a sample
+   * (building one costs about as much as parsing a good line).
+   */
+  private reject(error: () => FlowInputError): void {
+    if (!this.options.skipInvalid) throw error();
     this.stats.invalid++;
-    if (this.stats.invalidSamples.length < MAX_INVALID_SAMPLES) this.stats.invalidSamples.push(`${err.pos.file}:${err.pos.line}: ${err.message}`);
+    if (this.stats.invalidSamples.length < MAX_INVALID_SAMPLES) {
+      const err = error();
+      this.stats.invalidSamples.push(`${err.pos.file}:${err.pos.line}: ${err.message}`);
+    }
   }
 
   /** One line → a flow, or null when it is not a flow or skipped as invalid. */
@@ -128,7 +135,7 @@ export class FlowReader {
     const stats = this.stats;
     stats.lines++;
     if (line.tooLong) {
-      this.reject(new FlowInputError('flows-line-too-long', `line is longer than ${maxLineBytes} bytes`, { file, line: line.lineNo, col: 1 }));
+      this.reject(() => new FlowInputError('flows-line-too-long', `line is longer than ${maxLineBytes} bytes`, { file, line: line.lineNo, col: 1 }));
       return null;
     }
     // Once only counting, no parse and no error object is spent on a line that cannot be a JSON object (it must
@@ -141,11 +148,11 @@ export class FlowReader {
     try {
       record = JSON.parse(line.text);
     } catch (err) {
-      this.reject(new FlowInputError('flows-invalid-json', `not JSON: ${printableMessage(err)}`, { file, line: line.lineNo, col: syntaxErrorColumn(line) }));
+      this.reject(() => new FlowInputError('flows-invalid-json', `not JSON: ${printableMessage(err)}`, { file, line: line.lineNo, col: syntaxErrorColumn(line) }));
       return null;
     }
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-      this.reject(new FlowInputError('flows-not-an-object', 'a flow line must be a JSON object', { file, line: line.lineNo, col: 1 }));
+      this.reject(() => new FlowInputError('flows-not-an-object', 'a flow line must be a JSON object', { file, line: line.lineNo, col: 1 }));
       return null;
     }
     let result;
@@ -153,11 +160,7 @@ export class FlowReader {
       result = normaliseHubbleRecord(record as Record<string, unknown>, stats.flows, this.resolver);
     } catch (err) {
       if (!(err instanceof InvalidFlowError)) throw err;
-      if (this.onlyCounting) {
-        stats.invalid++;
-        return null;
-      }
-      this.reject(new FlowInputError('flows-invalid-flow', `invalid flow: ${err.message}`, { file, line: line.lineNo, col: 1 }));
+      this.reject(() => new FlowInputError('flows-invalid-flow', `invalid flow: ${err.message}`, { file, line: line.lineNo, col: 1 }));
       return null;
     }
     if (result.kind === 'not-a-flow') stats.notFlows++;
