@@ -4,17 +4,9 @@
  * status) and every decision about it is a pure function of these types (./step.ts). Times are milliseconds since
  * the Unix epoch; durations are milliseconds.
  */
+import type { BundleRef, EnforcementMode } from '../core/rollout/protocol.js';
 
-/** A published bundle, as the rollout refers to it. */
-export interface BundleRef {
-  /** Manifest serial. */
-  readonly serial: number;
-  /** `sha256:<hex>` of the bundle file. */
-  readonly digest: string;
-}
-
-/** How a node runs a bundle: `enforce` drops what policy denies; `audit` judges by it but forwards, reporting AUDIT. */
-export type EnforcementMode = 'enforce' | 'audit';
+export type { BundleRef, EnforcementMode, NodePhase, NodeReport, NodeTarget } from '../core/rollout/protocol.js';
 
 /** Which nodes a wave adds. */
 export type WaveSelector =
@@ -81,35 +73,7 @@ export interface FleetNode {
   readonly labels: Readonly<Record<string, string>>;
 }
 
-/** Where an agent is with the bundle it was told to run. */
-export type NodePhase =
-  /** Fetching, verifying, compiling, staging or self-testing the target; the previous generation still enforces. */
-  | 'applying'
-  /** Activated, in its own bake: not yet committed as last-known-good. */
-  | 'baking'
-  /** Committed: the reported bundle enforces (or audits) on this node. */
-  | 'active'
-  /** The target was refused before activation (gate, verifier, self-test, map overflow); the old one still runs. */
-  | 'rejected'
-  /** The target was activated and the agent switched back by itself (its bake failed). */
-  | 'rolled-back';
 
-/** One agent's latest report, as stored beside the rollout. */
-export interface NodeReport {
-  readonly node: string;
-  /** The bundle the report is about (the agent's current target). */
-  readonly bundle: BundleRef | null;
-  readonly phase: NodePhase;
-  readonly mode: EnforcementMode;
-  /** When the agent wrote this report. */
-  readonly reportedAt: number;
-  /** Packets dropped (or, in audit, that would have been dropped) by policy since the bundle was activated. */
-  readonly drops: number;
-  /** Drops the simulation predicted for this node's recorded traffic, when the agent knows them. */
-  readonly predictedDrops?: number;
-  /** Why the agent rejected or rolled back, with its stable code. */
-  readonly reason?: { readonly code: string; readonly message: string };
-}
 
 /** The outcome of one metric measurement, as Argo Rollouts classifies them. */
 export type MeasurementOutcome = 'successful' | 'failed' | 'inconclusive' | 'error';
@@ -187,12 +151,6 @@ export interface RolloutState {
   readonly rollbackBundle: BundleRef | null;
 }
 
-/** What a node should run now, as the rollout decides it. */
-export interface NodeTarget {
-  /** null: no Palisade policy (an aborted first rollout of a fleet that has no stable bundle yet). */
-  readonly bundle: BundleRef | null;
-  readonly mode: EnforcementMode;
-}
 
 /** Something worth a log line and an event: each step returns the ones it caused. */
 export type RolloutEvent =
