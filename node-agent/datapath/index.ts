@@ -4,7 +4,7 @@
  * between them with one control-map write, attaches the TC classifiers to endpoint interfaces, runs synthesized
  * packets (packet.ts) through BPF_PROG_TEST_RUN, and reads counters and verdict events.
  */
-export { openDatapath, MAP_NAMES, PROGRAM_NAMES } from './open-datapath.js';
+export { openDatapath, MAP_NAMES, PROGRAM_NAMES, type ShareableMap } from './open-datapath.js';
 export * from './types.js';
 export { buildPacket, IPPROTO, TCP_FLAGS, type PacketSpec } from './packet.js';
 export {

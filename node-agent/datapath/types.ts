@@ -124,6 +124,20 @@ export interface OpenDatapathOptions {
    * restart keeps enforcing); `close()` removes only the pins this handle created.
    */
   readonly pinDir: string;
+  /**
+   * Maps to take from another datapath's pin directory instead of `pinDir` (they must be pinned there; they are
+   * never unpinned by this handle). A probe datapath shares the generation tables of the enforcing one but has its
+   * own control map, so BPF_PROG_TEST_RUN can judge by a generation that is not active yet.
+   */
+  readonly shareMaps?: { readonly pinDir: string; readonly maps: readonly ('ipcache' | 'endpoints' | 'policy')[] };
+}
+
+/** How full one map is. */
+export interface MapPressure {
+  /** `ipcache`, `policy` or `endpoints`. */
+  readonly map: string;
+  readonly entries: number;
+  readonly max: number;
 }
 
 /** The live datapath: loaded programs and (pinned) maps. Every method throws LibbpfError on a kernel failure. */
@@ -151,6 +165,10 @@ export interface LoadedDatapath {
    * @throws DatapathError `bad-address` on a prefix that does not parse (nothing removed then)
    */
   deleteIpcache(gen: Generation, prefixes: readonly string[]): number;
+  /** Remove every ipcache and policy entry of generation `gen` (also the active one: a caller's decision). @returns how many */
+  clearGeneration(gen: Generation): number;
+  /** Entries in use per generation table map (both generations together) and the map sizes. */
+  mapPressure(): MapPressure[];
   /** The generation packets are judged by now. */
   activeGeneration(): Generation;
   /** The full control map entry. */
@@ -161,8 +179,14 @@ export interface LoadedDatapath {
   setEventsEnabled(enabled: boolean): void;
   /** Replace the set of local endpoints (not per generation). */
   setEndpoints(endpoints: readonly EndpointEntry[]): void;
-  /** Attach both classifiers to the host-side interface `ifname` (clsact: ingress = from the pod, egress = to it). */
-  attach(ifname: string): void;
+  /**
+   * Attach both classifiers to the host-side interface `ifname` (clsact: ingress = from the pod, egress = to it).
+   * @returns its interface index
+   * @throws LibbpfError / DatapathError `unknown-interface` when the interface does not exist
+   */
+  attach(ifname: string): number;
+  /** Names of the interfaces this handle attached to. */
+  attachedInterfaces(): string[];
   /** Remove this handle's filters from `ifname` and the clsact qdisc if this handle created it. */
   detach(ifname: string): void;
   /** BPF_PROG_TEST_RUN of one program on `packet` (Ethernet frame), `repeat` times (default 1). */
