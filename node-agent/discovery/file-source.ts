@@ -9,7 +9,8 @@
  *     labels: {app: api}
  *     namespaceLabels: {team: web}   # optional
  *     ips: [10.0.1.5, fd00::1:5]
- *     interface: veth1a2b            # only for pods on this node
+ *     interface: veth1a2b            # host-side interface, for pods on this node
+ *     node: worker-1                 # optional: with `--node`, only pods of that node are local
  * ```
  */
 import { readFile, stat } from 'node:fs/promises';
@@ -30,10 +31,14 @@ const IFNAME = /^[A-Za-z0-9_.@:-]{1,15}$/;
 export class FileEndpointSource implements EndpointSource {
   readonly description: string;
 
-  /** @param pollMs how often `changes` looks at the file, in milliseconds */
+  /**
+   * @param pollMs how often `changes` looks at the file, in milliseconds
+   * @param node this node's name: pods naming another node are not local, whatever interface they list
+   */
   constructor(
     private readonly path: string,
     private readonly pollMs = 1000,
+    private readonly node?: string,
   ) {
     this.description = path;
   }
@@ -51,7 +56,10 @@ export class FileEndpointSource implements EndpointSource {
       if (err instanceof DiscoveryError) throw err;
       throw new DiscoveryError('endpoints-unreadable', `${this.path}: ${(err as NodeJS.ErrnoException).code ?? 'cannot read'}`, { file: this.path, line: 0, col: 0 }, { cause: err });
     }
-    return parseEndpoints(bytes.toString('utf8'), this.path);
+    const set = parseEndpoints(bytes.toString('utf8'), this.path);
+    const node = this.node;
+    if (node === undefined) return set;
+    return { pods: set.pods.map((p) => (p.node !== undefined && p.node !== node && p.interface !== undefined ? withoutInterface(p) : p)) };
   }
 
   async *changes(signal: AbortSignal, onError: (err: unknown) => void): AsyncIterable<EndpointSet> {
@@ -116,7 +124,7 @@ export function parseEndpoints(text: string, file: string): EndpointSet {
     if (!isRecord(raw)) bad(where, 'expected a mapping');
     const p = raw as Record<string, unknown>;
     for (const k of Object.keys(p)) {
-      if (!['namespace', 'name', 'labels', 'namespaceLabels', 'ips', 'interface'].includes(k)) bad(`${where}.${k}`, 'unknown field');
+      if (!['namespace', 'name', 'labels', 'namespaceLabels', 'ips', 'interface', 'node'].includes(k)) bad(`${where}.${k}`, 'unknown field');
     }
     const namespace = text1(p.namespace, `${where}.namespace`, bad);
     const name = text1(p.name, `${where}.name`, bad);
@@ -137,9 +145,12 @@ export function parseEndpoints(text: string, file: string): EndpointSet {
       if (typeof p.interface !== 'string' || !IFNAME.test(p.interface)) bad(`${where}.interface`, 'not an interface name');
       iface = p.interface as string;
     }
+    let node: string | undefined;
+    if (p.node !== undefined) node = text1(p.node, `${where}.node`, bad);
     return {
       namespace,
       name,
+      ...(node !== undefined ? { node } : {}),
       labels: labelMap(p.labels, `${where}.labels`, bad),
       namespaceLabels: labelMap(p.namespaceLabels, `${where}.namespaceLabels`, bad),
       ips,
@@ -148,6 +159,11 @@ export function parseEndpoints(text: string, file: string): EndpointSet {
   });
   pods.sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { pods };
+}
+
+function withoutInterface(p: PodEndpoint): PodEndpoint {
+  const { interface: _dropped, ...rest } = p;
+  return rest;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

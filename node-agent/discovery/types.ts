@@ -14,6 +14,8 @@ export interface PodEndpoint {
   readonly namespaceLabels: Readonly<Record<string, string>>;
   /** Canonical IPv4/IPv6 text, at least one. */
   readonly ips: readonly string[];
+  /** The node the pod runs on, when the source says. */
+  readonly node?: string;
   /** Host-side interface (veth) of a pod on this node; absent for pods on other nodes. */
   readonly interface?: string;
 }

@@ -14,7 +14,7 @@ import type { PolicyModel } from '../../pipeline/core/model/types.js';
 import type { Flow, Verdict } from '../../pipeline/core/flow/types.js';
 import { NotSupportedError } from '../../pipeline/core/errors.js';
 import { FlowReplay, type DatapathMirror, type PacketJudge, type ReplayOptions, type PacketDecision } from '../../pipeline/core/compile/index.js';
-import { buildPacket, DatapathError, openDatapath, type Generation, type LoadedDatapath } from '../datapath/index.js';
+import { buildPacket, DatapathError, openDatapath, type Direction, type Generation, type LoadedDatapath, type VerdictEvent } from '../datapath/index.js';
 
 /** Options of the kernel engine. */
 /**
@@ -91,8 +91,12 @@ class ConntrackShadow {
   }
 }
 
-/** The loaded datapath as the judge of a replay. */
-function kernelJudge(dp: LoadedDatapath): PacketJudge {
+/**
+ * The loaded datapath as the judge of a replay: stages each compilation as a generation and switches to it, writes
+ * re-pointed addresses in place, and classifies each packet (events must be on).
+ * @returns a PacketJudge for FlowReplay.run
+ */
+export function kernelJudge(dp: LoadedDatapath): PacketJudge {
   const ct = new ConntrackShadow();
   dp.resetConntrack();
   let loaded: DatapathMirror | undefined;
@@ -135,15 +139,20 @@ function kernelJudge(dp: LoadedDatapath): PacketJudge {
       // Synthesized packets carry the endpoint's own source: a spoofing drop is an engine bug, never a verdict.
       if (event.dropReason === 'INVALID_SIP') throw new DatapathError('invalid-source', `the datapath dropped a synthesized packet as spoofed (INVALID_SIP): ${saddr} → ${daddr}`);
       if (event.verdict !== 'dropped') ct.passed(saddr, daddr, p.protocol, dport);
-      return {
-        judged: true,
-        endpointId: event.endpointId,
-        peerIdentity: p.direction === 'egress' ? event.dstIdentity : event.srcIdentity,
-        verdict: event.verdict === 'dropped' ? 'dropped' : event.verdict === 'proxy' ? 'proxy' : 'forwarded',
-        dropReason: event.dropReason,
-        ruleId: event.ruleId,
-      };
+      return eventDecision(event, p.direction);
     },
+  };
+}
+
+/** The datapath's decision a verdict event reports, as the replay's PacketDecision (a reply counts as forwarded). */
+export function eventDecision(event: VerdictEvent, direction: Direction): PacketDecision {
+  return {
+    judged: true,
+    endpointId: event.endpointId,
+    peerIdentity: direction === 'egress' ? event.dstIdentity : event.srcIdentity,
+    verdict: event.verdict === 'dropped' ? 'dropped' : event.verdict === 'proxy' ? 'proxy' : 'forwarded',
+    dropReason: event.dropReason,
+    ruleId: event.ruleId,
   };
 }
 

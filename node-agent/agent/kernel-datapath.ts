@@ -1,0 +1,128 @@
+/**
+ * The agent's datapath on this kernel: the pinned, enforcing LoadedDatapath, plus short-lived private loads for the
+ * self-tests — the bundle's own BPF object for its signed probes (a), and a probe load of the enforcing object that
+ * shares the generation tables but has its own control map, so the staged generation is judged by
+ * BPF_PROG_TEST_RUN before it is active (b).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BundleContents } from '../../pipeline/core/bundle/index.js';
+import type { CompiledTables, PacketDecision } from '../../pipeline/core/compile/index.js';
+import { buildPacket, openDatapath, type Generation, type LoadedDatapath } from '../datapath/index.js';
+import type { EndpointSet } from '../discovery/index.js';
+import { eventDecision, kernelJudge } from '../engine/index.js';
+import { codeOf, messageOf } from './cycle.js';
+import type { AgentLog } from './log.js';
+import { checkLiveProbes, selfTestProbes, type LiveProbe } from './self-test.js';
+import type { AgentDatapath, ProbeMismatch } from './types.js';
+
+/** Source port of synthesized TCP/UDP/SCTP probe packets. */
+const PROBE_SPORT = 40000;
+
+/** Options of {@link KernelAgentDatapath}. */
+export interface KernelDatapathOptions {
+  /** The object the enforcing datapath was loaded from (the probe load uses it too). */
+  readonly objectPath: string;
+  /** The enforcing datapath's pin directory; self-tests pin under `<pinDir>-selftest` and `<pinDir>-probe`. */
+  readonly pinDir: string;
+  readonly log: AgentLog;
+}
+
+/** The kernel datapath as the apply cycle drives it. */
+export class KernelAgentDatapath implements AgentDatapath {
+  constructor(
+    readonly dp: LoadedDatapath,
+    private readonly options: KernelDatapathOptions,
+  ) {}
+
+  activeGeneration(): Generation {
+    return this.dp.activeGeneration();
+  }
+
+  stage(gen: Generation, tables: CompiledTables): void {
+    this.dp.stageGeneration(gen, { ipcache: tables.ipcache, policy: tables.policy });
+  }
+
+  async selfTestBundle(contents: BundleContents): Promise<ProbeMismatch | null> {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-agent-object-'));
+    let dp: LoadedDatapath | undefined;
+    try {
+      const objectPath = join(dir, 'palisade.bpf.o');
+      writeFileSync(objectPath, contents.bpfObject);
+      dp = openDatapath({ objectPath, pinDir: `${this.options.pinDir}-selftest` });
+      dp.setEventsEnabled(true);
+      return await selfTestProbes(contents, kernelJudge(dp));
+    } finally {
+      dp?.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  async selfTestLive(gen: Generation, tables: CompiledTables, probes: readonly LiveProbe[]): Promise<ProbeMismatch | null> {
+    const probe = openDatapath({
+      objectPath: this.options.objectPath,
+      pinDir: `${this.options.pinDir}-probe`,
+      shareMaps: { pinDir: this.options.pinDir, maps: ['ipcache', 'policy'] },
+    });
+    try {
+      probe.setEventsEnabled(true);
+      probe.switchTo(gen);
+      probe.setEndpoints(tables.endpoints.filter((e) => e.address !== '').map((e) => ({ address: e.address, endpointId: e.endpointId })));
+      return checkLiveProbes(probes, (p): PacketDecision => {
+        const icmp = p.protocol === 1 || p.protocol === 58;
+        const [saddr, daddr] = p.direction === 'egress' ? [p.localIp, p.peerIp] : [p.peerIp, p.localIp];
+        probe.resetConntrack();
+        const { event } = probe.classify(p.direction, buildPacket({ saddr, daddr, protocol: p.protocol, ...(icmp ? { icmpType: p.icmpType ?? 0, icmpCode: 0 } : { sport: PROBE_SPORT, dport: p.dport ?? 0 }) }));
+        return event === undefined ? { judged: false } : eventDecision(event, p.direction);
+      });
+    } finally {
+      probe.close();
+    }
+  }
+
+  activate(gen: Generation, serial: number, tables: CompiledTables, endpoints: EndpointSet): void {
+    const ifaces = new Map<string, string>(); // address → interface of this node's pods
+    for (const p of endpoints.pods) if (p.interface !== undefined) for (const ip of p.ips) ifaces.set(ip, p.interface);
+    const indexes = new Map<string, number>();
+    for (const name of new Set(ifaces.values())) {
+      try {
+        indexes.set(name, this.dp.attach(name));
+      } catch (err) {
+        // A pod whose interface vanished: its packets cannot arrive anyway; the rest is enforced.
+        this.options.log.line('warn', `cannot attach to ${name}: ${codeOf(err)}: ${messageOf(err)}`);
+      }
+    }
+    const rows = tables.endpoints
+      .filter((e) => e.address !== '' && indexes.has(ifaces.get(e.address) ?? ''))
+      .map((e) => ({ address: e.address, endpointId: e.endpointId, ifindex: indexes.get(ifaces.get(e.address)!)! }));
+    this.dp.setEndpoints(rows);
+    this.dp.switchTo(gen, BigInt(serial));
+    for (const name of this.dp.attachedInterfaces()) {
+      if (!indexes.has(name)) this.detachQuietly(name);
+    }
+  }
+
+  deactivate(): void {
+    for (const name of this.dp.attachedInterfaces()) this.detachQuietly(name);
+    this.dp.setEndpoints([]);
+    this.dp.switchTo(this.dp.activeGeneration(), 0n);
+  }
+
+  private detachQuietly(name: string): void {
+    try {
+      this.dp.detach(name);
+    } catch (err) {
+      this.options.log.line('warn', `cannot detach from ${name}: ${codeOf(err)}: ${messageOf(err)}`);
+    }
+  }
+
+  patchIpcache(gen: Generation, upserts: CompiledTables['ipcache'], removals: readonly string[]): void {
+    if (upserts.length > 0) this.dp.updateIpcache(gen, upserts);
+    if (removals.length > 0) this.dp.deleteIpcache(gen, removals);
+  }
+
+  policyDrops(gen: Generation): number {
+    return this.dp.readCounters().reduce((n, r) => (r.gen === gen && r.verdict === 'dropped' ? n + r.packets : n), 0);
+  }
+}
