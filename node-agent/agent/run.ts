@@ -118,6 +118,14 @@ export async function runAgent(o: RunOptions): Promise<void> {
       }
       flowLog.append(formatter.f.line(e));
     });
+    // The ring's readiness wakes the consumer; a drain every second also catches a wakeup the kernel skipped.
+    const drain = setInterval(() => {
+      try {
+        loaded.pollEvents();
+      } catch (err) {
+        o.log.line('error', `verdict events: ${messageOf(err)}`);
+      }
+    }, 1000);
 
     // Status as the `status` command shows it.
     const store_ = { up: false, lastError: null as string | null, nextAttemptAt: null as string | null };
@@ -209,6 +217,7 @@ export async function runAgent(o: RunOptions): Promise<void> {
 
     await Promise.all([storeLoop(), endpointsLoop()]);
     await queue;
+    clearInterval(drain);
     stopEvents();
     flowLog.close();
     o.log.line('info', 'stopping: the datapath keeps enforcing');

@@ -73,12 +73,12 @@ export function bundleOf(serial: number, keys: readonly SigningKey[], text = POL
 }
 
 /** A bundle whose probe `index` claims the opposite verdict, signed by `keys` (a doctored-but-signed bundle). */
-export function doctoredBundle(serial: number, keys: readonly SigningKey[]): Uint8Array {
-  const honest = composeBundle({ model: model(), recordedFlows: [], bpfObject: bpfObjectBytes(), manifest: manifestInput(serial), keys: [], engines: REFERENCE_ENGINES });
+export function doctoredBundle(serial: number, keys: readonly SigningKey[], extra: Parameters<typeof manifestInput>[1] = {}): Uint8Array {
+  const honest = composeBundle({ model: model(), recordedFlows: [], bpfObject: bpfObjectBytes(), manifest: manifestInput(serial, extra), keys: [], engines: REFERENCE_ENGINES });
   const probes = parseProbeVectors(entry(honest.bytes, 'components/probes.jsonl'));
   const i = probes.findIndex((p) => p.verdict.verdict === 'DROPPED');
   const flipped = probes.map((p, j) => (j === i ? { ...p, verdict: { ...p.verdict, verdict: 'FORWARDED' as const, drop_reason: null, dropped_at: null, denied_by: [] } } : p));
-  return assembleBundle(manifestInput(serial), [
+  return assembleBundle(manifestInput(serial, extra), [
     { ...COMPONENT.policyModel, bytes: canonicalJsonBytes(model()) },
     { ...COMPONENT.bpfObject, bytes: bpfObjectBytes() },
     { ...COMPONENT.probes, bytes: probesJsonl(flipped) },
