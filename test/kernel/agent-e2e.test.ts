@@ -7,7 +7,7 @@
  * datapath enforcing; metrics are served and lint clean. Nothing is left behind.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -167,6 +167,52 @@ describeKernel('palisade-agent end to end', () => {
     expect(st.stdout).toMatch(/^enforcing {7}serial 1 \(sha256:[0-9a-f]{64}\), commit 0123456789abcdef0123456789abcdef01234567 of https:\/\/example\.test\/policies\.git, since \S+, generation 1$/m);
     expect(st.stdout).toMatch(/^store {11}http:\/\/127\.0\.0\.1:\d+: up$/m);
     expect(st.stdout).toMatch(/^ {2}shop\/api \([0-9.]+\) {2}\d+ \/ 16384$/m);
+  }, 60_000);
+
+  test('observe: the verdict events as Hubble JSON lines, filtered; palisade simulate judges them the same', async () => {
+    const agentBin = join(REPO, 'bin', 'palisade-agent');
+    const all = spawnSync(agentBin, ['observe', '--state-dir', stateDir], { encoding: 'utf8' });
+    expect(all.status).toBe(0);
+    const lines = all.stdout.trim().split('\n');
+    const flows = lines.map((l) => JSON.parse(l).flow);
+    expect(flows.length).toBeGreaterThan(10);
+    // Every TCP connection the traffic test tried is there, with its direction, drop reason and policy.
+    const denied = flows.find((f) => f.verdict === 'DROPPED' && f.l4.TCP?.destination_port === 8081);
+    expect(denied).toMatchObject({
+      traffic_direction: 'INGRESS', drop_reason: 133, drop_reason_desc: 'POLICY_DENIED', node_name: 'pld-node',
+      source: { namespace: 'shop', pod_name: 'web' }, destination: { namespace: 'shop', pod_name: 'api', labels: expect.arrayContaining(['k8s:app=api']) },
+      IP: { source: web().ipv4, destination: api().ipv4, ipVersion: 'IPv4' },
+    });
+    const allowed = flows.find((f) => f.verdict === 'FORWARDED' && f.traffic_direction === 'INGRESS' && f.l4.TCP?.destination_port === 8080 && f.source.pod_name === 'web');
+    expect(allowed.ingress_allowed_by).toEqual([{ kind: 'CiliumNetworkPolicy', name: 'api', namespace: 'shop', revision: 1 }]);
+
+    const dropsAtApi = spawnSync(agentBin, ['observe', '--state-dir', stateDir, '--verdict', 'DROPPED', '--namespace', 'shop', '--pod', 'api'], { encoding: 'utf8' });
+    const filtered = dropsAtApi.stdout.trim().split('\n').map((l) => JSON.parse(l).flow);
+    expect(filtered.length).toBeGreaterThan(0);
+    expect(filtered.every((f) => f.verdict === 'DROPPED' && [f.source.pod_name, f.destination.pod_name].includes('api'))).toBe(true);
+    expect(filtered.length).toBe(flows.filter((f) => f.verdict === 'DROPPED' && [f.source.pod_name, f.destination.pod_name].includes('api')).length);
+
+    // Round trip: a drop is final, and an ingress pass is the last judgement, so simulate must agree on both.
+    mkdirSync(join(dir, 'policies'), { recursive: true });
+    writeFileSync(join(dir, 'policies', 'api.yaml'), POLICY);
+    writeFileSync(join(dir, 'observed.json'), all.stdout);
+    const sim = spawnSync(join(REPO, 'bin', 'palisade'), ['simulate', '--policies', join(dir, 'policies'), '--flows', join(dir, 'observed.json'), '--format', 'jsonl'], { encoding: 'utf8' });
+    expect(sim.stderr).toBe('');
+    expect(sim.status).toBe(0);
+    const verdicts = sim.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(verdicts).toHaveLength(flows.length);
+    let compared = 0;
+    flows.forEach((f, i) => {
+      const v = verdicts[i];
+      if (f.verdict === 'DROPPED') {
+        expect({ i, verdict: v.verdict, reason: v.drop_reason, at: v.dropped_at }).toEqual({ i, verdict: 'DROPPED', reason: f.drop_reason_desc, at: f.traffic_direction.toLowerCase() });
+        compared++;
+      } else if (f.traffic_direction === 'INGRESS' || f.is_reply) {
+        expect({ i, verdict: v.verdict }).toEqual({ i, verdict: 'FORWARDED' });
+        compared++;
+      }
+    });
+    expect(compared).toBeGreaterThan(10);
   }, 60_000);
 
   test('metrics: the named series are served, lint clean, and count the drops seen', async () => {
