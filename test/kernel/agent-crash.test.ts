@@ -6,7 +6,7 @@
  * generation never stops. Nothing is left behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -15,6 +15,7 @@ import { FsBundleStore } from '../../pipeline/stores/index.js';
 import { StateDir } from '../../node-agent/agent/state-dir.js';
 import { APPLY_STEPS } from '../../node-agent/agent/types.js';
 import { KEY, bundleOf } from '../node-agent/agent/fixtures.js';
+import { NOW, exitOf, removeAgentPins, until } from './agent-env.js';
 import { OBJECT_PATH, REPO, createPods, describeKernel, destroyPods, killServers, leftovers, peerRun, peerServe, type PodNet, type Server } from './kernel-env.js';
 
 const PIN_DIR = '/sys/fs/bpf/pld-crash';
@@ -30,8 +31,6 @@ spec:
   - fromEndpoints: [{matchLabels: {app: cl}}]
     toPorts: [{ports: [{port: "${ALLOWED}", protocol: UDP}, {port: "${extraTcp}", protocol: TCP}]}]
 `;
-const NOW = { createdAt: new Date(Math.floor(Date.now() / 1000) * 1000), expiresAt: new Date(Math.floor(Date.now() / 1000) * 1000 + 86_400_000) };
-
 describeKernel('palisade-agent killed at every step under UDP load', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pld-agent-crash-'));
   const storeDir = join(dir, 'store');
@@ -45,14 +44,6 @@ describeKernel('palisade-agent killed at every step under UDP load', () => {
   const cl = () => net!.pods[0]!;
   const sv = () => net!.pods[1]!;
   const status = () => new StateDir(stateDir).read();
-  const until = async (what: string, pred: () => Promise<boolean>, ms = 60_000): Promise<void> => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      if (await pred().catch(() => false)) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`timed out waiting for ${what}; agent log:\n${log}`);
-  };
   const startAgent = (dieAt?: string): ChildProcess => {
     const child = spawn(join(REPO, 'bin', 'palisade-agent'), [
       'run', '--store', storeDir, '--trust', join(dir, 'key.pub'), '--endpoints', join(dir, 'endpoints.json'),
@@ -62,10 +53,6 @@ describeKernel('palisade-agent killed at every step under UDP load', () => {
     agents.push(child);
     return child;
   };
-  const exitOf = (child: ChildProcess) => new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => {
-    if (child.exitCode !== null || child.signalCode !== null) r({ code: child.exitCode, signal: child.signalCode });
-    else child.once('exit', (code, signal) => r({ code, signal }));
-  });
 
   beforeAll(async () => {
     net = createPods('ck', 42, ['cl', 'sv']);
@@ -79,7 +66,7 @@ describeKernel('palisade-agent killed at every step under UDP load', () => {
     sink = await peerServe(sv().ns, 'serve-udp', '4', String(ALLOWED), String(DENIED));
     await store.publish({ serial: 1, bytes: bundleOf(1, [KEY], policy(9001), NOW) });
     const first = startAgent();
-    await until('serial 1 committed', async () => (await status()).enforced?.record.serial === 1);
+    await until('serial 1 committed', async () => (await status()).enforced?.record.serial === 1, () => log);
     first.kill('SIGTERM');
     await exitOf(first);
   }, 120_000);
@@ -87,11 +74,7 @@ describeKernel('palisade-agent killed at every step under UDP load', () => {
   afterAll(async () => {
     for (const a of agents) if (a.exitCode === null && a.signalCode === null) a.kill('SIGKILL');
     killServers([sink]);
-    for (const d of [PIN_DIR, `${PIN_DIR}-probe`, `${PIN_DIR}-selftest`]) {
-      if (!existsSync(d)) continue;
-      for (const n of readdirSync(d)) unlinkSync(join(d, n));
-      rmSync(d, { recursive: true, force: true });
-    }
+    removeAgentPins(PIN_DIR);
     destroyPods(net);
     rmSync(dir, { recursive: true, force: true });
     expect(await leftovers({ programs: [], maps: [], pinDir: PIN_DIR, podTag: 'ck' })).toEqual([]);
@@ -118,7 +101,7 @@ describeKernel('palisade-agent killed at every step under UDP load', () => {
       // What was committed is still what the state directory names.
       expect((await status()).enforced?.record.serial).toBe(serial - 1);
       const next = startAgent();
-      await until(`serial ${serial} committed after dying at ${step}`, async () => (await status()).enforced?.record.serial === serial);
+      await until(`serial ${serial} committed after dying at ${step}`, async () => (await status()).enforced?.record.serial === serial, () => log);
       next.kill('SIGTERM');
       await exitOf(next);
     }

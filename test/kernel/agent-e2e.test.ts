@@ -7,7 +7,7 @@
  * datapath enforcing; metrics are served and lint clean. Nothing is left behind.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -20,6 +20,7 @@ import { StateDir } from '../../node-agent/agent/state-dir.js';
 import type { PodEndpoint } from '../../node-agent/discovery/index.js';
 import { KEY, bundleOf, doctoredBundle, model } from '../node-agent/agent/fixtures.js';
 import { freePort } from '../stores/helpers.js';
+import { NOW, removeAgentPins, until } from './agent-env.js';
 import { OBJECT_PATH, REPO, createPods, describeKernel, killServers, leftovers, peerRun, peerServe, sh, destroyPods, type PodNet, type Server } from './kernel-env.js';
 
 const PIN_DIR = '/sys/fs/bpf/pld-agent';
@@ -36,9 +37,6 @@ spec:
     icmps: [{fields: [{type: 8, family: IPv4}]}]
 `;
 const POLICY_9090 = POLICY.replace('{port: "8080", protocol: TCP}', '{port: "8080", protocol: TCP}, {port: "9090", protocol: TCP}');
-
-/** Valid from now for a day (the agent checks expiry against the real clock). */
-const NOW = { createdAt: new Date(Math.floor(Date.now() / 1000) * 1000), expiresAt: new Date(Math.floor(Date.now() / 1000) * 1000 + 86_400_000) };
 
 describeKernel('palisade-agent end to end', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pld-agent-e2e-'));
@@ -80,14 +78,6 @@ describeKernel('palisade-agent end to end', () => {
   };
 
   const status = async () => new StateDir(stateDir).read();
-  const until = async (what: string, pred: () => Promise<boolean>, ms = 60_000): Promise<void> => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      if (await pred().catch(() => false)) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`timed out waiting for ${what}; agent log:\n${agentLog}`);
-  };
 
   /** What the reference evaluator (simulate's engine) says about a flow between two of the pods. */
   const predicted = (text: string, src: PodEndpoint, dst: PodEndpoint, protocol: Flow['protocol'], dstPort?: number, icmpType?: number): string => {
@@ -116,7 +106,7 @@ describeKernel('palisade-agent end to end', () => {
       agentLog += d.toString();
       metricsAddress ||= /metrics on http:\/\/([^/]+)\/metrics/.exec(agentLog)?.[1] ?? '';
     });
-    await until('serial 1 committed', async () => (await status()).enforced?.record.serial === 1);
+    await until('serial 1 committed', async () => (await status()).enforced?.record.serial === 1, () => agentLog);
   }, 120_000);
 
   afterAll(async () => {
@@ -124,11 +114,7 @@ describeKernel('palisade-agent end to end', () => {
     if (agent && agent.exitCode === null) agent.kill('SIGKILL');
     await stopServe();
     // The agent leaves the datapath enforcing on purpose: remove it as an operator would.
-    for (const d of [PIN_DIR, `${PIN_DIR}-probe`, `${PIN_DIR}-selftest`]) {
-      if (!existsSync(d)) continue;
-      for (const n of readdirSync(d)) unlinkSync(join(d, n));
-      rmSync(d, { recursive: true, force: true });
-    }
+    removeAgentPins(PIN_DIR);
     destroyPods(net);
     rmSync(dir, { recursive: true, force: true });
     expect(await leftovers({ programs: [], maps: [], pinDir: PIN_DIR, podTag: 'ag' })).toEqual([]);
@@ -234,7 +220,7 @@ describeKernel('palisade-agent end to end', () => {
 
   test('a doctored-but-signed bundle fails its self-test on this kernel and is never activated', async () => {
     const desc = await store.publish({ serial: 2, bytes: doctoredBundle(2, [KEY], NOW) });
-    await until('the rejection', async () => (await status()).rejections.some((r) => r.bundleDigest === desc.digest));
+    await until('the rejection', async () => (await status()).rejections.some((r) => r.bundleDigest === desc.digest), () => agentLog);
     const s = await status();
     expect(s.rejections.at(-1)).toMatchObject({ serial: 2, step: 'self-test', code: 'self-test-mismatch' });
     expect(s.rejections.at(-1)?.message).toMatch(/^signed probe \d+ /);
@@ -245,7 +231,7 @@ describeKernel('palisade-agent end to end', () => {
   test('a failed health check during bake switches back to the last-known-good by itself', async () => {
     writeFileSync(unhealthy, '');
     await store.publish({ serial: 3, bytes: bundleOf(3, [KEY], POLICY_9090, NOW) });
-    await until('the rollback', async () => (await status()).rollback?.fromSerial === 3);
+    await until('the rollback', async () => (await status()).rollback?.fromSerial === 3, () => agentLog);
     rmSync(unhealthy);
     const s = await status();
     expect(s.rollback).toMatchObject({ fromSerial: 3, toSerial: 1, reason: 'bake-failed' });
@@ -257,14 +243,14 @@ describeKernel('palisade-agent end to end', () => {
 
   test('store down: enforcement continues and status says store unreachable; back: the agent catches up', async () => {
     await stopServe();
-    await until('store unreachable', async () => (await status()).status?.store.up === false);
+    await until('store unreachable', async () => (await status()).status?.store.up === false, () => agentLog);
     expect((await status()).status?.store.lastError).toMatch(/^store unreachable: /);
     expect((await peerRun(web().ns, 'tcp-connect', api().ipv4, '8080', '1500')).result).toBe('ok');
     const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
     expect(text).toMatch(/^palisade_store_up 0$/m);
     await store.publish({ serial: 4, bytes: bundleOf(4, [KEY], POLICY_9090, NOW) });
     await startServe();
-    await until('serial 4 committed', async () => (await status()).enforced?.record.serial === 4);
+    await until('serial 4 committed', async () => (await status()).enforced?.record.serial === 4, () => agentLog);
     expect((await peerRun(web().ns, 'tcp-connect', api().ipv4, '9090', '1500')).result).toBe('ok');
   }, 90_000);
 
