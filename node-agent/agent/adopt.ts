@@ -27,7 +27,7 @@ export interface PinnedControl {
  */
 export async function adopt(deps: CycleDeps, persisted: PersistedState, pinned: PinnedControl): Promise<AgentState> {
   const rootVersion = deps.trust.root?.signed.version ?? null;
-  const trusted: TrustedState = persisted.trusted ?? { minSerial: 0, trustRootVersion: rootVersion };
+  const trusted: TrustedState = persisted.trusted ?? { minSerial: 0, minRollbackOf: 0, trustRootVersion: rootVersion };
   const rejections = persisted.rejections;
   let state: AgentState = {
     trusted: { ...trusted, trustRootVersion: rootVersion },
@@ -51,15 +51,21 @@ export async function adopt(deps: CycleDeps, persisted: PersistedState, pinned: 
     return state;
   }
   const { record, bundle } = lkg;
-  // Whatever else happens, this bundle can never be replaced by an older one.
-  state = { ...state, trusted: { ...state.trusted, minSerial: Math.max(state.trusted.minSerial, record.serial + 1, (record.rollbackOf ?? -1) + 1) }, enforced: record, enforcedBundle: bundle };
+  // Whatever else happens, this bundle can never be replaced by an older one (the record is written before the
+  // trusted state: a crash between the two leaves minimums below it, raised here as the gate would have).
+  const floor = {
+    minSerial: Math.max(state.trusted.minSerial, record.rollbackOf === null ? record.serial : record.rollbackOf + 1),
+    minRollbackOf: Math.max(state.trusted.minRollbackOf, record.rollbackOf ?? record.serial),
+  };
+  state = { ...state, trusted: { ...state.trusted, ...floor }, enforced: record, enforcedBundle: bundle };
   if (sha256Digest(bundle) !== record.bundleDigest) {
     deps.log.line('error', `state directory: enforced.bundle is not ${record.bundleDigest}; keeping the pinned generation ${pinned.activeGen} without re-verifying it`);
     return state;
   }
   try {
     const gate = new BundleGate(
-      { trust: deps.trust.trust, minSerial: record.rollbackOf === null ? record.serial : record.rollbackOf + 1, ...(deps.trust.root ? { root: deps.trust.root } : {}) },
+      // The minimums are inclusive: the bundle the agent runs is admitted again, anything older is not.
+      { trust: deps.trust.trust, ...floor, ...(deps.trust.root ? { root: deps.trust.root } : {}) },
       { clock: () => deps.clock.now(), ...(deps.abiVersions ? { abiVersions: deps.abiVersions } : {}) },
     );
     const contents = readBundleContents(await gate.admit([bundle]));

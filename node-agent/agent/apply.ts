@@ -77,7 +77,7 @@ export async function applyBundle(deps: CycleDeps, state: AgentState, descriptor
     }
     const verified: VerifiedBundle = await step('verify', () => {
       const gate = new BundleGate(
-        { trust: deps.trust.trust, minSerial: state.trusted.minSerial, ...(deps.trust.root ? { root: deps.trust.root } : {}) },
+        { trust: deps.trust.trust, minSerial: state.trusted.minSerial, minRollbackOf: state.trusted.minRollbackOf, ...(deps.trust.root ? { root: deps.trust.root } : {}) },
         { clock: () => deps.clock.now(), ...(deps.abiVersions ? { abiVersions: deps.abiVersions } : {}) },
       );
       return gate.admit([bytes], deps.maxBundleBytes ? { maxBytes: deps.maxBundleBytes } : {});
@@ -116,12 +116,12 @@ export async function applyBundle(deps: CycleDeps, state: AgentState, descriptor
     await step('commit', async () => {
       // The record first: a crash before the trusted state is written still adopts this bundle on restart.
       await deps.persistence.saveEnforced(record, bytes);
-      await deps.persistence.saveTrusted({ ...state.trusted, minSerial: verified.nextMinSerial });
+      await deps.persistence.saveTrusted({ ...state.trusted, minSerial: verified.nextMinSerial, minRollbackOf: verified.nextMinRollbackOf });
     });
     deps.log.line('info', `committed serial ${record.serial} as last-known-good`);
     const next: AgentState = {
       ...state,
-      trusted: { ...state.trusted, minSerial: verified.nextMinSerial },
+      trusted: { ...state.trusted, minSerial: verified.nextMinSerial, minRollbackOf: verified.nextMinRollbackOf },
       enforced: record,
       enforcedContents: contents,
       enforcedTables: tables,

@@ -8,7 +8,8 @@ import { defaultObjectPath } from '../engine/index.js';
 import { FileEndpointSource } from '../discovery/index.js';
 import { DEFAULT_CONFIG, readAgentConfig } from './config.js';
 import { AgentError } from './errors.js';
-import { escapeControl, streamLog } from './log.js';
+import { escapeUntrusted } from '../../pipeline/core/text/index.js';
+import { streamLog } from './log.js';
 import { observe } from './observe.js';
 import { runAgent } from './run.js';
 import { StateDir } from './state-dir.js';
@@ -75,7 +76,7 @@ export function versionLine(version: string): string {
  */
 export function parseAgentDuration(text: string, what: string): number {
   const m = /^(\d{1,9})(ms|s|m|h)?$/.exec(text);
-  if (!m || (m[2] === undefined && m[1] !== '0')) throw new AgentError('bad-argument', `${what}: bad duration '${escapeControl(text)}' (use e.g. 30s, 2m, 500ms, 0)`);
+  if (!m || (m[2] === undefined && m[1] !== '0')) throw new AgentError('bad-argument', `${what}: bad duration '${escapeUntrusted(text)}' (use e.g. 30s, 2m, 500ms, 0)`);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 'ms']!;
   return Number(m[1]) * unit;
 }
@@ -83,7 +84,7 @@ export function parseAgentDuration(text: string, what: string): number {
 function hostPort(text: string): { host: string; port: number } {
   const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new AgentError('bad-argument', `--metrics: expected HOST:PORT, got '${escapeControl(text)}'`);
+  if (!m || port > 65535) throw new AgentError('bad-argument', `--metrics: expected HOST:PORT, got '${escapeUntrusted(text)}'`);
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
@@ -186,14 +187,14 @@ export async function main(argv: string[], version: string, out: NodeJS.Writable
       }
       return 0;
     }
-    throw new Usage(`palisade-agent: unknown command '${escapeControl(command)}' (run, status, observe)`);
+    throw new Usage(`palisade-agent: unknown command '${escapeUntrusted(command)}' (run, status, observe)`);
   } catch (e) {
     if (e instanceof Usage || (e instanceof AgentError && e.code === 'bad-argument')) {
-      err.write(`${escapeControl(e.message)}\n`);
+      err.write(`${escapeUntrusted(e.message)}\n`);
       return 2;
     }
     const code = e instanceof PalisadeError ? `${e.code}: ` : '';
-    err.write(`palisade-agent: ${code}${escapeControl((e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '')}\n`);
+    err.write(`palisade-agent: ${code}${escapeUntrusted((e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '')}\n`);
     return 1;
   }
 }

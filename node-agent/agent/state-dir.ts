@@ -192,7 +192,8 @@ const str = (v: unknown, what: string): string => {
 const intOrNull = (v: unknown, what: string): number | null => (v === null ? null : int(v, what));
 
 function parseTrusted(v: Record<string, unknown>): TrustedState {
-  return { minSerial: int(v.minSerial, 'minSerial'), trustRootVersion: intOrNull(v.trustRootVersion ?? null, 'trustRootVersion') };
+  const minSerial = int(v.minSerial, 'minSerial');
+  return { minSerial, minRollbackOf: v.minRollbackOf === undefined ? minSerial : int(v.minRollbackOf, 'minRollbackOf'), trustRootVersion: intOrNull(v.trustRootVersion ?? null, 'trustRootVersion') };
 }
 
 function parseEnforced(v: Record<string, unknown>): EnforcedRecord {

@@ -3,7 +3,7 @@
  * files (works whether the agent runs or not).
  */
 import { alive, type PersistedState } from './state-dir.js';
-import { escapeControl } from './log.js';
+import { escapeUntrusted } from '../../pipeline/core/text/index.js';
 
 
 /** The status as one JSON-able object. */
@@ -25,7 +25,7 @@ export function statusObject(p: PersistedState): Record<string, unknown> {
 
 /** The status as text lines (input-derived text escaped). */
 export function statusText(p: PersistedState): string {
-  const e = escapeControl;
+  const e = escapeUntrusted;
   const lines: string[] = [];
   const r = p.enforced?.record;
   lines.push(r ? `enforcing       serial ${r.serial} (${r.manifestDigest}), commit ${e(r.commit)} of ${e(r.repository)}, since ${r.since}, generation ${r.generation}` : 'enforcing       nothing (no bundle committed yet)');

@@ -51,9 +51,12 @@ export interface RollbackRecord {
   readonly at: string;
 }
 
-/** The gate's memory, persisted: the lowest serial still acceptable and where the trust came from. */
+/** The gate's memory, persisted (BundleGateState's minimums) and where the trust came from. */
 export interface TrustedState {
+  /** Lowest serial a normal bundle may carry, inclusive: the serial of the bundle committed last (or past it). */
   readonly minSerial: number;
+  /** Lowest serial a rollback bundle may revert, inclusive. */
+  readonly minRollbackOf: number;
   /** Version of the trust root in force (null for a single key). */
   readonly trustRootVersion: number | null;
 }

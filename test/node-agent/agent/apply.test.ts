@@ -40,8 +40,8 @@ describe('apply cycle', () => {
     expect(verdictOf(dp, web(8081))).toBe('dropped');
     const persisted = await s.state.read();
     expect(persisted.enforced?.record).toMatchObject({ serial: 1, generation: 1, bundleDigest: desc.digest });
-    expect(persisted.trusted?.minSerial).toBe(2);
-    expect(r.state.trusted.minSerial).toBe(2);
+    expect(persisted.trusted).toMatchObject({ minSerial: 1, minRollbackOf: 1 });
+    expect(r.state.trusted.minSerial).toBe(1);
     expect(log.lines.some((l) => l.startsWith('info committed serial 1'))).toBe(true);
     // The same bundle again is not re-applied.
     expect((await applyBundle(d, r.state, desc)).outcome).toEqual({ kind: 'skipped', why: 'already-enforced' });
@@ -62,18 +62,20 @@ describe('apply cycle', () => {
     expect((await s.state.read()).rejections.map((x) => x.code)).toEqual(['bundle-unknown-key']);
     expect((await applyBundle(d, r.state, wrongKey)).outcome).toEqual({ kind: 'skipped', why: 'already-rejected' });
 
-    // An expired bundle, and a replay of serial 1 signed anew (below the minimum), are refused the same way.
+    // An expired bundle, and (after serial 4) a replay of serial 1 signed anew, are refused the same way.
     const expired = await publish(s.store, 3, bundleOf(3, [KEY], POLICY_9090, { expiresAt: new Date(Date.UTC(2026, 10, 28, 10, 30)) }));
     expect((await applyBundle(d, r.state, expired)).outcome).toMatchObject({ kind: 'rejected', record: { code: 'bundle-expired' } });
+    const fourth = await applyBundle(d, r.state, await publish(s.store, 4, bundleOf(4, [KEY], POLICY_9090)));
+    expect(fourth.outcome.kind).toBe('committed');
     const other = scratch();
     try {
-      const replay = await publish(other.store, 1, bundleOf(1, [KEY], POLICY_9090));
-      const rr = await applyBundle({ ...d, store: other.store }, r.state, replay);
+      const replay = await publish(other.store, 1, bundleOf(1, [KEY]));
+      const rr = await applyBundle({ ...d, store: other.store }, fourth.state, replay);
       expect(rr.outcome).toMatchObject({ kind: 'rejected', record: { code: 'bundle-rollback', step: 'verify' } });
     } finally {
       other.remove();
     }
-    expect(dp.serial).toBe(1);
+    expect(dp.serial).toBe(4);
   });
 
   test('map overflow at compile time and at staging is refused before anything is activated', async () => {
@@ -104,7 +106,7 @@ describe('apply cycle', () => {
     expect(dp.activeGeneration()).toBe(1);
     expect(dp.serial).toBe(1);
     // The trusted state did not move: serial 2 was never accepted.
-    expect((await s.state.read()).trusted?.minSerial).toBe(2);
+    expect((await s.state.read()).trusted?.minSerial).toBe(1);
   });
 
   test('a datapath that loses staged entries fails self-test (b) on the live endpoints and is never activated', async () => {
@@ -167,7 +169,7 @@ describe('apply cycle', () => {
     expect(verdictOf(dp, toApi(9090))).toBe('dropped');
     expect(verdictOf(dp, toApi(8080))).toBe('forwarded');
     expect(state.lastRollback).toMatchObject({ fromSerial: 2, toSerial: 1, reason: 'restart-uncommitted' });
-    expect(state.trusted.minSerial).toBe(2);
+    expect(state.trusted.minSerial).toBe(1);
     expect(log.lines).toContain('info re-verified last-known-good serial 1 (' + state.enforced!.manifestDigest + ')');
     // Serial 2 was never committed, so it is applied again (and this time committed).
     const again = await applyBundle(d, state, (await s.store.latest())!);

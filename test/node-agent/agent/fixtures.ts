@@ -120,7 +120,7 @@ export const TRUST = { trust: trustOfKey(parsePublicKey(publicKeyPem(KEY.publicK
 
 /** The empty starting state. */
 export function freshState(): AgentState {
-  return { trusted: { minSerial: 0, trustRootVersion: null }, enforced: null, enforcedContents: null, enforcedTables: null, enforcedBundle: null, rejected: new Map(), lastRejection: null, lastRollback: null };
+  return { trusted: { minSerial: 0, minRollbackOf: 0, trustRootVersion: null }, enforced: null, enforcedContents: null, enforcedTables: null, enforcedBundle: null, rejected: new Map(), lastRejection: null, lastRollback: null };
 }
 
 /** Cycle dependencies over `datapath`, with a stepping clock and an in-memory log. */

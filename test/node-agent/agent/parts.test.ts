@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Backoff } from '../../../node-agent/agent/backoff.js';
-import { escapeControl, memoryLog } from '../../../node-agent/agent/log.js';
+import { memoryLog } from '../../../node-agent/agent/log.js';
 import { StateDir } from '../../../node-agent/agent/state-dir.js';
 import { AgentError } from '../../../node-agent/agent/errors.js';
 import { DiscoveryError, FileEndpointSource, parseEndpoints } from '../../../node-agent/discovery/index.js';
@@ -29,19 +29,18 @@ describe('backoff', () => {
 });
 
 describe('log sink', () => {
-  test('control characters, line separators and backslashes in quoted input cannot forge a line', () => {
-    expect(escapeControl('pod\nerror forged\r\u001b[31m\u2028\\x0a\u0085')).toBe('pod\\x0aerror forged\\x0d\\x1b[31m\\u2028\\\\x0a\\x85');
+  test('control characters and line separators in quoted input cannot forge a line (escaped by the project escaper)', () => {
     const log = memoryLog();
-    log.line('warn', 'rejected: bad\nline');
-    expect(log.lines).toEqual(['warn rejected: bad\\x0aline']);
+    log.line('warn', 'rejected: bad\nline\r\u001b[31m\u2028\u202e');
+    expect(log.lines).toEqual(['warn rejected: bad\\x0aline\\x0d\\x1b[31m\\u2028\\u202e']);
   });
 });
 
 describe('state directory', () => {
   test('a corrupt file is named and never silently replaced by a fresh start', async () => {
     const st = new StateDir(join(dir, 'corrupt'));
-    await st.saveTrusted({ minSerial: 7, trustRootVersion: null });
-    expect((await st.read()).trusted).toEqual({ minSerial: 7, trustRootVersion: null });
+    await st.saveTrusted({ minSerial: 7, minRollbackOf: 6, trustRootVersion: null });
+    expect((await st.read()).trusted).toEqual({ minSerial: 7, minRollbackOf: 6, trustRootVersion: null });
     writeFileSync(join(st.dir, 'trusted.json'), '{"minSerial": "seven"');
     await expect(st.read()).rejects.toThrow(AgentError);
     await expect(st.read()).rejects.toThrow(/trusted\.json: .*move it away/);
