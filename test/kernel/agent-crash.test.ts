@@ -16,7 +16,7 @@ import { StateDir } from '../../node-agent/agent/state-dir.js';
 import { APPLY_STEPS } from '../../node-agent/agent/types.js';
 import { KEY, bundleOf } from '../node-agent/agent/fixtures.js';
 import { NOW, exitOf, removeAgentPins, until } from './agent-env.js';
-import { OBJECT_PATH, REPO, createPods, describeKernel, destroyPods, killServers, leftovers, peerRun, peerServe, type PodNet, type Server } from './kernel-env.js';
+import { OBJECT_PATH, REPO, createPods, sh, describeKernel, destroyPods, killServers, leftovers, peerRun, peerServe, type PodNet, type Server } from './kernel-env.js';
 
 const PIN_DIR = '/sys/fs/bpf/pld-crash';
 const ALLOWED = 5001;
@@ -100,6 +100,8 @@ describeKernel('palisade-agent killed at every step under UDP load', () => {
       expect(log).toContain(`warn fault injection: dying at ${step}`);
       // What was committed is still what the state directory names.
       expect((await status()).enforced?.record.serial).toBe(serial - 1);
+      // A pin the agent does not own, as another tool (or an older agent version) might leave: removed on start.
+      sh('bpftool', 'map', 'create', `${PIN_DIR}/stray`, 'type', 'hash', 'key', '4', 'value', '4', 'entries', '1', 'name', 'pld_stray');
       const next = startAgent();
       await until(`serial ${serial} committed after dying at ${step}`, async () => (await status()).enforced?.record.serial === serial, () => log);
       next.kill('SIGTERM');
@@ -117,5 +119,6 @@ describeKernel('palisade-agent killed at every step under UDP load', () => {
     // The restarts after an activation that never committed switched back first.
     expect(log).toMatch(/warn rolled back from serial \d+ to serial \d+: restart-uncommitted/);
     expect(log).toMatch(/info adopted serial \d+: enforcing generation [01]/);
+    expect(log.match(new RegExp(`warn removed pin ${PIN_DIR}/stray: not a map of this agent`, 'g'))).toHaveLength(APPLY_STEPS.length);
   }, 400_000);
 });

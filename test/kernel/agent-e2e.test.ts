@@ -254,12 +254,28 @@ describeKernel('palisade-agent end to end', () => {
     expect((await peerRun(web().ns, 'tcp-connect', api().ipv4, '9090', '1500')).result).toBe('ok');
   }, 90_000);
 
+  test('endpoint churn: a relabelled pod changes what it may reach in place; a vanished interface does not stop the agent', async () => {
+    const [w, a, o] = pods() as [PodEndpoint, PodEndpoint, PodEndpoint];
+    expect((await peerRun(other().ns, 'tcp-connect', api().ipv4, '8080', '1500')).result).toBe('timeout');
+    // other is relabelled app=web: api's ingress from web now covers it.
+    writeFileSync(join(dir, 'endpoints.json'), JSON.stringify({ pods: [w, a, { ...o, labels: { app: 'web' } }] }));
+    await until('the relabel applied', async () => /endpoints changed: (\d+ ipcache rows written|serial \d+ restaged)/.test(agentLog), () => agentLog, 20_000);
+    expect((await peerRun(other().ns, 'tcp-connect', api().ipv4, '8080', '1500')).result).toBe('ok');
+    // other's interface disappears, then the file changes again (a new pod on another node): the agent carries on.
+    sh('ip', 'link', 'del', other().hostIf);
+    writeFileSync(join(dir, 'endpoints.json'), JSON.stringify({ pods: [w, a, { ...o, labels: { app: 'web' } }, { namespace: 'shop', name: 'far', labels: { app: 'web' }, namespaceLabels: {}, ips: ['10.250.0.9'] }] }));
+    await until('the vanished interface reported', async () => agentLog.includes(`cannot attach to ${other().hostIf}`), () => agentLog);
+    expect((await peerRun(web().ns, 'tcp-connect', api().ipv4, '8080', '1500')).result).toBe('ok');
+    expect((await peerRun(web().ns, 'tcp-connect', api().ipv4, '8081', '1500')).result).toBe('timeout');
+    await until('status with 4 pods', async () => (await status()).status?.endpoints.pods === 4, () => agentLog);
+    expect(agent!.exitCode).toBeNull();
+  }, 60_000);
+
   test('SIGTERM stops the agent and leaves the datapath enforcing', async () => {
     const exited = new Promise<number | null>((r) => agent!.once('exit', (code) => r(code)));
     agent!.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(agentLog).toMatch(/info stopping: the datapath keeps enforcing\n$/);
     expect((await peerRun(web().ns, 'tcp-connect', api().ipv4, '9090', '1500')).result).toBe('ok');
-    expect((await peerRun(other().ns, 'tcp-connect', api().ipv4, '8080', '1500')).result).toBe('timeout');
   }, 30_000);
 });
