@@ -9,6 +9,7 @@ import { compileTables } from '../../pipeline/core/compile/index.js';
 import { sha256Digest } from '../../pipeline/stores/index.js';
 import type { Generation } from '../datapath/index.js';
 import { codeOf, messageOf, switchBack, type CycleDeps } from './cycle.js';
+import { AgentError } from './errors.js';
 import { describeMismatch } from './apply.js';
 import { inventoryOf } from './inventory.js';
 import { liveProbes } from './self-test.js';
@@ -24,10 +25,19 @@ export interface PinnedControl {
 /**
  * Builds the agent's state from the state directory and the pinned datapath.
  * @returns the state to run with (never throws for a bad persisted bundle: it is logged and enforcement continues)
+ * @throws AgentError `trust-downgrade` when the trust given is an older root than the state directory trusted
  */
 export async function adopt(deps: CycleDeps, persisted: PersistedState, pinned: PinnedControl): Promise<AgentState> {
   const rootVersion = deps.trust.root?.signed.version ?? null;
   const trusted: TrustedState = persisted.trusted ?? { minSerial: 0, minRollbackOf: 0, trustRootVersion: rootVersion };
+  if (trusted.trustRootVersion !== null && (rootVersion === null || rootVersion < trusted.trustRootVersion)) {
+    // Going back to an older root would trust keys a rotation retired.
+    throw new AgentError('trust-downgrade', `--trust gives ${rootVersion === null ? 'a single key' : `trust root version ${rootVersion}`}, but this state directory already trusts root version ${trusted.trustRootVersion}`);
+  }
+  if (rootVersion !== null && rootVersion !== trusted.trustRootVersion) {
+    await deps.persistence.saveTrusted({ ...trusted, trustRootVersion: rootVersion });
+    deps.log.line('info', `trust root version ${rootVersion} now trusted${trusted.trustRootVersion !== null ? ` (was ${trusted.trustRootVersion})` : ''}`);
+  }
   const rejections = persisted.rejections;
   let state: AgentState = {
     trusted: { ...trusted, trustRootVersion: rootVersion },

@@ -9,6 +9,7 @@ export type AgentErrorCode =
   | 'bake-failed' // the bake window saw a failed health check, self-test or too many drops
   | 'state-corrupt' // a file in the state directory cannot be read as what it should be
   | 'bad-config' // the agent config file is not usable
+  | 'trust-downgrade' // --trust names an older trust root than the one this state directory already trusted
   | 'bad-argument'; // a command-line value that does not parse
 
 /** One failure of the agent, with its stable code. */

@@ -54,7 +54,7 @@ export async function observe(o: ObserveOptions): Promise<void> {
   };
   const old = join(o.stateDir, FLOW_LOG_OLD);
   const current = join(o.stateDir, FLOW_LOG);
-  if (existsSync(old)) emit(await readAll(old));
+  if (existsSync(old)) emit(await readFrom(old, 0));
   let ino = -1;
   let offset = 0;
   let partial = '';
@@ -62,20 +62,16 @@ export async function observe(o: ObserveOptions): Promise<void> {
     if (existsSync(current)) {
       const s = statSync(current);
       if (s.ino !== ino || s.size < offset) {
+        // Rotated: what was appended to the file we were reading before it moved is in flows.1.jsonl now.
+        if (ino !== -1 && existsSync(old) && statSync(old).ino === ino) emit(partial + (await readFrom(old, offset)));
         ino = s.ino;
         offset = 0;
         partial = '';
       }
       if (s.size > offset) {
-        const fh = await open(current, 'r');
-        try {
-          const buf = Buffer.alloc(Math.min(s.size - offset, 4 * 1024 * 1024));
-          const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
-          offset += bytesRead;
-          partial = emit(partial + buf.subarray(0, bytesRead).toString('utf8'));
-        } finally {
-          await fh.close();
-        }
+        const text = await readFrom(current, offset, s.size - offset);
+        offset += Buffer.byteLength(text);
+        partial = emit(partial + text);
         continue;
       }
     }
@@ -88,10 +84,19 @@ export async function observe(o: ObserveOptions): Promise<void> {
   }
 }
 
-async function readAll(path: string): Promise<string> {
+/** Up to `max` bytes (default 4 MiB) of `path` from `offset`, cut after the last complete UTF-8 character. */
+async function readFrom(path: string, offset: number, max = 4 * 1024 * 1024): Promise<string> {
   const fh = await open(path, 'r');
   try {
-    return (await fh.readFile()).toString('utf8');
+    const buf = Buffer.alloc(Math.min(max, 4 * 1024 * 1024));
+    const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+    // Never split a multi-byte character: a last one that is incomplete is read next time.
+    let p = bytesRead - 1;
+    while (p > 0 && bytesRead - p < 4 && ((buf[p] ?? 0) & 0xc0) === 0x80) p--;
+    const lead = buf[p] ?? 0;
+    const len = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+    const end = bytesRead > 0 && p + len > bytesRead ? p : bytesRead;
+    return buf.subarray(0, end).toString('utf8');
   } finally {
     await fh.close();
   }
