@@ -85,7 +85,9 @@ export async function runAgent(o: RunOptions): Promise<void> {
     const loaded = dp;
     const datapath = new KernelAgentDatapath(loaded, { objectPath: o.objectPath, pinDir: o.pinDir, log: o.log });
     const metrics = new AgentMetrics();
-    metrics.bindDatapath(() => loaded.readCounters(), () => loaded.mapPressure());
+    // Counting a map's entries walks all its keys: done after each change, not on every status write or scrape.
+    let pressure = loaded.mapPressure();
+    metrics.bindDatapath(() => loaded.readCounters(), () => pressure);
     const health = healthCheck(o.config);
     const deps: CycleDeps = {
       store,
@@ -139,7 +141,7 @@ export async function runAgent(o: RunOptions): Promise<void> {
         store: { location: store.location, ...store_ },
         endpoints: { source: o.endpoints.description, pods: endpoints.pods.length, local: endpoints.pods.filter((p) => p.interface !== undefined).length, lastError: endpointsError },
         endpointEntries: tables ? tables.pressure.map((p) => ({ endpoint: p.endpoint, entries: p.entries, max: p.max })) : [],
-        mapPressure: loaded.mapPressure(),
+        mapPressure: pressure,
         applying,
       };
       await state.saveStatus(status).catch((err) => o.log.line('error', `cannot write status.json: ${messageOf(err)}`));
@@ -148,7 +150,9 @@ export async function runAgent(o: RunOptions): Promise<void> {
     // One change at a time: applies and endpoint reconciliations never interleave.
     let queue: Promise<unknown> = Promise.resolve();
     const serially = <T>(fn: () => Promise<T>): Promise<T> => {
-      const run = queue.then(fn);
+      const run = queue.then(fn).finally(() => {
+        pressure = loaded.mapPressure();
+      });
       queue = run.catch(() => undefined);
       return run;
     };

@@ -78,6 +78,27 @@ describe('apply cycle', () => {
     expect(dp.serial).toBe(4);
   });
 
+  test('a signed rollback bundle is accepted below nothing it reverts; the bundle it rolled back stays refused', async () => {
+    s = scratch();
+    const dp = new TableDatapath();
+    const { deps: d } = deps(s, dp);
+    const one = await applyBundle(d, freshState(), await publish(s.store, 1, bundleOf(1, [KEY])));
+    const bad = await applyBundle(d, one.state, await publish(s.store, 2, bundleOf(2, [KEY], POLICY_9090)));
+    expect(verdictOf(dp, toApi(9090))).toBe('forwarded');
+    const back = await applyBundle(d, bad.state, await publish(s.store, 3, bundleOf(3, [KEY], undefined, { rollbackOf: 2 })));
+    expect(back.outcome).toMatchObject({ kind: 'committed', record: { serial: 3, rollbackOf: 2 } });
+    expect(verdictOf(dp, toApi(9090))).toBe('dropped');
+    expect(back.state.trusted).toMatchObject({ minSerial: 3, minRollbackOf: 2 });
+    const other = scratch();
+    try {
+      const replayed = await applyBundle({ ...d, store: other.store }, back.state, await publish(other.store, 2, bundleOf(2, [KEY], POLICY_9090)));
+      expect(replayed.outcome).toMatchObject({ kind: 'rejected', record: { code: 'bundle-rollback' } });
+    } finally {
+      other.remove();
+    }
+    expect(dp.serial).toBe(3);
+  });
+
   test('map overflow at compile time and at staging is refused before anything is activated', async () => {
     s = scratch();
     const small = new TableDatapath({ maxPolicyEntries: 1 });
