@@ -131,7 +131,7 @@ describeKernel('palisade-agent end to end', () => {
     expect(left).toEqual([]);
   }, 60_000);
 
-  test('a good bundle: real TCP, UDP and ICMP pass or fail as the reference evaluator predicts', async () => {
+  test('a good bundle: real TCP (IPv4, IPv6), UDP and ICMP pass or fail as the reference evaluator predicts', async () => {
     const [w, a, o] = pods() as [PodEndpoint, PodEndpoint, PodEndpoint];
     const tcp = async (from: typeof web, port: number) => ((await peerRun(from().ns, 'tcp-connect', api().ipv4, String(port), '1500')).result === 'ok' ? 'FORWARDED' : 'DROPPED');
     expect(await tcp(web, 8080)).toBe(predicted(POLICY, w, a, 'TCP', 8080));
@@ -140,6 +140,10 @@ describeKernel('palisade-agent end to end', () => {
     expect(predicted(POLICY, w, a, 'TCP', 8081)).toBe('DROPPED');
     expect(await tcp(other, 8080)).toBe(predicted(POLICY, o, a, 'TCP', 8080));
     expect(predicted(POLICY, o, a, 'TCP', 8080)).toBe('DROPPED');
+    // IPv6: the same pods by their other address.
+    expect((await peerRun(web().ns, 'tcp-connect', api().ipv6, '8080', '1500')).result).toBe('ok');
+    expect((await peerRun(web().ns, 'tcp-connect', api().ipv6, '8081', '1500')).result).toBe('timeout');
+    expect((await peerRun(other().ns, 'tcp-connect', api().ipv6, '8080', '1500')).result).toBe('timeout');
     const udp = (await peerRun(web().ns, 'udp-request', api().ipv4, '5353', '2000', '40123')).result === 'ok' ? 'FORWARDED' : 'DROPPED';
     expect(udp).toBe(predicted(POLICY, w, a, 'UDP', 5353));
     expect(udp).toBe('FORWARDED');
