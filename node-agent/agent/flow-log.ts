@@ -8,8 +8,9 @@ import { join } from 'node:path';
 
 /** Size at which flows.jsonl is rotated, in bytes. */
 export const FLOW_LOG_BYTES = 16 * 1024 * 1024;
-/** The current and the previous flow log file names. */
+/** The current flow log's file name (in the state directory). */
 export const FLOW_LOG = 'flows.jsonl';
+/** The previous flow log's file name, after a rotation. */
 export const FLOW_LOG_OLD = 'flows.1.jsonl';
 
 /** Appends lines to the flow log. */

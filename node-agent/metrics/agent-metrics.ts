@@ -63,10 +63,12 @@ export class AgentMetrics {
     if (e.verdict === 'dropped') this.drops.inc({ reason: e.dropReason ?? 'UNKNOWN', direction: e.direction });
   }
 
+  /** Records how long one apply step took, in seconds. */
   step(step: ApplyStep, seconds: number): void {
     this.durations.observe({ step }, seconds);
   }
 
+  /** Counts an apply's outcome (and its rollback), and sets the serial after a commit. */
   outcome(o: ApplyOutcome): void {
     if (o.kind === 'committed' || o.kind === 'rejected' || o.kind === 'rolled-back') this.changes.inc({ outcome: o.kind });
     if (o.kind === 'committed') this.serial.set(o.record.serial);
@@ -78,10 +80,12 @@ export class AgentMetrics {
     this.rollbacks.inc({ reason });
   }
 
+  /** The serial being enforced (0: none). */
   setSerial(serial: number): void {
     this.serial.set(serial);
   }
 
+  /** Whether the last store request succeeded. */
   setStoreUp(up: boolean): void {
     this.storeUp.set(up ? 1 : 0);
   }
