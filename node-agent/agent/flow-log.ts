@@ -13,10 +13,15 @@ export const FLOW_LOG = 'flows.jsonl';
 /** The previous flow log's file name, after a rotation. */
 export const FLOW_LOG_OLD = 'flows.1.jsonl';
 
-/** Appends lines to the flow log. */
+/** Lines buffered before a write, in bytes (events arrive per packet: one write each would be a syscall each). */
+const FLUSH_BYTES = 256 * 1024;
+
+/** Appends lines to the flow log, buffered: `flush()` (or a full buffer) writes them. */
 export class FlowLog {
   private fd: number;
   private size: number;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
 
   constructor(
     private readonly dir: string,
@@ -27,20 +32,43 @@ export class FlowLog {
     this.fd = openSync(path, 'a', 0o600);
   }
 
-  /** Appends one line (newline added), rotating first when it would pass the limit. */
+  /** Buffers one line (newline added); writes the buffer when it is full. */
   append(line: string): void {
     const bytes = Buffer.from(`${line}\n`);
-    if (this.size > 0 && this.size + bytes.length > this.maxBytes) {
-      closeSync(this.fd);
-      renameSync(join(this.dir, FLOW_LOG), join(this.dir, FLOW_LOG_OLD));
-      this.fd = openSync(join(this.dir, FLOW_LOG), 'a', 0o600);
-      this.size = 0;
-    }
-    writeSync(this.fd, bytes);
-    this.size += bytes.length;
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
+    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
   }
 
+  /** Writes the buffered lines, rotating before a line that would pass the size limit. */
+  flush(): void {
+    let chunk: Buffer[] = [];
+    let chunkBytes = 0;
+    const write = () => {
+      if (chunkBytes > 0) writeSync(this.fd, Buffer.concat(chunk, chunkBytes));
+      this.size += chunkBytes;
+      chunk = [];
+      chunkBytes = 0;
+    };
+    for (const bytes of this.pending) {
+      if (this.size + chunkBytes > 0 && this.size + chunkBytes + bytes.length > this.maxBytes) {
+        write();
+        closeSync(this.fd);
+        renameSync(join(this.dir, FLOW_LOG), join(this.dir, FLOW_LOG_OLD));
+        this.fd = openSync(join(this.dir, FLOW_LOG), 'a', 0o600);
+        this.size = 0;
+      }
+      chunk.push(bytes);
+      chunkBytes += bytes.length;
+    }
+    write();
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  /** Flushes and closes. */
   close(): void {
+    this.flush();
     closeSync(this.fd);
   }
 }

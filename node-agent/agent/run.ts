@@ -120,14 +120,17 @@ export async function runAgent(o: RunOptions): Promise<void> {
       }
       flowLog.append(formatter.f.line(e));
     });
-    // The ring's readiness wakes the consumer; a drain every second also catches a wakeup the kernel skipped.
+    // The ring's readiness wakes the consumer; a drain every second also catches a wakeup the kernel skipped. The
+    // flow log is written every 250 ms.
+    let ticks = 0;
     const drain = setInterval(() => {
       try {
-        loaded.pollEvents();
+        if (++ticks % 4 === 0) loaded.pollEvents();
+        flowLog.flush();
       } catch (err) {
         o.log.line('error', `verdict events: ${messageOf(err)}`);
       }
-    }, 1000);
+    }, 250);
 
     // Status as the `status` command shows it.
     const store_ = { up: false, lastError: null as string | null, nextAttemptAt: null as string | null };

@@ -81,6 +81,7 @@ describe('palisade-agent CLI', () => {
     log.append(line('DROPPED', 'shop', 'web'));
     log.append(line('FORWARDED', 'shop', 'web'));
     log.append(line('DROPPED', 'other', 'x')); // rotates: the first two are in flows.1.jsonl now
+    log.flush();
     const out = new PassThrough();
     let text = '';
     out.on('data', (c) => (text += c));
@@ -92,6 +93,7 @@ describe('palisade-agent CLI', () => {
     await new Promise((r) => setTimeout(r, 50));
     log.append(line('FORWARDED', 'other', 'x'));
     log.append(line('FORWARDED', 'shop', 'y'));
+    log.flush();
     while (text.split('\n').length < 3) await new Promise((r) => setTimeout(r, 10));
     ac.abort();
     await following;
