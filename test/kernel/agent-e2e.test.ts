@@ -215,6 +215,8 @@ describeKernel('palisade-agent end to end', () => {
     expect(text).toMatch(/^palisade_store_up 1$/m);
     expect(text).toMatch(/^palisade_policy_change_total\{outcome="committed"\} 1$/m);
     expect(text).toMatch(/^palisade_drop_count_total\{reason="POLICY_DENIED",direction="(ingress|egress)"\} [1-9]\d*$/m);
+    const sums = [...text.matchAll(/^palisade_apply_duration_seconds_sum\{step="([a-z-]+)"\} ([0-9.e-]+)$/gm)].map((m) => `${m[1]} ${(Number(m[2]) * 1000).toFixed(1)} ms`);
+    process.stdout.write(`[agent apply of serial 1, 3 pods] ${sums.join(', ')}\n`);
     const lint = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(lint.stdout + lint.stderr).toBe('');
     expect(lint.status).toBe(0);
