@@ -7,7 +7,8 @@ import { InputError, type SourcePos } from '../../pipeline/core/errors.js';
 export type DiscoveryErrorCode =
   | 'endpoints-unreadable' // the file is missing, not a file, or too large
   | 'endpoints-syntax' // not YAML/JSON
-  | 'endpoints-invalid'; // parses, but is not an endpoint list
+  | 'endpoints-invalid' // parses, but is not an endpoint list
+  | 'endpoints-api-unavailable'; // the Kubernetes API server cannot be listed or watched
 
 /** The endpoints source cannot be used; `pos` points into the file where known. */
 export class DiscoveryError extends InputError {
