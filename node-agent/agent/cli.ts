@@ -5,7 +5,9 @@
 import { parseArgs } from 'node:util';
 import { PalisadeError } from '../../pipeline/core/errors.js';
 import { defaultObjectPath } from '../engine/index.js';
-import { FileEndpointSource } from '../discovery/index.js';
+import { KubeConfig } from '@kubernetes/client-node';
+import { loadStoreToken } from '../../pipeline/stores/index.js';
+import { FileEndpointSource, KubernetesEndpointSource } from '../discovery/index.js';
 import { DEFAULT_CONFIG, readAgentConfig } from './config.js';
 import { AgentError } from './errors.js';
 import { escapeUntrusted } from '../../pipeline/core/text/index.js';
@@ -33,7 +35,7 @@ commands:
 
 palisade-agent <command> --help for its options; palisade-agent --version
 `,
-  run: `usage: palisade-agent run --store URL --trust PUB|ROOT.json... --endpoints FILE [options]
+  run: `usage: palisade-agent run --store URL --trust PUB|ROOT.json... --endpoints FILE|--kubeconfig FILE [options]
 
   --store URL          bundle store: a directory, file://, http(s):// (palisade serve) or oci://host/repo
   --trust FILE         public key (.pub), or trust root JSON files (repeat: the trusted root, then rotations)
@@ -45,6 +47,11 @@ palisade-agent <command> --help for its options; palisade-agent --version
   --bake DURATION      bake window after activation, e.g. 30s, 2m, 0 (default 30s)
   --poll DURATION      how often to ask the store for a new bundle (default 5s)
   --node NAME          this node's name (pods of other nodes are never local)
+  --kubeconfig FILE    endpoints from the Kubernetes API instead of --endpoints (pods and namespaces; needs --node)
+  --rollout            follow this node's target in the store (palisade rollout controller) instead of the latest
+                       bundle, and report to its status record (needs --node; writes need the store token)
+  --node-label K=V     a label of this node, for rollout waves that select by label (repeat)
+  --token-file FILE    the store's token, for the rollout status records (default $PALISADE_STORE_TOKEN)
   --config FILE        JSON: {"health": {"command": [...]} | {"url": "..."}, "bake": {"maxPolicyDrops": N, "intervalSeconds": S}}
 
 SIGTERM or SIGINT stops the agent; the datapath keeps enforcing for the next one.
@@ -123,9 +130,18 @@ export async function main(argv: string[], version: string, out: NodeJS.Writable
         store: { type: 'string' }, trust: { type: 'string', multiple: true }, endpoints: { type: 'string' },
         'state-dir': { type: 'string' }, 'pin-dir': { type: 'string' }, object: { type: 'string' }, metrics: { type: 'string' },
         bake: { type: 'string' }, poll: { type: 'string' }, node: { type: 'string' }, config: { type: 'string' },
+        kubeconfig: { type: 'string' }, rollout: { type: 'boolean' }, 'node-label': { type: 'string', multiple: true }, 'token-file': { type: 'string' },
       });
       if (v.help) return help(out, 'run');
-      for (const need of ['store', 'trust', 'endpoints'] as const) if (v[need] === undefined) throw new Usage(`palisade-agent run: --${need} is required`);
+      for (const need of ['store', 'trust'] as const) if (v[need] === undefined) throw new Usage(`palisade-agent run: --${need} is required`);
+      if ((v.endpoints === undefined) === (v.kubeconfig === undefined)) throw new Usage('palisade-agent run: give one of --endpoints FILE or --kubeconfig FILE');
+      if ((v.kubeconfig !== undefined || v.rollout) && v.node === undefined) throw new Usage('palisade-agent run: --kubeconfig and --rollout need --node NAME');
+      const labels: Record<string, string> = {};
+      for (const pair of (v['node-label'] as string[] | undefined) ?? []) {
+        const m = /^([A-Za-z0-9][A-Za-z0-9._/-]{0,252})=([A-Za-z0-9._-]{0,63})$/.exec(pair);
+        if (!m) throw new Usage(`palisade-agent run: --node-label must be KEY=VALUE (a Kubernetes label), got '${pair}'`);
+        labels[m[1]!] = m[2]!;
+      }
       const dieAt = process.env[DIE_AT_ENV];
       if (dieAt !== undefined && dieAt !== '' && !(APPLY_STEPS as readonly string[]).includes(dieAt)) throw new Usage(`${DIE_AT_ENV}: not a step (${APPLY_STEPS.join(', ')})`);
       const ac = new AbortController();
@@ -136,7 +152,8 @@ export async function main(argv: string[], version: string, out: NodeJS.Writable
         await runAgent({
           storeUrl: v.store as string,
           trustPaths: v.trust as string[],
-          endpoints: new FileEndpointSource(v.endpoints as string, 1000, v.node as string | undefined),
+          endpoints: v.kubeconfig !== undefined ? kubernetesSource(v.kubeconfig as string, v.node as string) : new FileEndpointSource(v.endpoints as string, 1000, v.node as string | undefined),
+          ...(v.rollout ? { rollout: { labels, token: await loadStoreToken(v['token-file'] as string | undefined) } } : {}),
           stateDir: (v['state-dir'] as string | undefined) ?? DEFAULT_STATE_DIR,
           pinDir: (v['pin-dir'] as string | undefined) ?? DEFAULT_PIN_DIR,
           objectPath: (v.object as string | undefined) ?? defaultObjectPath(),
@@ -202,4 +219,15 @@ export async function main(argv: string[], version: string, out: NodeJS.Writable
 function help(out: NodeJS.WritableStream, command: string): number {
   out.write(USAGE[command] ?? '');
   return 0;
+}
+
+/** Endpoints from the Kubernetes API of a kubeconfig file (its current context). */
+function kubernetesSource(path: string, node: string): KubernetesEndpointSource {
+  const kubeConfig = new KubeConfig();
+  try {
+    kubeConfig.loadFromFile(path);
+  } catch (err) {
+    throw new Usage(`palisade-agent run: --kubeconfig ${path}: ${(err as Error).message}`);
+  }
+  return new KubernetesEndpointSource({ kubeConfig, nodeName: node });
 }

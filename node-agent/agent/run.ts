@@ -8,7 +8,7 @@
 import { existsSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { openStore, ociCredentialsFromEnv } from '../../pipeline/stores/index.js';
+import { openRecordStore, openStore, ociCredentialsFromEnv, type BundleDescriptor } from '../../pipeline/stores/index.js';
 import { MAP_NAMES, openDatapath, type LoadedDatapath } from '../datapath/index.js';
 import type { EndpointSet, EndpointSource } from '../discovery/index.js';
 import { AgentMetrics, serveMetrics, type MetricsServer } from '../metrics/index.js';
@@ -24,6 +24,8 @@ import type { AgentLog } from './log.js';
 import { reconcileEndpoints } from './reconcile.js';
 import { StateDir, type RuntimeStatus } from './state-dir.js';
 import { readAgentTrust } from './trust.js';
+import { AgentError } from './errors.js';
+import { RolloutLink, statusFor, type NodeTargetView } from './rollout-link.js';
 import type { AgentClock, AgentState, ApplyStep } from './types.js';
 
 /** Options of {@link runAgent}. */
@@ -47,6 +49,11 @@ export interface RunOptions {
   readonly signal: AbortSignal;
   /** Called once the agent is running (metrics address bound). */
   readonly onReady?: (info: { metricsAddress: string | null }) => void;
+  /**
+   * Rollout mode: run the bundle this node's target record names (written by `palisade rollout controller` in the
+   * same store) instead of following `latest`, and report to the node's status record. Needs `node`.
+   */
+  readonly rollout?: { readonly labels: Readonly<Record<string, string>>; readonly token?: string | undefined };
 }
 
 const realClock: AgentClock = {
@@ -77,6 +84,8 @@ export async function runAgent(o: RunOptions): Promise<void> {
   try {
     const trust = readAgentTrust(o.trustPaths, new Date());
     const store = openStore(o.storeUrl, { ociCredentials: ociCredentialsFromEnv() });
+    if (o.rollout && !o.node) throw new AgentError('bad-argument', 'rollout mode needs --node (the name of this node\'s records)');
+    const link = o.rollout ? new RolloutLink(openRecordStore(o.storeUrl, { token: o.rollout.token }), o.node!, o.rollout.labels) : undefined;
     let endpoints: EndpointSet = await o.endpoints.read();
     o.log.line('info', `endpoints from ${o.endpoints.description}: ${endpoints.pods.length} pods, ${endpoints.pods.filter((p) => p.interface !== undefined).length} on this node`);
 
@@ -132,6 +141,17 @@ export async function runAgent(o: RunOptions): Promise<void> {
       }
     }, 250);
 
+    // Packets dropped by policy since the enforced bundle was activated (kernel counters, exact), for rollout reports.
+    const droppedTotal = (): number => loaded.readCounters().reduce((n, r) => (r.verdict === 'dropped' ? n + r.packets : n), 0);
+    let dropsBase = { digest: current.enforced?.bundleDigest ?? null, total: droppedTotal() };
+    let target: NodeTargetView | undefined;
+    const reportRollout = async (): Promise<void> => {
+      if (!link) return;
+      const digest = current.enforced?.bundleDigest ?? null;
+      if (digest !== dropsBase.digest) dropsBase = { digest, total: droppedTotal() };
+      await link.report(statusFor(current, target, Math.max(0, droppedTotal() - dropsBase.total), Date.now())).catch((err) => o.log.line('warn', `rollout status not written: ${codeOf(err)}: ${messageOf(err)}`));
+    };
+
     // Status as the `status` command shows it.
     const store_ = { up: false, lastError: null as string | null, nextAttemptAt: null as string | null };
     let endpointsError: string | null = null;
@@ -183,7 +203,15 @@ export async function runAgent(o: RunOptions): Promise<void> {
       while (!o.signal.aborted) {
         let wait = o.pollMs;
         try {
-          const latest = await store.latest({ signal: AbortSignal.any([o.signal, AbortSignal.timeout(30_000)]) });
+          const signal = AbortSignal.any([o.signal, AbortSignal.timeout(30_000)]);
+          let latest: BundleDescriptor | undefined | null;
+          if (link) {
+            target = await link.target(signal);
+            // An audit target is reported as refused (this agent cannot audit yet); nothing is applied for it.
+            latest = target?.mode === 'audit' ? null : target?.descriptor;
+          } else {
+            latest = await store.latest({ signal });
+          }
           if (!store_.up) o.log.line('info', `store reachable: ${store.location}`);
           store_.up = true;
           store_.lastError = null;
@@ -193,6 +221,7 @@ export async function runAgent(o: RunOptions): Promise<void> {
           if (latest && latest.digest !== current.enforced?.bundleDigest && !current.rejected.has(latest.digest)) {
             applying = `serial ${latest.serial}`;
             await writeStatus();
+            await reportRollout();
             const r = await serially(() => applyBundle(deps, current, latest));
             current = r.state;
             applying = null;
@@ -205,6 +234,7 @@ export async function runAgent(o: RunOptions): Promise<void> {
           wait = down(codeOf(err), messageOf(err));
         }
         await writeStatus();
+        await reportRollout();
         await realClock.sleep(wait, o.signal);
       }
     };

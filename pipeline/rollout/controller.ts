@@ -98,7 +98,7 @@ export class RolloutController {
     };
 
     if (latest && (!state || latest.serial > state.bundle.serial)) {
-      const started = startRollout({ serial: latest.serial, digest: latest.digest }, deps.spec, view.fleet, state ?? null, now);
+      const started = startRollout({ serial: latest.serial, digest: latest.digest, size: latest.size }, deps.spec, view.fleet, state ?? null, now);
       if (await store(started.state)) {
         events.push(...started.events);
         if (started.superseded) await keepPast(deps.records, started.superseded, deps.log);

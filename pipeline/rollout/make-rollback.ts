@@ -30,6 +30,6 @@ export function rollbackMaker(o: RollbackMakerOptions): (stable: BundleRef, reve
     const verified = await verifyBundle(bytes, { trust: o.trust, now, minSerial: stable.serial });
     const rollback = rollbackBundleOf(verified, { rollbackOf: revert.serial, createdAt: now, expiresAt: new Date(now.getTime() + (o.lifetimeMs ?? 30 * 86_400_000)) }, o.keys);
     const d = await o.bundles.storeUnlisted({ serial: verified.manifest.serial, bytes: rollback.bytes });
-    return { serial: d.serial, digest: d.digest };
+    return { serial: d.serial, digest: d.digest, size: d.size };
   };
 }

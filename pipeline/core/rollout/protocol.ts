@@ -17,6 +17,8 @@ export interface BundleRef {
   readonly serial: number;
   /** `sha256:<hex>` of the bundle file. */
   readonly digest: string;
+  /** Size of the bundle file in bytes, when known (targets carry it: agents fetch exactly that many bytes). */
+  readonly size?: number;
 }
 
 /** How a node runs a bundle: `enforce` drops what policy denies; `audit` judges by it but forwards, reporting AUDIT. */
@@ -99,9 +101,10 @@ const DIGEST = /^sha256:[0-9a-f]{64}$/;
 export function parseBundleRef(v: unknown): BundleRef | null | undefined {
   if (v === null) return null;
   if (typeof v !== 'object' || Array.isArray(v)) return undefined;
-  const { serial, digest } = v as { serial?: unknown; digest?: unknown };
+  const { serial, digest, size } = v as { serial?: unknown; digest?: unknown; size?: unknown };
   if (typeof serial !== 'number' || !Number.isSafeInteger(serial) || serial < 0 || typeof digest !== 'string' || !DIGEST.test(digest)) return undefined;
-  return { serial, digest };
+  if (size !== undefined && !isCount(size)) return undefined;
+  return size === undefined ? { serial, digest } : { serial, digest, size: size as number };
 }
 
 /**
