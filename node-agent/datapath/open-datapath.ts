@@ -129,7 +129,7 @@ class Datapath implements LoadedDatapath {
 
   /** The generations, after checking the handle is open. */
   private gens(): Generations {
-    if (this.closed) throw new DatapathError('closed', 'the datapath handle is closed');
+    if (this.closed) throw new DatapathError('datapath-closed', 'the datapath handle is closed');
     return this.generations;
   }
 

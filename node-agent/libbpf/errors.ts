@@ -62,14 +62,15 @@ function explain(op: string, errno: number, detail: string | undefined): string 
   }
 }
 
-/** A libbpf call failed. `code` is `libbpf`; branch on `errno` and `operation`. */
+/** A libbpf call failed. `code` is `libbpf-failed`; branch on `errno` and `operation`. */
 export class LibbpfError extends PalisadeError {
+  declare readonly code: 'libbpf-failed';
   /** Positive errno. */
   readonly errno: number;
   /** The libbpf function (`bpf_map_update_elem`, ...). */
   readonly operation: string;
   constructor(operation: string, errno: number, detail?: string, options?: { cause?: unknown; message?: string }) {
-    super('libbpf', options?.message ?? `${operation}: ${explain(operation, errno, detail)} [${errnoName(errno)}]`, options);
+    super('libbpf-failed', options?.message ?? `${operation}: ${explain(operation, errno, detail)} [${errnoName(errno)}]`, options);
     this.errno = errno;
     this.operation = operation;
   }

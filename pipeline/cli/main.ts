@@ -69,6 +69,11 @@ async function dispatch(argv: string[]): Promise<number> {
   return await mod.run(rest);
 }
 
+/** The exit code of an error's kind: usage and local I/O 2, everything else 1 (never chosen by the code's spelling). */
+export function exitCodeOf(err: PalisadeError): number {
+  return err.kind === 'usage' || err.kind === 'io' ? 2 : 1;
+}
+
 /**
  * Prints an error as one line for a person (a usage error adds the command's usage); exit 2 for usage and I/O,
  * 1 otherwise, 70 for a bug.
@@ -82,7 +87,7 @@ export function reportError(err: unknown): number {
   if (err instanceof InputError) {
     const where = formatPos(err.pos);
     errorLine(`${where ? where + ': ' : ''}error: ${err.message} [${err.code}]`);
-    return err.code.startsWith('io') ? 2 : 1;
+    return exitCodeOf(err);
   }
   if (err instanceof OutputError) {
     // Thrown out of finishOutput's reach (a command run in-process): same line, same code.
@@ -91,7 +96,7 @@ export function reportError(err: unknown): number {
   }
   if (err instanceof PalisadeError) {
     errorLine(`palisade: ${err.message} [${err.code}]`);
-    return 1;
+    return exitCodeOf(err);
   }
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e.code === 'string' && typeof e.syscall === 'string') {

@@ -22,7 +22,7 @@ export function isEngineName(name: string): name is EngineName {
 
 /**
  * Creates the named engine.
- * @throws UsageError for an unknown name; SimulateError `simulate.engine-unavailable` when the engine's module is
+ * @throws UsageError for an unknown name; SimulateError `simulate-engine-unavailable` when the engine's module is
  *   missing or malformed; errors the engine itself raises on start (e.g. NotSupportedError without BPF) propagate.
  */
 export async function createVerdictEngine(name: string, model: PolicyModel, options: EngineOptions = {}): Promise<VerdictEngine> {
@@ -35,15 +35,15 @@ export async function createVerdictEngine(name: string, model: PolicyModel, opti
   } catch (err) {
     const code = (err as NodeJS.ErrnoException)?.code;
     const why = code === 'ERR_MODULE_NOT_FOUND' ? 'is not built' : `failed to load: ${(err as Error)?.message ?? String(err)}`;
-    throw new SimulateError('simulate.engine-unavailable', `the ${name} engine ${why} (${url.pathname})`, { cause: err });
+    throw new SimulateError('simulate-engine-unavailable', `the ${name} engine ${why} (${url.pathname})`, { cause: err });
   }
   if (typeof mod.createEngine !== 'function') {
-    throw new SimulateError('simulate.engine-unavailable', `the ${name} engine module does not export createEngine`);
+    throw new SimulateError('simulate-engine-unavailable', `the ${name} engine module does not export createEngine`);
   }
   try {
     return await mod.createEngine(model, options);
   } catch (err) {
     if (err instanceof PalisadeError) throw err;
-    throw new SimulateError('simulate.engine-unavailable', `the ${name} engine could not start: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    throw new SimulateError('simulate-engine-unavailable', `the ${name} engine could not start: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
 }

@@ -19,7 +19,7 @@ export const MAX_READ_AHEAD = 65_536;
  * Runs `flows` through `engine`. When the flow source fails (a malformed line), the engine sees the stream end
  * there, so that it still judges every flow it has read ahead; the source's error is thrown after the last of those
  * verdicts.
- * @throws SimulateError `simulate.engine-mismatch` when the engine skips, reorders or invents verdicts, or reads
+ * @throws SimulateError `simulate-engine-mismatch` when the engine skips, reorders or invents verdicts, or reads
  *   more than MAX_READ_AHEAD flows ahead; errors of the flow source propagate unchanged, after the verdicts of the
  *   flows before them
  */
@@ -39,7 +39,7 @@ export async function* judgeFlows(engine: VerdictEngine, flows: AsyncIterable<Fl
       }
       if (next.done) return;
       if (pending.length - head >= MAX_READ_AHEAD) {
-        throw new SimulateError('simulate.engine-mismatch', `the ${engine.name} engine read more than ${MAX_READ_AHEAD} flows ahead of its verdicts`);
+        throw new SimulateError('simulate-engine-mismatch', `the ${engine.name} engine read more than ${MAX_READ_AHEAD} flows ahead of its verdicts`);
       }
       pending.push(next.value);
       yield next.value;
@@ -49,7 +49,7 @@ export async function* judgeFlows(engine: VerdictEngine, flows: AsyncIterable<Fl
     const flow = pending[head];
     if (flow === undefined || verdict.index !== flow.index) {
       throw new SimulateError(
-        'simulate.engine-mismatch',
+        'simulate-engine-mismatch',
         `the ${engine.name} engine returned a verdict for flow ${verdict.index} where flow ${flow?.index ?? '(none)'} was next`,
       );
     }
@@ -63,7 +63,7 @@ export async function* judgeFlows(engine: VerdictEngine, flows: AsyncIterable<Fl
     yield { flow, verdict };
   }
   if (head < pending.length) {
-    throw new SimulateError('simulate.engine-mismatch', `the ${engine.name} engine stopped before judging flow ${pending[head]!.index}`);
+    throw new SimulateError('simulate-engine-mismatch', `the ${engine.name} engine stopped before judging flow ${pending[head]!.index}`);
   }
   if (sourceFailed) throw sourceFailed.error;
 }

@@ -76,7 +76,7 @@ async function judgeAll(engine: VerdictEngine, flows: FlowSource, report: (flow:
     for await (const batch of flows.batches()) {
       for (const flow of batch) {
         const verdict = judgeOne(flow);
-        if (verdict.index !== flow.index) throw new SimulateError('simulate.engine-mismatch', `the ${engine.name} engine answered flow ${flow.index} with verdict ${verdict.index}`);
+        if (verdict.index !== flow.index) throw new SimulateError('simulate-engine-mismatch', `the ${engine.name} engine answered flow ${flow.index} with verdict ${verdict.index}`);
         const pending = report(flow, verdict);
         if (pending) await pending;
       }

@@ -205,7 +205,7 @@ describeKernel('datapath load', () => {
       `catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, errno: e.errno, message: e.message })); }`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: '/' });
     const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
-    expect(out).toMatchObject({ name: 'LibbpfError', code: 'libbpf', errno: Errno.EPERM });
+    expect(out).toMatchObject({ name: 'LibbpfError', code: 'libbpf-failed', errno: Errno.EPERM });
     expect(out.message).toMatch(/needs root or CAP_BPF/);
   });
 

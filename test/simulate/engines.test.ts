@@ -45,7 +45,7 @@ describe('engine registry', () => {
   it('loads the tables engine module at run time when it is built', async () => {
     const engine = await createVerdictEngine('tables', m).catch((e: unknown) => e);
     if (engine instanceof SimulateError) {
-      expect(engine.code).toBe('simulate.engine-unavailable');
+      expect(engine.code).toBe('simulate-engine-unavailable');
       expect(engine.message).toContain('tables');
     } else {
       expect((engine as VerdictEngine).name).toBeTypeOf('string');
@@ -82,7 +82,7 @@ describe('streaming judgement', () => {
       for await (const _ of judgeFlows(skipping, stream(flows))) void _;
     })().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SimulateError);
-    expect((err as SimulateError).code).toBe('simulate.engine-mismatch');
+    expect((err as SimulateError).code).toBe('simulate-engine-mismatch');
   });
 
   it('summarises counts and dropped pairs', async () => {

@@ -8,6 +8,7 @@ import { PalisadeError } from '../errors.js';
  * table leaves the compiler, so nothing is loaded.
  */
 export class MapPressureError extends PalisadeError {
+  declare readonly code: 'policy-map-overflow';
   /** The endpoint, as `namespace/pod (ip)`; for a whole generation, the most loaded endpoint. */
   readonly endpoint: string;
   readonly entries: number;
@@ -34,8 +35,12 @@ export class MapPressureError extends PalisadeError {
  * The inventory or the options cannot be compiled (too many endpoints or addresses, a bad address, a bad limit), or a
  * replayed packet left a pod from an address that is not the pod's (`spoofed-source`: a replay bug, never a verdict).
  */
+/** Stable codes of {@link CompileError}. */
+export type CompileErrorCode = 'too-many-endpoints' | 'ipcache-overflow' | 'bad-address' | 'bad-option' | 'spoofed-source';
+
 export class CompileError extends PalisadeError {
-  constructor(code: 'too-many-endpoints' | 'ipcache-overflow' | 'bad-address' | 'bad-option' | 'spoofed-source', message: string) {
+  declare readonly code: CompileErrorCode;
+  constructor(code: CompileErrorCode, message: string) {
     super(code, message);
   }
 }
