@@ -36,7 +36,10 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 describe('palisade-agent CLI', () => {
   test('usage errors are one line and exit 2; --help works for every command', async () => {
     expect(await run('frobnicate')).toEqual({ code: 2, out: '', err: "palisade-agent: unknown command 'frobnicate' (run, status, observe)\n" });
-    expect(await run('run', '--store', 'x', '--trust', 'k.pub')).toEqual({ code: 2, out: '', err: 'palisade-agent run: --endpoints is required\n' });
+    expect(await run('run', '--store', 'x', '--trust', 'k.pub')).toEqual({ code: 2, out: '', err: 'palisade-agent run: give one of --endpoints FILE or --kubeconfig FILE\n' });
+    expect(await run('run', '--store', 'x', '--trust', 'k', '--endpoints', 'e', '--rollout')).toEqual({ code: 2, out: '', err: 'palisade-agent run: --kubeconfig and --rollout need --node NAME\n' });
+    expect(await run('run', '--store', 'x', '--trust', 'k', '--endpoints', 'e', '--kubeconfig', 'k')).toEqual({ code: 2, out: '', err: 'palisade-agent run: give one of --endpoints FILE or --kubeconfig FILE\n' });
+    expect((await run('run', '--store', 'x', '--trust', 'k', '--endpoints', 'e', '--rollout', '--node', 'n', '--node-label', 'bad label')).err).toMatch(/^palisade-agent run: --node-label must be KEY=VALUE/);
     const bad = await run('run', '--store', 'x', '--trust', 'k', '--endpoints', 'e', '--bake', '30');
     expect(bad).toEqual({ code: 2, out: '', err: "--bake: bad duration '30' (use e.g. 30s, 2m, 500ms, 0)\n" });
     expect((await run('status', '--bogus')).code).toBe(2);
