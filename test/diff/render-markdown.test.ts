@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   DiffAggregator,
   GITHUB_COMMENT_LIMIT,
-  renderGithub,
   renderJson,
   renderMarkdown,
   type DiffReport,
 } from '../../pipeline/diff/index.js';
+import { renderGithub } from '../../pipeline/github/index.js';
 import { dropped, forwarded, pod, rule, tcp } from './helpers.js';
 
 function report(connections: number, flowsPerConnection = 3): DiffReport {

@@ -9,7 +9,8 @@
  */
 import { InputError, UsageError } from '../../core/errors.js';
 import { formatDiagnostic, type Diagnostic } from '../../core/validate/diagnostic.js';
-import { diffGitRefs, plural, renderGithub, renderJson, renderMarkdown, type DiffReport } from '../../diff/index.js';
+import { diffGitRefs, plural, renderJson, renderMarkdown, type DiffReport } from '../../diff/index.js';
+import { renderGithub } from '../../github/index.js';
 import { reportError } from '../main.js';
 import { parseCommandArgs } from '../command-args.js';
 import { errorLine, printText } from '../output.js';

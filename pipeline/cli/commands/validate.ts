@@ -11,6 +11,7 @@ import { readPolicyFiles } from '../../sources/index.js';
 import { escapeUntrusted } from '../../core/text/index.js';
 import { parseCommandArgs } from '../command-args.js';
 import { printText } from '../output.js';
+import { workflowCommand } from '../../github/workflow-commands.js';
 
 const FORMATS = ['text', 'json', 'github'] as const;
 type Format = (typeof FORMATS)[number];
@@ -34,16 +35,6 @@ function parseArgs(argv: string[]): Args | 'help' {
   if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`unknown format '${format}': use text, json or github`);
   if (parsed.positionals.length === 0) throw new UsageError('validate needs at least one PATH (a policy file or directory)');
   return { paths: parsed.positionals, format: format as Format };
-}
-
-/**
- * Escapes a GitHub workflow command's data (message) or property value: untrusted characters (newlines and terminal
- * escapes included) become visible escapes, then `%` (and `:` `,` in a property) are percent-encoded.
- */
-function ghEscape(s: string, property: boolean): string {
-  let out = escapeUntrusted(s).replace(/%/g, '%25');
-  if (property) out = out.replace(/:/g, '%3A').replace(/,/g, '%2C');
-  return out;
 }
 
 function summaryLine(result: PolicyLoadResult, files: number, diagnostics: readonly Diagnostic[]): string {
@@ -93,10 +84,8 @@ export async function run(argv: string[]): Promise<number> {
       break;
     case 'github':
       for (const d of diagnostics) {
-        const props = [`file=${ghEscape(d.pos.file, true)}`];
-        if (d.pos.line > 0) props.push(`line=${d.pos.line}`, `col=${d.pos.col}`);
-        props.push(`title=${ghEscape(d.code, true)}`);
-        out += `::${d.severity} ${props.join(',')}::${ghEscape(`${d.message} [${d.code}]`, false)}\n`;
+        const at = d.pos.line > 0 ? { line: d.pos.line, col: d.pos.col } : {};
+        out += `${workflowCommand(d.severity, { file: d.pos.file, ...at, title: d.code }, `${d.message} [${d.code}]`)}\n`;
       }
       out += `${summary}\n`;
       break;

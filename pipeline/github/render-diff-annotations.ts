@@ -5,10 +5,8 @@
  * connections with no such rule (the allowing policy was deleted); and a `::notice` with the headline.
  */
 import type { RuleRef } from '../core/flow/types.js';
-import { escapeUntrusted } from '../core/text/index.js';
-import { ruleKey } from './aggregate.js';
-import type { ConnectionChange, DiffReport } from './report.js';
-import { CHANGE_TITLE, connectionTitle, headline, plural, policyName, sideVerdict } from './wording.js';
+import { CHANGE_TITLE, connectionTitle, headline, plural, policyName, ruleKey, sideVerdict, type ConnectionChange, type DiffReport } from '../diff/index.js';
+import { workflowCommand as command } from './workflow-commands.js';
 
 export interface GithubOptions {
   /** Most annotations written (GitHub shows a limited number per step); the rest are summed up in one notice. */
@@ -89,21 +87,4 @@ function listConnections(connections: readonly ConnectionChange[]): string {
   const more = connections.length - shown.length;
   if (more > 0) shown.push(`and ${plural(more, 'more connection')}`);
   return shown.join('\n');
-}
-
-/** `::name key=value,...::message` with GitHub's escaping of properties and data. */
-function command(name: string, props: Record<string, string>, message: string): string {
-  const p = Object.entries(props)
-    .map(([k, v]) => `${k}=${escapeProperty(v)}`)
-    .join(',');
-  return `::${name}${p ? ` ${p}` : ''}::${escapeData(message)}`;
-}
-
-function escapeData(s: string): string {
-  // Newlines stay (as %0A: annotations may span lines); other control, separator and bidi characters become visible.
-  return escapeUntrusted(s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A'));
-}
-
-function escapeProperty(s: string): string {
-  return escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
 }
