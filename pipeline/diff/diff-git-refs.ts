@@ -38,6 +38,8 @@ export type DiffGitRefsResult =
   | {
       readonly kind: 'report';
       readonly report: DiffReport;
+      /** Warnings about the head policies (there are no errors in head here). */
+      readonly headWarnings: readonly Diagnostic[];
       /** Errors in the base policies: those objects were left out of the base model. */
       readonly baseErrors: readonly Diagnostic[];
       /** The first few malformed lines skipped (with `skipInvalid`), as `file:line: message`. */
@@ -72,7 +74,7 @@ export async function diffGitRefs(options: DiffGitRefsOptions): Promise<DiffGitR
   try {
     const report = await diffPolicies({
       flows: reader,
-      base: { ref: refInfo(baseTree), engine: engines[0] },
+      base: { ref: refInfo(baseTree), engine: engines[0], model: base.model },
       head: { ref: refInfo(headTree), engine: engines[1], model: head.model, selects: selectsEndpointOf(head.model) },
       ...(options.limits ? { limits: options.limits } : {}),
       inputSummary: () => ({
@@ -87,6 +89,7 @@ export async function diffGitRefs(options: DiffGitRefsOptions): Promise<DiffGitR
     return {
       kind: 'report',
       report,
+      headWarnings: head.diagnostics,
       baseErrors: base.diagnostics.filter((d) => d.severity === 'error'),
       skippedSamples: reader.stats.invalidSamples,
     };

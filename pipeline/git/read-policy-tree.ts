@@ -117,7 +117,11 @@ interface BlobEntry {
 }
 
 /** `<ref>^{commit}` through rev-parse; the ref is checked first so that it can never be read as an option. */
-async function resolveCommit(repo: GitRepository, ref: string): Promise<string> {
+/**
+ * The full commit id `ref` names.
+ * @throws GitReadError `io-git-bad-ref` for a malformed ref, `io-git-unknown-ref` when it names no commit.
+ */
+export async function resolveCommit(repo: GitRepository, ref: string): Promise<string> {
   if (ref === '' || ref.startsWith('-') || /[\x00-\x1f\x7f]/.test(ref)) {
     throw new GitReadError('io-git-bad-ref', `'${printable(ref)}' is not a valid Git ref`);
   }

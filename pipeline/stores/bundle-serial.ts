@@ -17,10 +17,12 @@ export interface BundlePeek {
   readonly manifestDigest: string;
   /** The manifest's `expiresAt` (RFC 3339 UTC): agents refuse the bundle after it. */
   readonly expiresAt: string;
+  /** The manifest's source: the repository and the commit the bundle was built from. */
+  readonly source: { readonly repository: string; readonly commit: string };
 }
 
 /**
- * The serial, manifest digest and expiry of a bundle file, unverified.
+ * The serial, manifest digest, expiry and source of a bundle file, unverified.
  * @throws StoreError `store-bad-input` when the bytes are not a bundle file with a well-formed manifest first.
  */
 export function peekBundle(bytes: Uint8Array): BundlePeek {
@@ -30,7 +32,7 @@ export function peekBundle(bytes: Uint8Array): BundlePeek {
   }
   try {
     const manifest = parseManifest(JSON.parse(new TextDecoder().decode(first.bytes)));
-    return { serial: manifest.serial, manifestDigest: sha256Digest(first.bytes), expiresAt: manifest.expiresAt };
+    return { serial: manifest.serial, manifestDigest: sha256Digest(first.bytes), expiresAt: manifest.expiresAt, source: manifest.source };
   } catch (err) {
     throw new StoreError('store-bad-input', `not a bundle file: ${(err as Error).message}`, { cause: err });
   }

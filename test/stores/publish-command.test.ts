@@ -185,12 +185,12 @@ describe('palisade publish', () => {
     }
   }, 30_000);
 
-  it('peekBundle reads the serial and manifest digest of a published bundle', async () => {
+  it('peekBundle reads the serial, manifest digest, expiry and source of a published bundle', async () => {
     const store = new FsBundleStore(join(dir.path, 'fs-store'));
     const latest = (await store.latest())!;
     const { trust } = await readTrust([pub], new Date());
     const bytes = await store.get(latest.digest);
     const v = await verifyBundle(bytes, { trust, now: new Date() });
-    expect(peekBundle(bytes)).toEqual({ serial: latest.serial, manifestDigest: v.manifestDigest, expiresAt: v.manifest.expiresAt });
+    expect(peekBundle(bytes)).toEqual({ serial: latest.serial, manifestDigest: v.manifestDigest, expiresAt: v.manifest.expiresAt, source: v.manifest.source });
   });
 });

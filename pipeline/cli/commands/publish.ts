@@ -3,7 +3,8 @@
  * [--token-file FILE] [--expires DURATION | --expires-in DURATION | --expires-at TIME] [--min-validity DURATION]
  * [--bpf-object FILE]`: builds a signed bundle from a policy directory with serial = the store's latest serial + 1
  * and parent = the latest bundle's manifest, and publishes it with compare-and-swap on that serial. When another
- * publisher got there first, it rebuilds once on the new latest and tries again. A bundle that would be expired, or
+ * publisher got there first, it rebuilds once on the new latest and tries again (the publish stage of
+ * pipeline/handlers, which the webhook and `watch` run too). A bundle that would be expired, or
  * valid for less than --min-validity (default 3 days), when published is refused before it is composed or anything
  * is uploaded (its validity counts from the commit time; see bundle-build/validity.ts). The store URL is a directory,
  * `file://…`, `http(s)://…` (`palisade serve`; the upload token comes from --token-file or PALISADE_STORE_TOKEN)
@@ -19,9 +20,8 @@ import { parseCommandArgs } from '../command-args.js';
 import { errorLine, printLine } from '../output.js';
 import { buildBundleFromDir, BundleExpiryError, PolicyErrorsError, readSigningKeys, SIGNING_KEY_ENV } from '../../bundle-build/index.js';
 import { VALIDITY_OPTIONS, VALIDITY_USAGE, parseValidityArgs } from '../validity-args.js';
-import type { BuiltBundle } from '../../bundle-build/index.js';
-import { StoreError, loadStoreToken, ociCredentialsFromEnv, openStore, peekBundle } from '../../stores/index.js';
-import type { BundleDescriptor, BundleStore } from '../../stores/index.js';
+import { loadStoreToken, ociCredentialsFromEnv, openStore } from '../../stores/index.js';
+import { HandlerError, publishBundle } from '../../handlers/index.js';
 
 const USAGE =
   'usage: palisade publish --policies DIR --store URL --key PREFIX.key [--key…] [--flows FILE…] [--inventory FILE…]\n' +
@@ -57,60 +57,48 @@ export async function run(argv: string[]): Promise<number> {
   if (keys.length === 0) throw new UsageError(`publish needs a signing key: --key PREFIX.key or $${SIGNING_KEY_ENV}`, USAGE);
   const store = openStore(values.store, { token: await loadStoreToken(values['token-file']), ociCredentials: ociCredentialsFromEnv() });
 
-  const build = async (latest: BundleDescriptor | undefined): Promise<BuiltBundle> => buildBundleFromDir({
-    policiesDir: values.policies!,
-    flowFiles: values.flows,
-    inventoryFiles: values.inventory,
-    keys,
-    ...validity,
-    env: process.env,
-    serial: (latest?.serial ?? 0) + 1,
-    parentDigest: latest ? await parentManifestDigest(store, latest) : null,
-    ...(values['bpf-object'] !== undefined ? { bpfObjectPath: values['bpf-object'] } : {}),
-  });
-
-  let latest = await store.latest();
-  for (let attempt = 0; ; attempt++) {
-    let built: BuiltBundle;
-    try {
-      built = await build(latest);
-    } catch (err) {
-      if (err instanceof BundleExpiryError) {
-        errorLine(`palisade publish: ${err.message}; nothing published [${err.code}]`);
-        return EXIT_EXPIRED;
-      }
-      if (!(err instanceof PolicyErrorsError)) throw err;
+  let outcome;
+  try {
+    outcome = await publishBundle({
+      store,
+      build: async ({ serial, parentDigest }) => buildBundleFromDir({
+        policiesDir: values.policies!,
+        flowFiles: values.flows,
+        inventoryFiles: values.inventory,
+        keys,
+        ...validity,
+        env: process.env,
+        serial,
+        parentDigest,
+        ...(values['bpf-object'] !== undefined ? { bpfObjectPath: values['bpf-object'] } : {}),
+      }),
+      log: (line) => errorLine(`palisade publish: ${line}`),
+    });
+  } catch (err) {
+    if (err instanceof BundleExpiryError) {
+      errorLine(`palisade publish: ${err.message}; nothing published [${err.code}]`);
+      return EXIT_EXPIRED;
+    }
+    if (err instanceof PolicyErrorsError) {
       for (const d of err.diagnostics) errorLine(formatDiagnostic(d));
       errorLine(`palisade publish: ${err.diagnostics.length} error(s) in the policies; nothing published`);
       return 1;
     }
-    const serial = built.manifest.serial;
-    try {
-      const d = await store.publish({ serial, bytes: built.bytes }, { expectLatestSerial: latest?.serial ?? 0 });
-      await printLine(
-        `published serial ${d.serial} to ${store.location}: bundle ${d.digest}, ${d.size} bytes, manifest ${built.manifestDigest}, ` +
-          `${built.policies} policies, signed by ${built.signers.map((k) => k.slice(0, 12)).join(', ')}, expires ${built.manifest.expiresAt}`,
-      );
-      return 0;
-    } catch (err) {
-      if (!(err instanceof StoreError) || err.code !== 'store-conflict') throw err;
-      if (attempt >= 1) {
-        errorLine(`palisade publish: ${err.message}; gave up after a rebuild [store-conflict]`);
-        return EXIT_CONFLICT;
-      }
-      latest = err.current ?? (await store.latest());
-      errorLine(`palisade publish: serial ${serial} was taken by another publisher (latest is now ${latest?.serial ?? 0}); rebuilding`);
+    if (err instanceof HandlerError && err.code === 'publish-conflict') {
+      errorLine(`palisade publish: ${err.message} [store-conflict]`);
+      return EXIT_CONFLICT;
     }
+    throw err;
   }
-}
-
-/** The manifest digest of the store's latest bundle, the new bundle's `parentDigest`. */
-async function parentManifestDigest(store: BundleStore, latest: BundleDescriptor): Promise<string> {
-  const bytes = await store.get(latest.digest, { expectedSize: latest.size });
-  try {
-    return peekBundle(bytes).manifestDigest;
-  } catch (err) {
-    if (!(err instanceof StoreError)) throw err;
-    throw new StoreError('store-corrupt', `${store.location}: the latest bundle (serial ${latest.serial}) cannot be read as a parent: ${err.message}`, { cause: err });
+  // Without a commit to compare (none is passed here) every run publishes; the other outcomes are the handlers'.
+  if (outcome.kind !== 'published') {
+    await printLine(`nothing published: ${store.location} already has commit ${outcome.latest.commit} (serial ${outcome.latest.descriptor.serial})`);
+    return 0;
   }
+  const { descriptor: d, built } = outcome;
+  await printLine(
+    `published serial ${d.serial} to ${store.location}: bundle ${d.digest}, ${d.size} bytes, manifest ${built.manifestDigest}, ` +
+      `${built.policies} policies, signed by ${built.signers.map((k) => k.slice(0, 12)).join(', ')}, expires ${built.manifest.expiresAt}`,
+  );
+  return 0;
 }
