@@ -5,3 +5,12 @@
  */
 export { escapeCommandData, escapeCommandProperty, workflowCommand, type WorkflowCommandName } from './workflow-commands.js';
 export { renderGithub, type GithubOptions } from './render-diff-annotations.js';
+export { GithubError, type GithubErrorCode } from './errors.js';
+export { createGithubClient, redact, type GithubClient, type GithubClientOptions, type TokenSource } from './client.js';
+export { appJwt, installationTokenSource, type GithubAppCredentials, type InstallationTokenOptions } from './app-auth.js';
+export { retryDecision, DEFAULT_RETRY_LIMITS, type RetryLimits, type FailedAttempt, type RetryDecision } from './retry-policy.js';
+export { permissionFor } from './permissions.js';
+export { truncateUtf8, prefixWithinBytes, CHECK_OUTPUT_LIMIT, JOB_SUMMARY_LIMIT } from './utf8-limit.js';
+export { publishCheckRun, ANNOTATIONS_PER_REQUEST, type CheckRunTarget, type CheckRunOutcome } from './check-run.js';
+export { upsertPullRequestComment, COMMENT_MARKER, COMMENT_BODY_LIMIT, type CommentTarget, type CommentOutcome } from './pr-comment.js';
+export { reportPullRequest, type PullRequestTarget } from './report-pull-request.js';
