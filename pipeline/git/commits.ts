@@ -121,3 +121,31 @@ export async function checkoutCommit(repo: GitRepository, commit: string): Promi
     },
   };
 }
+
+/**
+ * Makes sure the repository has these commits: when one is missing, fetches the branches and pull-request heads of
+ * `origin` once.
+ * @throws GitReadError `io-git-unknown-ref` when a commit is still missing after the fetch.
+ */
+export async function ensureCommits(repo: GitRepository, commits: readonly string[]): Promise<void> {
+  const missing = async (): Promise<string[]> => {
+    const out: string[] = [];
+    for (const c of commits) {
+      try {
+        await resolveCommit(repo, c);
+      } catch {
+        out.push(c);
+      }
+    }
+    return out;
+  };
+  if ((await missing()).length === 0) return;
+  const remotes = (await repo.git.raw(['remote'])).split('\n').map((r) => r.trim());
+  if (remotes.includes('origin')) {
+    await repo.git
+      .raw(['fetch', '--quiet', '--no-tags', 'origin', '+refs/heads/*:refs/remotes/origin/*', '+refs/pull/*/head:refs/remotes/origin/pull/*'])
+      .catch(() => undefined);
+  }
+  const still = await missing();
+  if (still.length > 0) throw new GitReadError('io-git-unknown-ref', `${repo.dir}: commit${still.length === 1 ? '' : 's'} ${still.map((c) => c.slice(0, 12)).join(', ')} not found, even after fetching origin`);
+}

@@ -6,7 +6,7 @@
 export { openRepository } from './repository.js';
 export type { GitRepository } from './repository.js';
 export { readPolicyTree, resolveCommit, DEFAULT_TREE_LIMITS } from './read-policy-tree.js';
-export { changedFiles, checkoutCommit, commitsSince, exportFileAtCommit, isAncestor, readFileAtCommit, MAX_CHANGED_FILES } from './commits.js';
+export { changedFiles, checkoutCommit, commitsSince, ensureCommits, exportFileAtCommit, isAncestor, readFileAtCommit, MAX_CHANGED_FILES } from './commits.js';
 export type { CommitCheckout } from './commits.js';
 export type { TreeFile, PolicyTreeSnapshot, TreeReadLimits, ReadPolicyTreeOptions } from './read-policy-tree.js';
 export { GitReadError } from './errors.js';

@@ -14,3 +14,9 @@ export { truncateUtf8, prefixWithinBytes, CHECK_OUTPUT_LIMIT, JOB_SUMMARY_LIMIT 
 export { publishCheckRun, ANNOTATIONS_PER_REQUEST, type CheckRunTarget, type CheckRunOutcome } from './check-run.js';
 export { upsertPullRequestComment, COMMENT_MARKER, COMMENT_BODY_LIMIT, type CommentTarget, type CommentOutcome } from './pr-comment.js';
 export { reportPullRequest, type PullRequestTarget } from './report-pull-request.js';
+export { signWebhookBody, verifyWebhookSignature } from './webhook-signature.js';
+export { webhookWork, WEBHOOK_EVENTS, type WebhookWork } from './webhook-events.js';
+export { createWebhookReceiver, type WebhookReceiver, type WebhookReceiverOptions } from './webhook-receiver.js';
+export { webhookRunner, type WebhookRunnerDeps } from './webhook-runner.js';
+export { mountOnPath } from './mount.js';
+export { githubClientsFromEnv } from './credentials.js';

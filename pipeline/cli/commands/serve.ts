@@ -6,6 +6,11 @@
  * also pass the agents' verification gate (signatures, threshold, expiry, ABI), so a leaked token alone cannot plant
  * a bundle. SIGTERM or SIGINT stops it gracefully: no new connections, waiting long polls answered, uploads in
  * flight finished.
+ *
+ * With --webhook-secret-file F and --repo DIR it also receives GitHub webhooks at POST /github/webhook (signature
+ * checked, deliveries run once from a bounded queue): pull requests are checked and reported (check run + comment,
+ * credentials from GITHUB_TOKEN or a GitHub App, see pipeline/github/credentials.ts), and pushes to the main branch
+ * are published to the served store when --key is given.
  */
 import { UsageError } from '../../core/errors.js';
 import { parseCommandArgs } from '../command-args.js';
@@ -13,8 +18,9 @@ import { errorLine, printLine } from '../output.js';
 import { BundleError, verifyBundle } from '../../core/bundle/index.js';
 import { readTrust } from '../../bundle-build/index.js';
 import { FsBundleStore, FsRecordStore, loadStoreToken, peekBundle, readBundleSerial, startStoreServer } from '../../stores/index.js';
+import { startWebhook, WEBHOOK_OPTIONS, WEBHOOK_USAGE, WEBHOOK_PATH } from '../webhook-setup.js';
 
-const USAGE = 'usage: palisade serve --store DIR --listen HOST:PORT [--token-file FILE] [--trust PREFIX.pub|ROOT.json…] [--max-upload-bytes N] [--poll-ms N]';
+const USAGE = `usage: palisade serve --store DIR --listen HOST:PORT [--token-file FILE] [--trust PREFIX.pub|ROOT.json…] [--max-upload-bytes N] [--poll-ms N]\n${WEBHOOK_USAGE}`;
 
 /** Runs the command; resolves to the exit code once the server has stopped. */
 export async function run(argv: string[]): Promise<number> {
@@ -27,6 +33,7 @@ export async function run(argv: string[]): Promise<number> {
       trust: { type: 'string', multiple: true, default: [] },
       'max-upload-bytes': { type: 'string' },
       'poll-ms': { type: 'string' },
+      ...WEBHOOK_OPTIONS,
     },
     USAGE,
   );
@@ -53,8 +60,9 @@ export async function run(argv: string[]): Promise<number> {
     }
     await verifyBundle(bytes, { trust, now });
   };
+  const store = new FsBundleStore(values.store);
   const server = await startStoreServer({
-    store: new FsBundleStore(values.store),
+    store,
     records: new FsRecordStore(values.store),
     readSerial: readBundleSerial,
     token,
@@ -64,14 +72,15 @@ export async function run(argv: string[]): Promise<number> {
     log: (line) => errorLine(`palisade serve: ${line}`),
   }, host, port);
   const mode = !token ? ' (read-only: no upload token)' : trustFiles.length > 0 ? ' (uploads verified against --trust)' : '';
-  await printLine(`palisade serve: serving ${values.store} at ${server.url}${mode}`);
+  const webhook = await startWebhook(values, server.server, store, (line) => errorLine(`palisade serve: ${line}`));
+  await printLine(`palisade serve: serving ${values.store} at ${server.url}${mode}${webhook ? `; GitHub webhooks at ${server.url}${WEBHOOK_PATH}` : ''}`);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       errorLine(`palisade serve: ${signal}, shutting down`);
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
-      void server.close().then(resolve);
+      void Promise.all([server.close(), webhook?.close()]).then(() => resolve());
     };
     const onTerm = (): void => stop('SIGTERM');
     const onInt = (): void => stop('SIGINT');
