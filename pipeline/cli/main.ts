@@ -20,7 +20,8 @@ const commands: Record<string, { summary: string; module: string }> = {
   compile: { summary: 'compile policies into one (signed) bundle file', module: './commands/compile.js' },
   verify: { summary: 'verify a bundle against a trust root', module: './commands/verify.js' },
   publish: { summary: 'compile, sign and publish a bundle to a store', module: './commands/publish.js' },
-  serve: { summary: 'serve a bundle store over HTTP', module: './commands/serve.js' },
+  serve: { summary: 'serve a bundle store over HTTP (and receive GitHub webhooks)', module: './commands/serve.js' },
+  watch: { summary: 'follow a branch and publish each new commit in order', module: './commands/watch.js' },
   rollout: { summary: 'roll bundles out to nodes in health-gated waves: controller, status, pause, resume, promote, abort', module: './commands/rollout.js' },
   demo: { summary: 'the quickstart: validate and simulate the embedded template repository', module: './commands/demo.js' },
 };
