@@ -20,3 +20,5 @@ export { createWebhookReceiver, type WebhookReceiver, type WebhookReceiverOption
 export { webhookRunner, type WebhookRunnerDeps } from './webhook-runner.js';
 export { mountOnPath } from './mount.js';
 export { githubClientsFromEnv } from './credentials.js';
+export { runAction, type ActionIo } from './action-main.js';
+export { appendJobSummary, resultWorkflowCommands } from './action-output.js';

