@@ -22,6 +22,9 @@ export interface WebhookRunnerDeps {
   /** Where pushes are published; without it, pushes are ignored (a check-only receiver). */
   readonly store?: BundleStore;
   readonly keys?: readonly SigningKey[];
+  /** Recorded flows on disk for checks (default: palisade.yaml's, read from the base commit). */
+  readonly flows?: readonly string[];
+  readonly inventory?: readonly string[];
   readonly log?: (line: string) => void;
 }
 
@@ -32,7 +35,14 @@ export function webhookRunner(deps: WebhookRunnerDeps): (work: Exclude<WebhookWo
     const repo = await openRepository(deps.repoDir);
     if (work.kind === 'pull-request') {
       await ensureCommits(repo, [work.baseSha, work.headSha]);
-      const outcome = await onPullRequest({ repo: deps.repoDir, base: work.baseSha, head: work.headSha, labels: work.labels });
+      const outcome = await onPullRequest({
+        repo: deps.repoDir,
+        base: work.baseSha,
+        head: work.headSha,
+        labels: work.labels,
+        ...(deps.flows ? { flows: deps.flows } : {}),
+        ...(deps.inventory ? { inventory: deps.inventory } : {}),
+      });
       const r = await reportPullRequest(deps.github(work.owner, work.repo), { owner: work.owner, repo: work.repo, pullNumber: work.number, botLogin: deps.botLogin }, outcome);
       log(`delivery ${delivery}: ${work.owner}/${work.repo}#${work.number} at ${work.headSha.slice(0, 12)}: ${outcome.conclusion}, check ${r.check.kind}, comment ${r.comment.kind}`);
       return;
