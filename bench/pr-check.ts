@@ -12,15 +12,14 @@
  * Options: --policies N (default 10,000), --flows N (default 1,000,000), --runs N (default 1), --keep.
  */
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { diffGitRefs, renderMarkdown } from '../pipeline/diff/index.js';
 import { createGithubClient, createWebhookReceiver, signWebhookBody, webhookRunner } from '../pipeline/github/index.js';
-import { flowLine, policyYaml } from './lib/simulate-data.js';
+import { policyYaml, writeFlowFile } from './lib/simulate-data.js';
 import { startGithubCounter } from './lib/github-counter.js';
 
 const arg = (name: string, def: number): number => {
@@ -41,19 +40,6 @@ function git(cwd: string, ...args: string[]): string {
   });
 }
 
-async function writeFlows(file: string): Promise<void> {
-  const out = createWriteStream(file);
-  let chunk = '';
-  for (let i = 0; i < FLOWS; i++) {
-    chunk += flowLine(i) + '\n';
-    if (chunk.length > 1 << 20) {
-      if (!out.write(chunk)) await once(out, 'drain');
-      chunk = '';
-    }
-  }
-  out.end(chunk);
-  await once(out, 'finish');
-}
 
 function cpuMs(): number {
   const u = process.cpuUsage();
@@ -81,7 +67,7 @@ async function main(): Promise<void> {
     git(repo, 'commit', '-qam', 'head: one file changed');
     const head = git(repo, 'rev-parse', 'HEAD').trim();
     const tg = performance.now();
-    await writeFlows(flows);
+    await writeFlowFile(flows, FLOWS);
     console.log(`${POLICIES.toLocaleString('en')} policies in ${Math.ceil(POLICIES / 10)} files, ${FLOWS.toLocaleString('en')} flows (${(statSync(flows).size / 1048576).toFixed(0)} MiB) written in ${((performance.now() - tg) / 1000).toFixed(1)} s; one file changed`);
 
     const gh = await startGithubCounter();

@@ -8,18 +8,17 @@
  *
  * Options: --flows N (default 1,000,000), --runs N (default 3), --keep (leave the generated file).
  */
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
-import { once } from 'node:events';
 import { loadPolicyModel } from '../pipeline/core/policy/index.js';
 import type { PolicyFile } from '../pipeline/core/load/policy-file.js';
 import type { Flow } from '../pipeline/core/flow/types.js';
 import { FlowReader } from '../pipeline/flows/index.js';
 import { referenceEngine, runSimulation, TextSink } from '../pipeline/simulate/index.js';
-import { flowLine, pods, policyYaml } from './lib/simulate-data.js';
+import { pods, policyYaml, writeFlowFile } from './lib/simulate-data.js';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,19 +28,6 @@ const FLOWS = arg('flows', 1_000_000);
 const RUNS = arg('runs', 3);
 const KEEP = process.argv.includes('--keep');
 const POLICIES = 1_000;
-async function generate(file: string): Promise<void> {
-  const out = createWriteStream(file);
-  let chunk = '';
-  for (let i = 0; i < FLOWS; i++) {
-    chunk += flowLine(i) + '\n';
-    if (chunk.length > 1 << 20) {
-      if (!out.write(chunk)) await once(out, 'drain');
-      chunk = '';
-    }
-  }
-  out.end(chunk);
-  await once(out, 'finish');
-}
 
 /** Wall time and CPU time (user + system, this process) of one pass, in ms. */
 interface Timing {
@@ -121,7 +107,7 @@ async function main(): Promise<void> {
     const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
     if (errors.length > 0) throw new Error(`generated policies have errors: ${errors[0]!.message}`);
     const tg = performance.now();
-    await generate(file);
+    await writeFlowFile(file, FLOWS);
     const size = statSync(file).size;
     console.log(
       `generated ${FLOWS.toLocaleString('en')} flows (${mib(size)}, ${(size / FLOWS).toFixed(0)} B/flow) in ${((performance.now() - tg) / 1000).toFixed(1)} s; ` +

@@ -2,6 +2,9 @@
  * Deterministic test data for the simulate benchmark: 50 namespaces × 100 pods (5,000 endpoints), generated
  * CiliumNetworkPolicy / NetworkPolicy YAML, and Hubble flow lines of about 1 KB (pod-to-pod, world, host, replies).
  */
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+
 const NAMESPACES = 50;
 const PODS_PER_NS = 100; // 5,000 endpoints
 const APPS = 20;
@@ -166,3 +169,18 @@ export function flowLine(i: number): string {
   return JSON.stringify({ flow, node_name: flow.node_name, time });
 }
 
+
+/** Writes `count` flow lines ({@link flowLine} 0…count-1) to `file`, in 1 MiB chunks. */
+export async function writeFlowFile(file: string, count: number): Promise<void> {
+  const out = createWriteStream(file);
+  let chunk = '';
+  for (let i = 0; i < count; i++) {
+    chunk += flowLine(i) + '\n';
+    if (chunk.length > 1 << 20) {
+      if (!out.write(chunk)) await once(out, 'drain');
+      chunk = '';
+    }
+  }
+  out.end(chunk);
+  await once(out, 'finish');
+}
