@@ -16,6 +16,7 @@ const commands: Record<string, { summary: string; module: string }> = {
   validate: { summary: 'check policy files and report errors with file:line:col', module: './commands/validate.js' },
   simulate: { summary: 'judge recorded Hubble flows under a policy set', module: './commands/simulate.js' },
   diff: { summary: 'show which recorded flows a change between two Git refs newly blocks or allows', module: './commands/diff.js' },
+  check: { summary: 'what the pull-request check says about a change between two Git refs (gate from palisade.yaml)', module: './commands/check.js' },
   keygen: { summary: 'create an ECDSA P-256 signing key pair', module: './commands/keygen.js' },
   compile: { summary: 'compile policies into one (signed) bundle file', module: './commands/compile.js' },
   verify: { summary: 'verify a bundle against a trust root', module: './commands/verify.js' },

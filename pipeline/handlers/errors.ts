@@ -9,9 +9,7 @@ export type HandlerErrorCode =
   /** palisade.yaml is not valid: `diagnostics` says where (exit 1, like a policy error). */
   | 'gate-config-invalid'
   /** The serial was taken by other publishers on every attempt (exit 3). */
-  | 'publish-conflict'
-  /** A commit, branch or repository the handler was pointed at cannot be used (exit 2). */
-  | 'io-handler-bad-ref';
+  | 'publish-conflict';
 
 /** palisade.yaml has errors; every one is in `diagnostics`, positioned. */
 export class GateConfigError extends InputError {
