@@ -75,6 +75,7 @@ async function main(): Promise<void> {
       secret: SECRET,
       run: webhookRunner({
         repoDir: repo,
+        repository: 'bench/policies',
         github: () => createGithubClient({ token: 'bench-token', baseUrl: gh.url }),
         botLogin: 'github-actions[bot]',
         flows: [flows],

@@ -16,6 +16,7 @@ export const WEBHOOK_PATH = '/github/webhook';
 export const WEBHOOK_OPTIONS = {
   'webhook-secret-file': { type: 'string' },
   repo: { type: 'string' },
+  'github-repo': { type: 'string' },
   key: { type: 'string', multiple: true, default: [] as string[] },
   'main-branch': { type: 'string' },
   'bot-login': { type: 'string' },
@@ -23,7 +24,8 @@ export const WEBHOOK_OPTIONS = {
 
 /** Usage lines of those options. */
 export const WEBHOOK_USAGE =
-  '       [--webhook-secret-file FILE --repo DIR [--key PREFIX.key…] [--main-branch NAME] [--bot-login LOGIN]]';
+  '       [--webhook-secret-file FILE --repo DIR --github-repo OWNER/NAME [--key PREFIX.key…] [--main-branch NAME]\n' +
+  '        [--bot-login LOGIN]]';
 
 const MAX_SECRET_BYTES = 4096;
 
@@ -33,7 +35,7 @@ const MAX_SECRET_BYTES = 4096;
  * @throws UsageError for a missing --repo or an unreadable or empty secret file; GithubError `github-app-config`.
  */
 export async function startWebhook(
-  values: { 'webhook-secret-file'?: string | undefined; repo?: string | undefined; key: string[]; 'main-branch'?: string | undefined; 'bot-login'?: string | undefined },
+  values: { 'webhook-secret-file'?: string | undefined; repo?: string | undefined; 'github-repo'?: string | undefined; key: string[]; 'main-branch'?: string | undefined; 'bot-login'?: string | undefined },
   server: Server,
   store: BundleStore,
   log: (line: string) => void,
@@ -41,6 +43,8 @@ export async function startWebhook(
   const file = values['webhook-secret-file'];
   if (file === undefined) return undefined;
   if (!values.repo) throw new UsageError('--webhook-secret-file needs --repo DIR (a local clone of the policy repository)');
+  const repository = values['github-repo'];
+  if (!repository || !/^[\w.-]+\/[\w.-]+$/.test(repository)) throw new UsageError('--webhook-secret-file needs --github-repo OWNER/NAME (the repository --repo is a clone of)');
   const s = await stat(file).catch(() => undefined);
   if (!s?.isFile() || s.size > MAX_SECRET_BYTES) throw new UsageError(`${file}: not a webhook secret file of at most ${MAX_SECRET_BYTES} bytes`);
   const secret = (await readFile(file, 'utf8')).trim();
@@ -52,6 +56,7 @@ export async function startWebhook(
     log,
     run: webhookRunner({
       repoDir: values.repo,
+      repository,
       github: githubClientsFromEnv(process.env),
       botLogin: values['bot-login'] ?? process.env.PALISADE_GITHUB_BOT_LOGIN ?? 'github-actions[bot]',
       store,

@@ -16,6 +16,11 @@ import type { WebhookWork } from './webhook-events.js';
 export interface WebhookRunnerDeps {
   /** A local clone of the policy repository (its `origin` is fetched when a commit is missing). */
   readonly repoDir: string;
+  /**
+   * `owner/name` of that repository on GitHub: deliveries for any other repository (an App installed on several)
+   * are skipped, never checked against the wrong clone.
+   */
+  readonly repository: string;
   /** The GitHub client for a repository (an App installation token is per repository). */
   readonly github: (owner: string, repo: string) => GithubClient;
   readonly botLogin: string;
@@ -31,7 +36,12 @@ export interface WebhookRunnerDeps {
 /** A function the receiver's `run` option takes. */
 export function webhookRunner(deps: WebhookRunnerDeps): (work: Exclude<WebhookWork, { kind: 'ignored' }>, delivery: string) => Promise<void> {
   const log = deps.log ?? (() => {});
+  const expected = deps.repository.toLowerCase();
   return async (work, delivery) => {
+    if (`${work.owner}/${work.repo}`.toLowerCase() !== expected) {
+      log(`delivery ${delivery}: for ${work.owner}/${work.repo}, not ${deps.repository}; skipped`);
+      return;
+    }
     const repo = await openRepository(deps.repoDir);
     if (work.kind === 'pull-request') {
       await ensureCommits(repo, [work.baseSha, work.headSha]);

@@ -151,7 +151,7 @@ describe('palisade serve --webhook-secret-file', () => {
 
   it('checks a pull request and publishes a push once, however often it is delivered', async () => {
     const storeDir = join(work, 'store');
-    const serve = await startServe(storeDir, ['--webhook-secret-file', join(work, 'secret'), '--repo', repo.dir, '--key', join(work, 'signer.key')], { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: gh.url });
+    const serve = await startServe(storeDir, ['--webhook-secret-file', join(work, 'secret'), '--repo', repo.dir, '--github-repo', 'acme/policies', '--key', join(work, 'signer.key')], { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: gh.url });
     try {
       const post = async (event: string, delivery: string, payload: unknown) => {
         const body = JSON.stringify(payload);
@@ -165,6 +165,11 @@ describe('palisade serve --webhook-secret-file', () => {
       expect(gh.checkRuns).toEqual([expect.objectContaining({ head_sha: repo.rev('break-cache'), conclusion: 'failure' })]);
       expect(gh.checkRuns[0]!.annotations[0]).toMatchObject({ path: 'policies/data/redis.yaml', start_line: repo.lineOf('policies/data/redis.yaml', '- fromEndpoints:') });
       expect(gh.comments[0]!.body).toContain('Blocks');
+      // A delivery for another repository (an App installed on several) is not checked against this clone.
+      expect(await post('pull_request', 'pr-other', pullRequestPayload('opened', 'acme', 'other', 3, repo.rev('main'), repo.rev('break-cache')))).toBe(202);
+      await until(() => serve.stderr().includes('delivery pr-other'), serve.stderr);
+      expect(serve.stderr()).toContain('delivery pr-other: for acme/other, not acme/policies; skipped');
+      expect(gh.checkRuns).toHaveLength(1);
 
       const main = repo.rev('main');
       const push = pushPayload('acme', 'policies', 'main', '0'.repeat(40), main);

@@ -92,7 +92,7 @@ describe('palisade watch', () => {
     expect(seed.code, seed.stderr).toBe(0);
     const secret = join(work, 'secret');
     writeFileSync(secret, 'both-secret\n');
-    const serve = await startServe(storeDir, ['--webhook-secret-file', secret, '--repo', repo.dir, '--key', key], { GITHUB_TOKEN: 'unused-token-for-push-only' });
+    const serve = await startServe(storeDir, ['--webhook-secret-file', secret, '--repo', repo.dir, '--github-repo', 'acme/policies', '--key', key], { GITHUB_TOKEN: 'unused-token-for-push-only' });
     const watch = spawn(process.execPath, [CLI, 'watch', '--repo', repo.dir, '--branch', 'main', '--store', storeDir, '--key', key, '--interval', '1s'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
