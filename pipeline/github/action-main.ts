@@ -83,7 +83,13 @@ export async function runAction(io: ActionIo): Promise<number> {
   // The key input is a path, or the PEM itself (from a secret).
   const keys = await readSigningKeys(key && !key.includes('-----BEGIN') ? [key] : [], key.includes('-----BEGIN') ? { PALISADE_SIGNING_KEY: key } : env);
   if (keys.length === 0) throw new GithubError('github-action-env', 'mode publish needs the key input (a key file path or the PEM from a secret)');
-  const commit = env.GITHUB_SHA || need(env, 'GITHUB_SHA');
+  // Only a push to the default branch publishes (the workflow's filter could be edited away).
+  const work = webhookWork(eventName, payload);
+  if (work.kind !== 'push') {
+    io.stdout(`${workflowCommand('notice', { title: 'Palisade publish' }, `nothing to publish for ${eventName}: ${work.kind === 'ignored' ? work.reason : work.kind}`)}\n`);
+    return 0;
+  }
+  const commit = work.commit;
   try {
     const r = await onPush({
       repo: workspace,

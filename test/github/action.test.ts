@@ -78,6 +78,14 @@ describe('the Action', () => {
     const again = await runAction(env);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('already-published');
+    // A push to another branch publishes nothing.
+    const other = join(work, 'push-other.json');
+    const otherPayload = pushPayload('acme', 'policies', 'main', '0'.repeat(40), repo.rev('main'));
+    otherPayload.ref = 'refs/heads/feature';
+    writeFileSync(other, JSON.stringify(otherPayload));
+    const feature = await runAction({ ...env, GITHUB_EVENT_PATH: other });
+    expect(feature.code).toBe(0);
+    expect(feature.stdout).toContain('nothing to publish for push: push to refs/heads/feature: only refs/heads/main is published');
     const list = await new FsBundleStore(storeDir).list();
     expect(list).toHaveLength(1);
     expect(peekBundle(await new FsBundleStore(storeDir).get(list[0]!.digest)).source.commit).toBe(repo.rev('main'));
