@@ -15,6 +15,7 @@ import { FsBundleStore, peekBundle } from '../../pipeline/stores/index.js';
 import { example, pullRequestPayload, pushPayload } from './webhook-payloads.js';
 import { GithubStandin } from './github-standin.js';
 import { PolicyRepo } from '../handlers/policy-repo.js';
+import { until } from '../support/until.js';
 import { runCli, startServe } from '../stores/helpers.js';
 
 const SECRET = 'webhook-test-secret-3b9f';
@@ -188,12 +189,3 @@ describe('palisade serve --webhook-secret-file', () => {
     }
   }, 120_000);
 });
-
-/** Waits (without asserting on time) until `cond` holds; fails with the server's log after a generous bound. */
-async function until(cond: () => boolean | Promise<boolean>, log: () => string): Promise<void> {
-  for (let i = 0; i < 1200; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`condition never held; server log:\n${log()}`);
-}

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsBundleStore, peekBundle } from '../../pipeline/stores/index.js';
 import { signWebhookBody } from '../../pipeline/github/index.js';
 import { PolicyRepo } from '../handlers/policy-repo.js';
+import { until } from '../support/until.js';
 import { CLI, freePort, runCli, startServe } from '../stores/helpers.js';
 import { pushPayload } from '../github/webhook-payloads.js';
 
@@ -126,12 +127,4 @@ function stop(child: ChildProcess): Promise<number | null> {
     child.once('exit', (code) => resolve(code));
     child.kill('SIGTERM');
   });
-}
-
-async function until(cond: () => boolean | Promise<boolean>, log: () => string): Promise<void> {
-  for (let i = 0; i < 1200; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`condition never held:\n${log()}`);
 }
