@@ -50,6 +50,9 @@ export async function startWebhook(
   const secret = (await readFile(file, 'utf8')).trim();
   if (secret === '') throw new UsageError(`${file}: the webhook secret is empty`);
   const keys = await readSigningKeys(values.key, process.env);
+  const github = githubClientsFromEnv(process.env, values['bot-login'] ?? process.env.PALISADE_GITHUB_BOT_LOGIN);
+  // Known before the first delivery: the comment is found by it, so a wrong one would add a comment per push.
+  const botLogin = await github.botLogin();
   const receiver = createWebhookReceiver({
     secret,
     ...(values['main-branch'] ? { mainBranch: values['main-branch'] } : {}),
@@ -57,8 +60,8 @@ export async function startWebhook(
     run: webhookRunner({
       repoDir: values.repo,
       repository,
-      github: githubClientsFromEnv(process.env),
-      botLogin: values['bot-login'] ?? process.env.PALISADE_GITHUB_BOT_LOGIN ?? 'github-actions[bot]',
+      github: github.clients,
+      botLogin,
       store,
       keys,
       log,

@@ -87,3 +87,21 @@ export function installationTokenSource(options: InstallationTokenOptions): Toke
     return inFlight;
   };
 }
+
+/**
+ * The login an App's comments carry: `<app slug>[bot]` (GET /app with the app JWT).
+ * @throws GithubError as {@link installationTokenSource}.
+ */
+export async function appBotLogin(options: Omit<InstallationTokenOptions, 'owner' | 'repo'>): Promise<string> {
+  const now = options.now ?? Date.now;
+  const app = createGithubClient({
+    token: async () => appJwt(options.credentials.appId, options.credentials.privateKeyPem, now()),
+    ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    now,
+  });
+  const { data } = await app.rest.apps.getAuthenticated();
+  const slug = data?.slug;
+  if (typeof slug !== 'string' || !/^[a-z0-9-]{1,100}$/i.test(slug)) throw new GithubError('github-app-config', 'GET /app did not name the app (no slug)');
+  return `${slug}[bot]`;
+}

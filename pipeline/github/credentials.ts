@@ -4,25 +4,32 @@
  * `PALISADE_GITHUB_APP_INSTALLATION_ID`), and the API URL (`GITHUB_API_URL`, default https://api.github.com).
  */
 import { readFileSync } from 'node:fs';
-import { installationTokenSource } from './app-auth.js';
+import { appBotLogin, installationTokenSource } from './app-auth.js';
 import { createGithubClient, type GithubClient } from './client.js';
 import { GithubError } from './errors.js';
 
 /** Largest App private key file read. */
 const MAX_KEY_BYTES = 16 * 1024;
 
+/** Clients per repository, and the login Palisade's comments carry. */
+export interface GithubIdentity {
+  readonly clients: (owner: string, repo: string) => GithubClient;
+  /** `github-actions[bot]` for a token (or the given login), `<app slug>[bot]` for an App. */
+  readonly botLogin: () => Promise<string>;
+}
+
 /**
  * A client factory per repository from the environment.
+ * @param botLogin the login the token comments as, when known (a personal or bot token); an App's is looked up.
  * @throws GithubError `github-app-config` when neither a token nor complete App settings are present, or the key
  *   file cannot be read.
  */
-export function githubClientsFromEnv(env: NodeJS.ProcessEnv, extra: { sleep?: (ms: number) => Promise<void>; onRequest?: (m: string, u: string, s: number | undefined) => void } = {}): (owner: string, repo: string) => GithubClient {
+export function githubClientsFromEnv(env: NodeJS.ProcessEnv, botLogin?: string): GithubIdentity {
   const baseUrl = env.GITHUB_API_URL || 'https://api.github.com';
   const token = env.GITHUB_TOKEN || env.PALISADE_GITHUB_TOKEN;
-  const common = { baseUrl, ...(extra.sleep ? { sleep: extra.sleep } : {}), ...(extra.onRequest ? { onRequest: extra.onRequest } : {}) };
   if (token) {
-    const client = createGithubClient({ token, ...common });
-    return () => client;
+    const client = createGithubClient({ token, baseUrl });
+    return { clients: () => client, botLogin: async () => botLogin ?? 'github-actions[bot]' };
   }
   const appId = env.PALISADE_GITHUB_APP_ID;
   const keyFile = env.PALISADE_GITHUB_APP_PRIVATE_KEY_FILE;
@@ -39,14 +46,16 @@ export function githubClientsFromEnv(env: NodeJS.ProcessEnv, extra: { sleep?: (m
   }
   const installation = env.PALISADE_GITHUB_APP_INSTALLATION_ID;
   const installationId = installation && /^\d+$/.test(installation) ? Number(installation) : undefined;
+  const credentials = { appId, privateKeyPem: pem, ...(installationId ? { installationId } : {}) };
   const clients = new Map<string, GithubClient>();
-  return (owner, repo) => {
-    const key = `${owner}/${repo}`;
-    let c = clients.get(key);
-    if (!c) {
-      const tokenSource = installationTokenSource({ credentials: { appId, privateKeyPem: pem, ...(installationId ? { installationId } : {}) }, owner, repo, baseUrl });
-      clients.set(key, (c = createGithubClient({ token: tokenSource, ...common })));
-    }
-    return c;
+  let login: Promise<string> | undefined;
+  return {
+    clients: (owner, repo) => {
+      const key = `${owner}/${repo}`;
+      let c = clients.get(key);
+      if (!c) clients.set(key, (c = createGithubClient({ token: installationTokenSource({ credentials, owner, repo, baseUrl }), baseUrl })));
+      return c;
+    },
+    botLogin: () => (login ??= botLogin !== undefined ? Promise.resolve(botLogin) : appBotLogin({ credentials, baseUrl })),
   };
 }

@@ -7,7 +7,7 @@ export { escapeCommandData, escapeCommandProperty, workflowCommand, type Workflo
 export { renderGithub, type GithubOptions } from './render-diff-annotations.js';
 export { GithubError, type GithubErrorCode } from './errors.js';
 export { createGithubClient, redact, type GithubClient, type GithubClientOptions, type TokenSource } from './client.js';
-export { appJwt, installationTokenSource, type GithubAppCredentials, type InstallationTokenOptions } from './app-auth.js';
+export { appBotLogin, appJwt, installationTokenSource, type GithubAppCredentials, type InstallationTokenOptions } from './app-auth.js';
 export { retryDecision, DEFAULT_RETRY_LIMITS, type RetryLimits, type FailedAttempt, type RetryDecision } from './retry-policy.js';
 export { permissionFor } from './permissions.js';
 export { truncateUtf8, prefixWithinBytes, CHECK_OUTPUT_LIMIT, JOB_SUMMARY_LIMIT } from './utf8-limit.js';
@@ -19,6 +19,6 @@ export { webhookWork, WEBHOOK_EVENTS, type WebhookWork } from './webhook-events.
 export { createWebhookReceiver, type WebhookReceiver, type WebhookReceiverOptions } from './webhook-receiver.js';
 export { webhookRunner, type WebhookRunnerDeps } from './webhook-runner.js';
 export { mountOnPath } from './mount.js';
-export { githubClientsFromEnv } from './credentials.js';
+export { githubClientsFromEnv, type GithubIdentity } from './credentials.js';
 export { runAction, type ActionIo } from './action-main.js';
 export { appendJobSummary, resultWorkflowCommands } from './action-output.js';

@@ -12,6 +12,7 @@ import { onPullRequest, type PullRequestResult } from '../../pipeline/handlers/i
 import {
   COMMENT_MARKER,
   GithubError,
+  appBotLogin,
   createGithubClient,
   installationTokenSource,
   publishCheckRun,
@@ -171,6 +172,8 @@ describe('GitHub App authentication', () => {
         'issues/create-comment 201',
       ]);
       expect(app.violations).toEqual([]);
+      // The login its comments carry, which is how its comment is found again.
+      expect(await appBotLogin({ credentials: { appId: '4242', privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }, baseUrl: app.url })).toBe('palisade-test[bot]');
       // A key of another app is refused.
       const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
       const wrong = installationTokenSource({ credentials: { appId: '4242', privateKeyPem: other, installationId: 77 }, owner: 'acme', repo: 'policies', baseUrl: app.url });

@@ -140,7 +140,7 @@ export class GithubStandin {
     // Credentials.
     const auth = req.headers.authorization ?? '';
     const credential = /^(?:bearer|token) (.+)$/i.exec(auth)?.[1] ?? '';
-    const appRoute = op === 'apps/create-installation-access-token' || op === 'apps/get-repo-installation';
+    const appRoute = op === 'apps/create-installation-access-token' || op === 'apps/get-repo-installation' || op === 'apps/get-authenticated';
     if (appRoute ? !this.validJwt(credential) : !this.tokens.has(credential)) return send(401, { message: 'Bad credentials' });
 
     const faultAt = this.faults.findIndex((f) => f.operation === op);
@@ -249,6 +249,8 @@ export class GithubStandin {
         c.body = String(body.body);
         return send(200, c);
       }
+      case 'apps/get-authenticated':
+        return send(200, { id: Number(this.options.app!.id), slug: 'palisade-test', name: 'Palisade test' });
       case 'apps/get-repo-installation':
         return send(200, { id: this.options.app!.installationId, app_id: Number(this.options.app!.id) });
       case 'apps/create-installation-access-token': {
