@@ -60,10 +60,10 @@ async function main(): Promise<void> {
     git(repo, 'add', '-A');
     git(repo, 'commit', '-qm', 'base');
     const base = git(repo, 'rev-parse', 'HEAD').trim();
-    // One file changed: the first policy's ingress port.
+    // One file changed: the first policy now denies its pods' egress to every pod, so recorded flows change.
     const first = path.join(repo, 'policies', 'p0.yaml');
     const text = policyYaml(0);
-    writeFileSync(first, Array.from({ length: 10 }, (_, j) => policyYaml(j)).join('---\n').replace(text, text.replace('{port: "8080", protocol: TCP}', '{port: "8081", protocol: TCP}')));
+    writeFileSync(first, Array.from({ length: 10 }, (_, j) => policyYaml(j)).join('---\n').replace(text, text.replace('    - toCIDR: [203.0.113.0/24]', '    - toEndpoints:\n        - {}')));
     git(repo, 'commit', '-qam', 'head: one file changed');
     const head = git(repo, 'rev-parse', 'HEAD').trim();
     const tg = performance.now();
