@@ -53,8 +53,11 @@ export const DEFAULT_GATE_CONFIG: GateConfig = {
   overrides: [],
 };
 
+/** Top-level sections of palisade.yaml that other stages own; accepted here, not read. */
+export const OTHER_SECTIONS: readonly string[] = ['rollout'];
+
 /** Largest palisade.yaml read. */
-export const MAX_GATE_CONFIG_BYTES = 64 * 1024;
+export const MAX_GATE_CONFIG_BYTES = 1024 * 1024;
 const MAX_OVERRIDES = 100;
 const MAX_LIST = 100;
 const MAX_STRING = 512;
@@ -126,7 +129,8 @@ export function parseGateConfig(text: string, file: string = GATE_CONFIG_FILE): 
     return out;
   };
 
-  const top = entries(root, ['policies', 'flows', 'inventory', 'gate'], 'palisade.yaml');
+  // `rollout:` belongs to the rollout controller (pipeline/rollout), which reads and validates it itself.
+  const top = entries(root, ['policies', 'flows', 'inventory', 'gate', ...OTHER_SECTIONS], 'palisade.yaml');
   let config: GateConfig = DEFAULT_GATE_CONFIG;
   if (top.has('policies')) config = { ...config, policies: relPath(top.get('policies'), 'policies') ?? config.policies };
   if (top.has('flows')) config = { ...config, flows: pathList(top.get('flows'), 'flows') };

@@ -43,8 +43,12 @@ describe('palisade.yaml', () => {
     expect(errors('- a\n')).toEqual(['1:1 gate-config-invalid']);
   });
 
+  it('leaves the rollout section to the rollout controller', () => {
+    expect(parseGateConfig('rollout:\n  waves:\n    - percent: 10\ngate:\n  newlyBlocked: warn\n')).toMatchObject({ ok: true, config: { actions: { newlyBlocked: 'warn' } } });
+  });
+
   it('refuses an oversized file and a duplicate key', () => {
-    expect(errors(`# ${'x'.repeat(70_000)}\n`)).toEqual(['0:0 gate-config-too-large']);
+    expect(errors(`# ${'x'.repeat(1_100_000)}\n`)).toEqual(['0:0 gate-config-too-large']);
     expect(errors('policies: a\npolicies: b\n')[0]).toMatch(/gate-config-yaml/);
   });
 
