@@ -3,7 +3,8 @@
  * rule files with terminal escapes or bidi controls must come out as visible escapes, never as the characters.
  */
 import { describe, expect, it } from 'vitest';
-import { DiffAggregator, renderGithub, renderMarkdown, type DiffReport } from '../../pipeline/diff/index.js';
+import { DiffAggregator, renderMarkdown, type DiffReport } from '../../pipeline/diff/index.js';
+import { renderGithub } from '../../pipeline/github/index.js';
 import { dropped, forwarded, pod, rule, tcp } from './helpers.js';
 
 const RAW_UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;

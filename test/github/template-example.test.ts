@@ -16,7 +16,7 @@ let repo: PolicyRepo | undefined;
 afterAll(() => repo?.destroy());
 
 it("the template README's example check is this code's output", async () => {
-  repo = new PolicyRepo();
+  repo = new PolicyRepo('palisade-example-', true);
   repo.onBranch('move-redis-port', 'main', () => repo!.replace('policies/data/redis.yaml', 'port: "6379"', 'port: "6380"'));
   const r = await onPullRequest({ repo: repo.dir, base: 'main', head: 'move-redis-port' });
   const annotations = r.annotations.map((a) => `${a.path}:${a.line} (${a.level}) ${a.title}\n${a.message}`).join('\n\n');

@@ -28,7 +28,11 @@ export const GATE_YAML = [
 /** A repository on disk. */
 export class PolicyRepo {
   readonly dir: string;
-  constructor(prefix = 'palisade-repo-') {
+  /**
+   * @param fixedDates commit at a fixed date, so the same edits make the same commits (for rendered examples); off
+   *   by default, since bundles built from old commits expire.
+   */
+  constructor(prefix = 'palisade-repo-', private readonly fixedDates = false) {
     this.dir = mkdtempSync(join(tmpdir(), prefix));
     this.git('init', '-q', '-b', 'main');
     cpSync(join(TEMPLATE, 'policies'), join(this.dir, 'policies'), { recursive: true });
@@ -43,8 +47,14 @@ export class PolicyRepo {
     return execFileSync('git', args, {
       cwd: this.dir,
       encoding: 'utf8',
-      // Fixed dates: the same edits make the same commits, so rendered examples are reproducible.
-      env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.org', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.org', GIT_AUTHOR_DATE: '2026-11-30T12:00:00Z', GIT_COMMITTER_DATE: '2026-11-30T12:00:00Z' },
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: 't',
+        GIT_AUTHOR_EMAIL: 't@example.org',
+        GIT_COMMITTER_NAME: 't',
+        GIT_COMMITTER_EMAIL: 't@example.org',
+        ...(this.fixedDates ? { GIT_AUTHOR_DATE: '2026-11-30T12:00:00Z', GIT_COMMITTER_DATE: '2026-11-30T12:00:00Z' } : {}),
+      },
     });
   }
 
