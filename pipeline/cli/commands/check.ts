@@ -11,6 +11,7 @@ import { onPullRequest, type PullRequestOutcome } from '../../handlers/index.js'
 import { resultWorkflowCommands } from '../../github/index.js';
 import { parseCommandArgs } from '../command-args.js';
 import { reportError } from '../main.js';
+import { printText } from '../output.js';
 
 const USAGE =
   'usage: palisade check --base REF --head REF [--repo DIR] [--label NAME…] [--flows FILE…] [--inventory FILE…]\n' +
@@ -34,7 +35,7 @@ export async function run(argv: string[]): Promise<number> {
   );
   if (!parsed) return 0;
   const { values } = parsed;
-  if (!values.base || !values.head) throw new UsageError(`--base and --head are required\n${USAGE}`);
+  if (!values.base || !values.head) throw new UsageError(`--base and --head are required`, USAGE);
   const format = values.format as (typeof FORMATS)[number];
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not '${values.format}'`);
   let outcome: PullRequestOutcome;
@@ -53,7 +54,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  process.stdout.write(render(outcome, format));
+  await printText(render(outcome, format));
   return outcome.conclusion === 'failure' ? 1 : 0;
 }
 

@@ -15,6 +15,7 @@ import { loadStoreToken, ociCredentialsFromEnv, openStore } from '../../stores/i
 import { followBranch, openBranchSource } from '../../watch/index.js';
 import type { PushResult } from '../../handlers/index.js';
 import { reportError } from '../main.js';
+import { errorLine, printLine } from '../output.js';
 
 const USAGE =
   'usage: palisade watch --repo PATH|URL --branch NAME --store URL --key PREFIX.key [--key…]\n' +
@@ -38,23 +39,23 @@ export async function run(argv: string[]): Promise<number> {
   );
   if (!parsed) return 0;
   const { values } = parsed;
-  if (!values.repo || !values.store) throw new UsageError(`--repo and --store are required\n${USAGE}`);
+  if (!values.repo || !values.store) throw new UsageError(`--repo and --store are required`, USAGE);
   const intervalMs = parseDuration(values.interval);
   const keys = await readSigningKeys(values.key, process.env);
-  if (keys.length === 0) throw new UsageError(`watch publishes signed bundles: --key PREFIX.key or $${SIGNING_KEY_ENV}\n${USAGE}`);
+  if (keys.length === 0) throw new UsageError(`watch publishes signed bundles: --key PREFIX.key or $${SIGNING_KEY_ENV}`, USAGE);
   const store = openStore(values.store, { token: await loadStoreToken(values['token-file']), ociCredentials: ociCredentialsFromEnv() });
   const source = await openBranchSource(values.repo, values.branch, values.cache);
 
   const stop = new AbortController();
   const onSignal = (signal: string) => (): void => {
-    process.stderr.write(`palisade watch: ${signal}, stopping after the current commit\n`);
+    errorLine(`palisade watch: ${signal}, stopping after the current commit`);
     stop.abort();
   };
   const onTerm = onSignal('SIGTERM');
   const onInt = onSignal('SIGINT');
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
-  const say = (line: string): void => void process.stderr.write(`palisade watch: ${line}\n`);
+  const say = (line: string): void => errorLine(`palisade watch: ${line}`);
   say(`following ${source.description}, publishing to ${store.location}`);
   try {
     await followBranch({
@@ -65,7 +66,7 @@ export async function run(argv: string[]): Promise<number> {
       intervalMs,
       once: values.once,
       log: say,
-      onResult: (r) => void process.stdout.write(`${describe(r)}\n`),
+      onResult: (r) => void printLine(describe(r)),
       onError: (err) => {
         if (err instanceof PolicyErrorsError) for (const d of err.diagnostics) say(formatDiagnostic(d));
         reportError(err);
@@ -74,7 +75,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof PolicyErrorsError) {
-      for (const d of err.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+      for (const d of err.diagnostics) errorLine(formatDiagnostic(d));
       say(`${err.diagnostics.length} error(s) in the policies; nothing published`);
       return 1;
     }
