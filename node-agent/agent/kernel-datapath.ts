@@ -29,6 +29,9 @@ export interface KernelDatapathOptions {
   readonly log: AgentLog;
 }
 
+/** Conntrack capacity of the self-test datapaths: a probe creates at most one entry and each is cleared after it. */
+const PROBE_CONNTRACK_ENTRIES = 64;
+
 /** The kernel datapath as the apply cycle drives it. */
 export class KernelAgentDatapath implements AgentDatapath {
   constructor(
@@ -50,7 +53,7 @@ export class KernelAgentDatapath implements AgentDatapath {
     try {
       const objectPath = join(dir, 'palisade.bpf.o');
       writeFileSync(objectPath, contents.bpfObject);
-      dp = openDatapath({ objectPath, pinDir: `${this.options.pinDir}-selftest` });
+      dp = openDatapath({ objectPath, pinDir: `${this.options.pinDir}-selftest`, conntrackEntries: PROBE_CONNTRACK_ENTRIES });
       dp.setEventsEnabled(true);
       return await selfTestProbes(contents, kernelJudge(dp));
     } finally {
@@ -64,6 +67,7 @@ export class KernelAgentDatapath implements AgentDatapath {
       objectPath: this.options.objectPath,
       pinDir: `${this.options.pinDir}-probe`,
       shareMaps: { pinDir: this.options.pinDir, maps: ['ipcache', 'policy'] },
+      conntrackEntries: PROBE_CONNTRACK_ENTRIES,
     });
     try {
       probe.setEventsEnabled(true);

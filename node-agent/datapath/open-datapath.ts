@@ -75,6 +75,7 @@ export function openDatapath(opts: OpenDatapathOptions): LoadedDatapath {
       if (existsSync(path)) preexisting.add(name);
       obj.setMapPinPath(name, path);
     }
+    if (opts.conntrackEntries !== undefined) obj.setMapMaxEntries(MAP_NAMES.conntrack, opts.conntrackEntries);
     obj.load();
     for (const [key, name] of Object.entries(MAP_NAMES)) {
       if (!preexisting.has(name) && !shared.has(key)) createdPins.push({ name, path: join(opts.pinDir, name) });

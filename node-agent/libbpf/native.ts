@@ -62,6 +62,7 @@ export interface Native {
   bpf_object__find_program_by_name(obj: NativePtr, name: string): NativePtr | null;
   bpf_map__fd(map: NativePtr): number;
   bpf_map__set_pin_path(map: NativePtr, path: string | null): number;
+  bpf_map__set_max_entries(map: NativePtr, maxEntries: number): number;
   bpf_map__is_pinned(map: NativePtr): boolean;
   bpf_map__unpin(map: NativePtr, path: string | null): number;
   bpf_map__key_size(map: NativePtr): number;
@@ -169,6 +170,7 @@ export function loadNative(): Native {
     bpf_object__find_program_by_name: f('void *bpf_object__find_program_by_name(void *obj, const char *name)'),
     bpf_map__fd: f('int bpf_map__fd(void *map)'),
     bpf_map__set_pin_path: f('int bpf_map__set_pin_path(void *map, const char *path)'),
+    bpf_map__set_max_entries: f('int bpf_map__set_max_entries(void *map, uint32_t max_entries)'),
     bpf_map__is_pinned: f('bool bpf_map__is_pinned(void *map)'),
     bpf_map__unpin: f('int bpf_map__unpin(void *map, const char *path)'),
     bpf_map__key_size: f('uint32_t bpf_map__key_size(void *map)'),

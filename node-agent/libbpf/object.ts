@@ -55,6 +55,16 @@ export class BpfObject {
   }
 
   /**
+   * Sets a map's capacity before `load()` (libbpf refuses it after).
+   * @throws LibbpfError for an unknown map or when the object is already loaded.
+   */
+  setMapMaxEntries(name: string, maxEntries: number): void {
+    const m = this.mapHandle(name);
+    const rc = this.native.bpf_map__set_max_entries(m, maxEntries);
+    if (rc < 0) throw errorFor('bpf_map__set_max_entries', -rc, name);
+  }
+
+  /**
    * Load every map and program into the kernel.
    * @returns the libbpf log of the load (INFO level).
    * @throws VerifierError when a program is refused (with the verifier log); LibbpfError EPERM without root/CAP_BPF,

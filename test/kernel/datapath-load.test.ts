@@ -118,6 +118,24 @@ describeKernel('datapath load', () => {
     sh('ip', 'link', 'del', IF_HOST);
   });
 
+  test('a probe datapath may ask for a small conntrack map (clearing walks every bucket of a full-size one)', () => {
+    const conntrackMax = (dp: LoadedDatapath): number => {
+      for (const id of dp.kernelIds().maps) {
+        const m = JSON.parse(sh('bpftool', '-j', 'map', 'show', 'id', String(id))) as { name: string; max_entries: number };
+        if (m.name === 'pal_conntrack') return m.max_entries;
+      }
+      throw new Error('no pal_conntrack map');
+    };
+    const small = openDatapath({ objectPath: OBJECT_PATH, pinDir: `${PIN_DIR}-small`, conntrackEntries: 64 });
+    opened.push(small);
+    ids.maps.push(...small.kernelIds().maps);
+    ids.programs.push(...small.kernelIds().programs);
+    expect(conntrackMax(small)).toBe(64);
+    small.close();
+    expect(existsSync(`${PIN_DIR}-small`)).toBe(false);
+    expect(conntrackMax(open())).toBe(262144);
+  });
+
   test('release() leaves the datapath enforcing; the next process takes it over in place', () => {
     sh('ip', 'link', 'add', IF_HOST, 'type', 'veth', 'peer', 'name', IF_PEER);
     const first = open();
