@@ -11,7 +11,7 @@ import type { BundleContents } from '../../pipeline/core/bundle/index.js';
 import type { CompiledTables, PacketDecision } from '../../pipeline/core/compile/index.js';
 import { buildPacket, openDatapath, type Generation, type LoadedDatapath } from '../datapath/index.js';
 import type { EndpointSet } from '../discovery/index.js';
-import { eventDecision, kernelJudge } from '../engine/index.js';
+import { ConntrackShadow, eventDecision, kernelJudge } from '../engine/index.js';
 import { codeOf, messageOf } from './cycle.js';
 import type { AgentLog } from './log.js';
 import { checkLiveProbes, selfTestProbes, type LiveProbe } from './self-test.js';
@@ -73,11 +73,20 @@ export class KernelAgentDatapath implements AgentDatapath {
       probe.setEventsEnabled(true);
       probe.switchTo(gen);
       probe.setEndpoints(tables.endpoints.filter((e) => e.address !== '').map((e) => ({ address: e.address, endpointId: e.endpointId })));
+      // Each probe opens its connection: conntrack is cleared only when an earlier probe's entry could make this
+      // one a reply (a clear is a map walk; once per probe it dominated the self-test).
+      const ct = new ConntrackShadow(PROBE_SPORT);
+      probe.resetConntrack();
       return checkLiveProbes(probes, (p): PacketDecision => {
         const icmp = p.protocol === 1 || p.protocol === 58;
         const [saddr, daddr] = p.direction === 'egress' ? [p.localIp, p.peerIp] : [p.peerIp, p.localIp];
-        probe.resetConntrack();
-        const { event } = probe.classify(p.direction, buildPacket({ saddr, daddr, protocol: p.protocol, ...(icmp ? { icmpType: p.icmpType ?? 0, icmpCode: 0 } : { sport: PROBE_SPORT, dport: p.dport ?? 0 }) }));
+        const dport = icmp ? 0 : (p.dport ?? 0);
+        if (ct.couldMatch(saddr, daddr, p.protocol, dport)) {
+          probe.resetConntrack();
+          ct.clear();
+        }
+        const { event } = probe.classify(p.direction, buildPacket({ saddr, daddr, protocol: p.protocol, ...(icmp ? { icmpType: p.icmpType ?? 0, icmpCode: 0 } : { sport: PROBE_SPORT, dport }) }));
+        if (event !== undefined && event.verdict !== 'dropped') ct.passed(saddr, daddr, p.protocol, dport);
         return event === undefined ? { judged: false } : eventDecision(event, p.direction);
       });
     } finally {

@@ -64,8 +64,11 @@ const SPORT = 40000;
  * Connections the datapath may have recorded in conntrack, so that conntrack is cleared only when it could turn
  * the next packet into a reply (clearing walks the whole map: doing it per packet would dominate the run).
  */
-class ConntrackShadow {
+export class ConntrackShadow {
   private readonly recorded = new Set<string>();
+
+  /** @param sport the source port every synthesized TCP/UDP/SCTP packet carries */
+  constructor(private readonly sport: number = SPORT) {}
 
   /** True when `p`, sent from `saddr` to `daddr`, could match a recorded connection the other way. */
   couldMatch(saddr: string, daddr: string, protocol: number, dport: number): boolean {
@@ -73,13 +76,13 @@ class ConntrackShadow {
     // ICMP: any exchange between the two addresses (echo ids are not part of a flow); others: the reversed tuple.
     return protocol === 1 || protocol === 58
       ? this.recorded.has(`${protocol}|${daddr}|${saddr}`)
-      : this.recorded.has(`${protocol}|${daddr}|${saddr}|${dport}|${SPORT}`);
+      : this.recorded.has(`${protocol}|${daddr}|${saddr}|${dport}|${this.sport}`);
   }
 
   /** Notes a packet the datapath passed by policy (it records its forward tuple). */
   passed(saddr: string, daddr: string, protocol: number, dport: number): void {
     if (this.recorded.size >= 100_000) this.recorded.clear(); // the caller clears conntrack when asked anyway
-    this.recorded.add(protocol === 1 || protocol === 58 ? `${protocol}|${saddr}|${daddr}` : `${protocol}|${saddr}|${daddr}|${SPORT}|${dport}`);
+    this.recorded.add(protocol === 1 || protocol === 58 ? `${protocol}|${saddr}|${daddr}` : `${protocol}|${saddr}|${daddr}|${this.sport}|${dport}`);
   }
 
   clear(): void {
