@@ -4,7 +4,7 @@
  * fail exactly as the reference evaluator (what `palisade simulate` runs) predicts; a doctored-but-signed bundle fails
  * its self-test and is never activated; a failed health check during bake switches back automatically; with the
  * store down the agent keeps enforcing, says `store unreachable`, and catches up when it is back; SIGTERM leaves the
- * datapath enforcing; metrics are served and lint clean. Nothing is left behind.
+ * datapath enforcing; metrics are served, lint clean and are scraped by a real Prometheus. Nothing is left behind.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -223,6 +223,33 @@ describeKernel('palisade-agent end to end', () => {
     expect((await fetch(`http://${metricsAddress}/readyz`)).status).toBe(200);
     expect((await fetch(`http://${metricsAddress}/healthz`)).status).toBe(200);
   });
+
+  test('metrics: a real Prometheus (Debian\'s) scrapes the agent and answers PromQL on its series', async () => {
+    const port = await freePort();
+    const promDir = join(dir, 'prometheus');
+    mkdirSync(promDir, { recursive: true });
+    writeFileSync(join(promDir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: agent\n    static_configs:\n      - targets: ['${metricsAddress}']\n`);
+    const prom = spawn('prometheus', [`--config.file=${join(promDir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(promDir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+    try {
+      const query = async (q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
+        const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`);
+        return ((await res.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
+      };
+      let up: { value: [number, string] }[] = [];
+      await until('Prometheus scraped the agent', async () => {
+        up = await query('up{job="agent"}');
+        return up.length === 1 && up[0]!.value[1] === '1';
+      }, () => agentLog, 30_000);
+      expect((await query('palisade_bundle_serial'))[0]?.value[1]).toBe('1');
+      expect((await query('palisade_store_up'))[0]?.value[1]).toBe('1');
+      const drops = await query('sum(palisade_drop_count_total{reason="POLICY_DENIED"})');
+      expect(Number(drops[0]?.value[1])).toBeGreaterThan(0);
+    } finally {
+      const gone = new Promise((r) => prom.once('exit', r));
+      prom.kill('SIGTERM');
+      await gone;
+    }
+  }, 60_000);
 
   test('a doctored-but-signed bundle fails its self-test on this kernel and is never activated', async () => {
     const desc = await store.publish({ serial: 2, bytes: doctoredBundle(2, [KEY], NOW) });
