@@ -1,13 +1,15 @@
 /**
  * Hostile inputs against the readers: time and peak RSS of loading ~8 MiB YAML files of tiny values (the value
  * limit), and of reading flow recordings of blank lines, garbage lines and a gzip bomb. Each case runs in its own
- * process so that peak RSS is its own. Prints figures; asserts nothing.
+ * process so that peak RSS is its own. Baseline, measured in the same process on the same bytes: one pass that only
+ * counts the lines (the least any line-oriented reader must do); the ratio is the reader's time over it. Prints
+ * figures; asserts nothing.
  * `npm run bench -- hostile-input` (all cases) or `... hostile-input CASE`.
  */
 import { spawnSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { createGunzip, gzipSync } from 'node:zlib';
 import { DEFAULT_LOAD_LIMITS, parsePolicyText } from '../pipeline/core/load/index.js';
 import { FlowReader } from '../pipeline/flows/index.js';
 
@@ -30,16 +32,35 @@ const flowCases: Record<string, () => { data: Buffer; skipInvalid: boolean }> = 
   },
 };
 
+/** The baseline: one pass counting newlines (through gunzip, streamed, for a gzip input), in ms. */
+async function countLinesMs(data: Buffer | string): Promise<number> {
+  const t0 = performance.now();
+  const count = (bytes: Buffer): number => {
+    let n = 0;
+    for (let i = 0; i < bytes.length; i++) if (bytes[i] === 0x0a) n++;
+    return n;
+  };
+  let lines = 0;
+  if (typeof data === 'string') lines = count(Buffer.from(data));
+  else if (data[0] === 0x1f && data[1] === 0x8b) {
+    for await (const chunk of Readable.from([data]).pipe(createGunzip()) as AsyncIterable<Buffer>) lines += count(chunk);
+  } else lines = count(data);
+  if (lines < 0) throw new Error('unreachable');
+  return performance.now() - t0;
+}
+
 async function runCase(name: string): Promise<string> {
+  const yaml = yamlCases[name];
+  const input = yaml ? yaml() : flowCases[name]!();
+  const baselineMs = await countLinesMs(typeof input === 'string' ? input : input.data);
   const t0 = performance.now();
   let outcome: string;
-  const yaml = yamlCases[name];
-  if (yaml) {
-    const r = parsePolicyText({ path: 'big.yaml', text: yaml() }, DEFAULT_LOAD_LIMITS);
+  if (typeof input === 'string') {
+    const r = parsePolicyText({ path: 'big.yaml', text: input }, DEFAULT_LOAD_LIMITS);
     const d = r.diagnostics[0];
     outcome = d ? `${d.code} at ${d.pos?.line}:${d.pos?.col}` : `${r.documents.length} documents`;
   } else {
-    const { data, skipInvalid } = flowCases[name]!();
+    const { data, skipInvalid } = input;
     const reader = new FlowReader(['-'], { stdin: Readable.from([data]), skipInvalid });
     let flows = 0;
     try {
@@ -49,8 +70,9 @@ async function runCase(name: string): Promise<string> {
       outcome = `${(err as { code?: string }).code}`;
     }
   }
-  const seconds = (performance.now() - t0) / 1000;
-  return `${name.padEnd(26)} ${seconds.toFixed(1).padStart(6)} s  peak RSS ${String(Math.round(process.resourceUsage().maxRSS / 1024)).padStart(5)} MiB  ${outcome}`;
+  const ms = performance.now() - t0;
+  const ratio = `${(ms / Math.max(baselineMs, 0.001)).toFixed(1)}x`;
+  return `${name.padEnd(26)} ${(ms / 1000).toFixed(1).padStart(6)} s  line-count baseline ${(baselineMs / 1000).toFixed(2).padStart(5)} s  ${ratio.padStart(7)}  peak RSS ${String(Math.round(process.resourceUsage().maxRSS / 1024)).padStart(5)} MiB  ${outcome}`;
 }
 
 const only = process.argv[2];
