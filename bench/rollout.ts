@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { REFERENCE_ENGINES, composeBundle } from '../pipeline/bundle-build/index.js';
-import { PALISADE_ABI_VERSION, generateSigningKeyPem, parsePublicKey, parseSigningKey, publicKeyPem, trustOfKey } from '../pipeline/core/bundle/index.js';
+import { PALISADE_ABI_VERSION, generateSigningKeyPem, parsePublicKey, parseSigningKey, trustOfKey } from '../pipeline/core/bundle/index.js';
 import { loadPolicyModel } from '../pipeline/core/policy/index.js';
 import { RolloutController, parseRolloutState, ROLLOUT_RECORD, rollbackMaker, type RolloutSpec } from '../pipeline/rollout/index.js';
 import { FsBundleStore, FsRecordStore } from '../pipeline/stores/index.js';

@@ -12,6 +12,7 @@ import {
   NODES_PREFIX,
   ROLLOUT_RECORD,
   nodeOfStatusRecord,
+  nodeOfTargetRecord,
   nodeTargetRecord,
   parseNodeTarget,
   parseRolloutState,
@@ -154,6 +155,19 @@ export async function readFleet(records: RecordStore): Promise<FleetView> {
   }
   const fleet = [...statuses.values()].map((s) => ({ name: s.node, labels: s.labels }));
   return { fleet, reports: new Map(statuses), statuses };
+}
+
+/** Every well-formed node target in the store (what the controller last told each node). */
+export async function readTargets(records: RecordStore): Promise<Map<string, NodeTargetValue>> {
+  const targets = new Map<string, NodeTargetValue>();
+  for (const name of await records.listRecords(NODES_PREFIX)) {
+    const node = nodeOfTargetRecord(name);
+    if (node === undefined) continue;
+    const rec = await records.getRecord(name);
+    const value = rec ? parseNodeTarget(rec.value) : undefined;
+    if (value) targets.set(node, value);
+  }
+  return targets;
 }
 
 /** Writes the target records that differ from what the rollout decides. @returns how many were written. */

@@ -13,6 +13,7 @@ export {
   nodeStatusRecord,
   nodeTargetRecord,
   nodeOfStatusRecord,
+  nodeOfTargetRecord,
   parseBundleRef,
   parseNodeStatus,
   parseNodeTarget,

@@ -11,7 +11,7 @@ export { measureGate, queryInstant, PrometheusQueryError, type PrometheusOptions
 export { assessMetric, worstVerdict, classifyValue, measurementDue, type MetricVerdict } from './assess-metric.js';
 export { parseRolloutSpec, parseDuration, DEFAULT_ROLLOUT_SPEC } from './parse-spec.js';
 export { startRollout, step, desiredTargets, promote, pause, resume, abort, nodesRegex, type StepInput, type StepResult, type StartResult } from './step.js';
-export { RolloutController, readFleet, describeEvent, type ControllerDeps, type TickResult, type FleetView } from './controller.js';
+export { RolloutController, readFleet, readTargets, describeEvent, type ControllerDeps, type TickResult, type FleetView } from './controller.js';
 export { rollbackMaker, type RollbackMakerOptions } from './make-rollback.js';
 export {
   ROLLOUT_RECORD,
@@ -20,6 +20,7 @@ export {
   nodeTargetRecord,
   pastRolloutRecord,
   nodeOfStatusRecord,
+  nodeOfTargetRecord,
   parseNodeStatus,
   parseNodeTarget,
   parseRolloutState,

@@ -1,6 +1,6 @@
 /** The agent/controller record contract: strict parsing of what the other side wrote. */
 import { describe, expect, it } from 'vitest';
-import { nodeOfStatusRecord, nodeStatusRecord, nodeTargetRecord, parseBundleRef, parseNodeStatus, parseNodeTarget } from '../../pipeline/core/rollout/index.js';
+import { nodeOfStatusRecord, nodeOfTargetRecord, nodeStatusRecord, nodeTargetRecord, parseBundleRef, parseNodeStatus, parseNodeTarget } from '../../pipeline/core/rollout/index.js';
 
 const digest = `sha256:${'a'.repeat(64)}`;
 const good = { bundle: { serial: 3, digest }, phase: 'active', mode: 'enforce', reportedAt: 1_800_000_000_000, drops: 2, labels: { zone: 'a' } };
@@ -12,6 +12,8 @@ describe('rollout records contract', () => {
     expect(nodeOfStatusRecord('nodes/node-a/status')).toBe('node-a');
     expect(nodeOfStatusRecord('nodes/node-a/target')).toBeUndefined();
     expect(nodeOfStatusRecord('nodes/../status')).toBeUndefined();
+    expect(nodeOfTargetRecord('nodes/node-a/target')).toBe('node-a');
+    expect(nodeOfTargetRecord('nodes/node-a/status')).toBeUndefined();
   });
 
   it('parses a well-formed status and keeps only the known fields', () => {

@@ -16,22 +16,19 @@ import { formatDiagnostic } from '../../core/validate/diagnostic.js';
 import { readSigningKeys, readTrust } from '../../bundle-build/index.js';
 import {
   DEFAULT_ROLLOUT_SPEC,
-  NODES_PREFIX,
   ROLLOUT_RECORD,
   RolloutController,
   RolloutError,
   RolloutSpecError,
   describeEvent,
-  nodeTargetRecord,
   operateRollout,
   parseDuration,
-  parseNodeTarget,
   parseRolloutState,
   readFleet,
+  readTargets,
   readRolloutSpecFile,
   renderStatus,
   rollbackMaker,
-  type NodeTargetValue,
   type RolloutSpec,
 } from '../../rollout/index.js';
 import { loadStoreToken, openRecordStore, openStore, StoreError, type BundleStore, type UnlistedBundleStore } from '../../stores/index.js';
@@ -113,14 +110,7 @@ async function status(storeUrl: string, spec: RolloutSpec, format: string): Prom
   const rec = await records.getRecord(ROLLOUT_RECORD);
   const state = rec ? parseRolloutState(rec.value) : undefined;
   const { statuses } = await readFleet(records);
-  const targets = new Map<string, NodeTargetValue>();
-  for (const name of await records.listRecords(NODES_PREFIX)) {
-    const node = /^nodes\/([^/]+)\/target$/.exec(name)?.[1];
-    if (node === undefined) continue;
-    const t = await records.getRecord(nodeTargetRecord(node));
-    const value = t ? parseNodeTarget(t.value) : undefined;
-    if (value) targets.set(node, value);
-  }
+  const targets = await readTargets(records);
   if (format === 'json') {
     await printText(`${JSON.stringify({ rollout: state ?? null, nodes: [...statuses.values()], targets: Object.fromEntries(targets) }, null, 2)}\n`);
   } else {

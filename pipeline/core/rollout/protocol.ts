@@ -76,8 +76,12 @@ export function nodeTargetRecord(node: string): string {
 
 /** The node a `nodes/<node>/status` record name belongs to, or undefined for any other name. */
 export function nodeOfStatusRecord(name: string): string | undefined {
-  const m = /^nodes\/([a-z0-9][a-z0-9._-]*)\/status$/.exec(name);
-  return m?.[1];
+  return /^nodes\/([a-z0-9][a-z0-9._-]*)\/status$/.exec(name)?.[1];
+}
+
+/** The node a `nodes/<node>/target` record name belongs to, or undefined for any other name. */
+export function nodeOfTargetRecord(name: string): string | undefined {
+  return /^nodes\/([a-z0-9][a-z0-9._-]*)\/target$/.exec(name)?.[1];
 }
 
 /** What an agent writes: its report plus the node's labels (waves select by them). */
