@@ -30,7 +30,7 @@ export function podAddresses(set: EndpointSet): PodAddress[] {
     return pod.ips.map((ip) => ({
       pod,
       local: pod.interface !== undefined,
-      endpoint: { kind: 'pod', ip, labels, namespace: pod.namespace, podName: pod.name } satisfies FlowEndpoint,
+      endpoint: { kind: 'pod', ip, labels, namespace: pod.namespace, podName: pod.name, ...(pod.namedPorts ? { namedPorts: pod.namedPorts } : {}) } satisfies FlowEndpoint,
     }));
   });
 }

@@ -11,10 +11,12 @@
  *     ips: [10.0.1.5, fd00::1:5]
  *     interface: veth1a2b            # host-side interface, for pods on this node
  *     node: worker-1                 # optional: with `--node`, only pods of that node are local
+ *     ports: [{name: postgres, port: 5432, protocol: TCP}]   # optional: named container ports
  * ```
  */
 import { readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import type { NamedPort } from '../../pipeline/core/flow/types.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { DiscoveryError } from './errors.js';
@@ -124,7 +126,7 @@ export function parseEndpoints(text: string, file: string): EndpointSet {
     if (!isRecord(raw)) bad(where, 'expected a mapping');
     const p = raw as Record<string, unknown>;
     for (const k of Object.keys(p)) {
-      if (!['namespace', 'name', 'labels', 'namespaceLabels', 'ips', 'interface', 'node'].includes(k)) bad(`${where}.${k}`, 'unknown field');
+      if (!['namespace', 'name', 'labels', 'namespaceLabels', 'ips', 'interface', 'node', 'ports'].includes(k)) bad(`${where}.${k}`, 'unknown field');
     }
     const namespace = text1(p.namespace, `${where}.namespace`, bad);
     const name = text1(p.name, `${where}.name`, bad);
@@ -147,6 +149,7 @@ export function parseEndpoints(text: string, file: string): EndpointSet {
     }
     let node: string | undefined;
     if (p.node !== undefined) node = text1(p.node, `${where}.node`, bad);
+    const namedPorts = p.ports === undefined ? undefined : parseNamedPorts(p.ports, `${where}.ports`, bad);
     return {
       namespace,
       name,
@@ -155,10 +158,34 @@ export function parseEndpoints(text: string, file: string): EndpointSet {
       namespaceLabels: labelMap(p.namespaceLabels, `${where}.namespaceLabels`, bad),
       ips,
       ...(iface !== undefined ? { interface: iface } : {}),
+      ...(namedPorts !== undefined && namedPorts.length > 0 ? { namedPorts } : {}),
     };
   });
   pods.sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { pods };
+}
+
+const MAX_PORTS = 256;
+/** Kubernetes' IANA_SVC_NAME: at most 15 lowercase alphanumerics and dashes, a letter among them, no dash at an end or twice. */
+const PORT_NAME = /^(?=.*[a-z])(?!.*--)[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/;
+
+/** `[{name, port, protocol?}]` (protocol TCP by default, as in a pod spec); unnamed entries are skipped. */
+function parseNamedPorts(v: unknown, where: string, bad: (where: string, what: string) => never): NamedPort[] {
+  if (!Array.isArray(v) || v.length > MAX_PORTS) bad(where, `expected a list of at most ${MAX_PORTS} ports`);
+  const out: NamedPort[] = [];
+  (v as unknown[]).forEach((raw, j) => {
+    if (!isRecord(raw)) bad(`${where}[${j}]`, 'expected a mapping');
+    const e = raw as Record<string, unknown>;
+    for (const k of Object.keys(e)) if (!['name', 'port', 'containerPort', 'protocol'].includes(k)) bad(`${where}[${j}].${k}`, 'unknown field');
+    const port = e.port ?? e.containerPort;
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) bad(`${where}[${j}].port`, 'expected a port number 1-65535');
+    const protocol = e.protocol ?? 'TCP';
+    if (protocol !== 'TCP' && protocol !== 'UDP' && protocol !== 'SCTP') bad(`${where}[${j}].protocol`, 'expected TCP, UDP or SCTP');
+    if (e.name === undefined) return;
+    if (typeof e.name !== 'string' || !PORT_NAME.test(e.name)) bad(`${where}[${j}].name`, 'not a port name (IANA_SVC_NAME: up to 15 lowercase letters, digits and dashes)');
+    out.push({ name: e.name as string, port: port as number, protocol: protocol as NamedPort['protocol'] });
+  });
+  return out;
 }
 
 function withoutInterface(p: PodEndpoint): PodEndpoint {

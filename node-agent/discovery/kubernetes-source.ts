@@ -182,7 +182,10 @@ export class KubernetesEndpointSource implements EndpointSource {
     if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return undefined;
     const ips = [...new Set([...(pod.status?.podIPs ?? []).map((p) => p.ip), pod.status?.podIP].filter((ip): ip is string => typeof ip === 'string' && isIP(ip) !== 0))];
     if (ips.length === 0) return undefined;
-    const base = { namespace, name, labels: { ...(pod.metadata?.labels ?? {}) }, namespaceLabels: nsLabels.get(namespace) ?? {}, ips };
+    const namedPorts = (pod.spec?.containers ?? []).flatMap((c) => c.ports ?? []).flatMap((p) =>
+      p.name && (p.protocol ?? 'TCP').match(/^(TCP|UDP|SCTP)$/) ? [{ name: p.name, port: p.containerPort, protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP' | 'SCTP' }] : [],
+    );
+    const base = { namespace, name, labels: { ...(pod.metadata?.labels ?? {}) }, namespaceLabels: nsLabels.get(namespace) ?? {}, ips, ...(namedPorts.length > 0 ? { namedPorts } : {}) };
     if (pod.spec?.nodeName !== this.#o.nodeName) return base;
     const key = `${pod.metadata?.uid ?? `${namespace}/${name}`}@${ips[0]}`;
     let ifname = this.#interfaces.get(key);

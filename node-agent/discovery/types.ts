@@ -4,6 +4,8 @@
  * every source (a static file now, Kubernetes later).
  */
 
+import type { NamedPort } from '../../pipeline/core/flow/types.js';
+
 /** One pod. */
 export interface PodEndpoint {
   readonly namespace: string;
@@ -18,6 +20,11 @@ export interface PodEndpoint {
   readonly node?: string;
   /** Host-side interface (veth) of a pod on this node; absent for pods on other nodes. */
   readonly interface?: string;
+  /**
+   * The pod's named container ports: a NetworkPolicy port given by name (`port: postgres`) is resolved on the
+   * destination pod, so without them such a rule allows nothing.
+   */
+  readonly namedPorts?: readonly NamedPort[];
 }
 
 /** One consistent view of the endpoints. */

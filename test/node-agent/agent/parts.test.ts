@@ -12,6 +12,8 @@ import { StateDir } from '../../../node-agent/agent/state-dir.js';
 import { AgentError } from '../../../node-agent/agent/errors.js';
 import { DiscoveryError, FileEndpointSource, parseEndpoints } from '../../../node-agent/discovery/index.js';
 import { inventoryOf } from '../../../node-agent/agent/inventory.js';
+import { compileTables } from '../../../pipeline/core/compile/index.js';
+import { model } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pld-agent-parts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -103,6 +105,35 @@ describe('endpoints file', () => {
       expect(() => parseEndpoints(text, 'e.yaml')).toThrow(DiscoveryError);
       expect(() => parseEndpoints(text, 'e.yaml')).toThrow(re);
     }
+  });
+
+  test('named container ports reach the compiler: a NetworkPolicy port given by name opens on the local pod', () => {
+    const text = `pods:
+  - {namespace: data, name: db-0, labels: {app: db}, ips: [10.2.0.9], interface: veth-db, ports: [{name: postgres, port: 5432}, {port: 9090}]}
+  - {namespace: shop, name: api, labels: {app: api}, ips: [10.1.0.1]}
+`;
+    const set = parseEndpoints(text, 'e.yaml');
+    // Unnamed ports cannot be referred to by a policy; they are not kept.
+    expect(set.pods.find((p) => p.name === 'db-0')?.namedPorts).toEqual([{ name: 'postgres', port: 5432, protocol: 'TCP' }]);
+    const inv = inventoryOf(set);
+    expect(inv.pods[0]?.namedPorts).toEqual([{ name: 'postgres', port: 5432, protocol: 'TCP' }]);
+    const netpol = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: postgres, namespace: data}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  policyTypes: [Ingress]
+  ingress:
+    - from: [{namespaceSelector: {}, podSelector: {matchLabels: {app: api}}}]
+      ports: [{protocol: TCP, port: postgres}]
+`;
+    const ingressPorts = (s: typeof set): number[] =>
+      compileTables(model(netpol), inventoryOf(s)).policy.filter((e) => e.direction === 'ingress' && e.protocol === 6).map((e) => e.port);
+    expect(ingressPorts(set)).toEqual([5432]);
+    // Without the names, the rule resolves to no port at all: nothing would be allowed in.
+    expect(ingressPorts({ pods: set.pods.map(({ namedPorts: _n, ...p }) => p) })).toEqual([]);
+    expect(() => parseEndpoints('pods: [{namespace: a, name: b, ips: [10.0.0.1], ports: [{name: Bad_Name, port: 1}]}]', 'e.yaml')).toThrow(/pods\[0\]\.ports\[0\]\.name: not a port name/);
+    expect(() => parseEndpoints('pods: [{namespace: a, name: b, ips: [10.0.0.1], ports: [{name: web, port: 70000}]}]', 'e.yaml')).toThrow(/ports\[0\]\.port: expected a port number/);
   });
 
   test('a label named __proto__ is data, not a prototype', () => {
