@@ -1,78 +1,78 @@
 /**
- * `palisade demo [--template DIR] [--keep DIR]`: Palisade's main job on its embedded default, the template policy
- * repository that ships with Palisade. It runs the same commands a team's pipeline runs, in order:
- *   1. validate the policies;
- *   2. simulate the recorded flows against them (summary);
- *   3. create a throw-away signing key, compile a signed bundle (policy model, BPF object, probe vectors);
- *   4. verify that bundle against the key, as a node agent would before activating it.
- * Every step is the real command module; the demo only chains them. Exit 0 when every step succeeded, else the
- * first failing step's exit code.
+ * `palisade demo [--keep] [--format text|json] [--template DIR]`: Palisade's whole loop on this machine, from a pull
+ * request to enforced and rolled-back policy (pipeline/demo/run-demo.ts tells the story). Ctrl-C (SIGINT) or SIGTERM
+ * stops it and removes everything it created. Exit 0 when every expectation of the story held, 1 when the demo ran
+ * but one did not (the JSON says which), 2 usage, 3 the demo could not run to its end (a step failed or timed out).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UsageError } from '../../core/errors.js';
+import { runDemo, type DemoResult } from '../../demo/run-demo.js';
 import { parseCommandArgs } from '../command-args.js';
-import { errorLine, printLine, printText } from '../output.js';
-import type { CommandModule } from '../main.js';
+import { errorLine, printLine, printText, queueText } from '../output.js';
 
-const USAGE = 'usage: palisade demo [--template DIR] [--keep DIR]';
+const USAGE = 'usage: palisade demo [--keep] [--format text|json] [--template DIR]';
 
 /** The template repository shipped with Palisade (repo root/policy-repo-template, from dist/pipeline/cli/commands). */
 function embeddedTemplate(): string {
   return fileURLToPath(new URL('../../../../policy-repo-template/', import.meta.url));
 }
 
-interface Step {
-  readonly title: string;
-  readonly command: string;
-  readonly argv: string[];
+/** The story's results, a line each, for the summary. */
+function outcomeLines(r: DemoResult): string[] {
+  const out: string[] = [];
+  const agree = (rows: { agrees: boolean }[] | undefined): string => (rows ? `${rows.filter((x) => x.agrees).length}/${rows.length} connections as simulated` : '-');
+  if (r.initial) out.push(`   serial 1: waves ${r.initial.waves.map((w) => w.nodes.join('+')).join(' → ')}; live traffic ${agree(r.initial.traffic)}`);
+  const pr = r.breakingPullRequest;
+  if (pr) out.push(`   PR #${pr.number} "${pr.title}": check ${pr.conclusion}${pr.annotations[0] ? ` at ${pr.annotations[0].path}:${pr.annotations[0].line}` : ''}`);
+  const bad = r.badChange;
+  if (bad) {
+    const br = bad.blastRadius;
+    out.push(`   PR #${bad.pullRequest.number} "${bad.pullRequest.title}": check ${bad.pullRequest.conclusion}; serial ${bad.serial} ${bad.phase}, rolled back on ${bad.rolledBackOn.join(', ') || 'none'}${br ? ` (blast radius ${br.nodes.length} node, ${(br.exposedMs / 1000).toFixed(1)} s, ${br.drops} drops)` : ''}`);
+  }
+  const good = r.goodChange;
+  if (good) out.push(`   PR #${good.pullRequest.number} "${good.pullRequest.title}": check ${good.pullRequest.conclusion}; serial ${good.serial} on ${Object.values(good.serials).filter((s) => s === good.serial).length}/${Object.keys(good.serials).length} nodes; live traffic ${agree(good.traffic)}`);
+  return out;
 }
 
-/** Runs the demo. @returns the exit code of the first failing step, or 0. */
+/** Runs the demo. @returns 0 when it held, 1 when an expectation failed, 3 when it could not run to its end */
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseCommandArgs(argv, { template: { type: 'string' }, keep: { type: 'string' } }, USAGE);
+  const parsed = parseCommandArgs(argv, { template: { type: 'string' }, keep: { type: 'boolean', default: false }, format: { type: 'string', default: 'text' } }, USAGE);
   if (!parsed) return 0;
   const { values } = parsed;
-  const template = path.resolve(values.template ?? embeddedTemplate());
-  const rel = (p: string): string => path.relative(process.cwd(), p) || '.';
-  const policies = rel(path.join(template, 'policies'));
-  const flows = rel(path.join(template, 'flows', 'recorded.json'));
-  const inventory = rel(path.join(template, 'inventory.json'));
-  const work = values.keep ? path.resolve(values.keep) : await mkdtemp(path.join(tmpdir(), 'palisade-demo-'));
-  const key = path.join(work, 'demo-signing');
-  const bundle = path.join(work, 'bundle.tar');
-
-  const steps: Step[] = [
-    { title: `validate ${policies}`, command: 'validate', argv: [policies] },
-    {
-      title: `simulate ${flows} against ${policies}`,
-      command: 'simulate',
-      argv: ['--policies', policies, '--flows', flows, '--inventory', inventory, '--format', 'summary'],
-    },
-    { title: 'keygen (a throw-away signing key for this demo)', command: 'keygen', argv: ['--out', key] },
-    {
-      title: 'compile a signed bundle',
-      command: 'compile',
-      argv: ['--policies', policies, '--flows', flows, '--inventory', inventory, '--key', `${key}.key`, '--out', bundle],
-    },
-    { title: 'verify the bundle as a node agent would', command: 'verify', argv: [bundle, '--trust', `${key}.pub`] },
-  ];
+  if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be text or json, got '${values.format}'`, USAGE);
+  const json = values.format === 'json';
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stop.signal.aborted) return;
+    errorLine(`palisade demo: ${signal}: stopping and removing everything it created`);
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    for (const [i, step] of steps.entries()) {
-      await printText('\n');
-      await printLine(`── ${i + 1}/${steps.length} palisade ${step.title}`);
-      const mod = (await import(new URL(`./${step.command}.js`, import.meta.url).href)) as CommandModule;
-      const code = await mod.run(step.argv);
-      if (code !== 0) {
-        errorLine(`palisade demo: step ${i + 1} (${step.command}) exited ${code}`);
-        return code;
-      }
+    const result = await runDemo({
+      template: path.resolve(values.template ?? embeddedTemplate()),
+      keep: values.keep,
+      signal: stop.signal,
+      line: json ? (l) => errorLine(l) : (l) => queueText(`${l}\n`),
+    });
+    if (json) {
+      await printText(`${JSON.stringify(result, null, 2)}\n`);
+    } else {
+      await printLine('');
+      for (const l of outcomeLines(result)) await printLine(l);
+      await printLine('');
+      for (const s of result.steps) await printLine(`   ${String(s.seconds.toFixed(1)).padStart(6)} s  ${s.step}. ${s.title}`);
+      await printLine(`   ${String(result.seconds.toFixed(1)).padStart(6)} s  in all${result.leftovers.length === 0 ? '; nothing left behind' : ''}`);
+      if (result.leftovers.length > 0) errorLine(`palisade demo: left behind: ${result.leftovers.join(', ')}`);
+      if (result.error) errorLine(`palisade demo: ${result.error}${result.logs ? ` (logs kept in ${result.logs})` : ''}`);
+      else if (!result.ok) errorLine('palisade demo: the loop ran, but not every expectation held (see above, or --format json)');
     }
-    await printText('\n');
-    await printLine(`All ${steps.length} steps passed.${values.keep ? ` Bundle and keys kept in ${rel(work)}.` : ''}`);
-    return 0;
+    if (stop.signal.aborted) return 130;
+    return result.error ? 3 : result.ok ? 0 : 1;
   } finally {
-    if (!values.keep) await rm(work, { recursive: true, force: true });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }

@@ -1,0 +1,101 @@
+/**
+ * The demo's live traffic: a workload process in every pod (servers on its ports, a client for each of its
+ * connections), their attempts counted per connection, and from those counts each node's health as its agent's bake
+ * check sees it (`GET /health/<node>`: 200 when every connection the application needs from that node's pods
+ * succeeded at its latest attempt, else 503 naming the ones that did not).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { LabConnection, LabPlan } from './lab-plan.js';
+import type { LabNetwork } from './lab-network.js';
+import type { ProcessGroup } from './processes.js';
+
+/** Counts of one connection's attempts. */
+export interface AttemptCounts {
+  ok: number;
+  failed: number;
+}
+
+const POD_MAIN = fileURLToPath(new URL('./pod-main.js', import.meta.url));
+
+export class LiveTraffic {
+  readonly #counts = new Map<string, AttemptCounts>();
+  /** Connection id → whether its latest attempt succeeded. */
+  readonly #latest = new Map<string, boolean>();
+  #health: Server | undefined;
+
+  constructor(private readonly plan: LabPlan) {
+    for (const c of plan.connections) this.#counts.set(c.id, { ok: 0, failed: 0 });
+  }
+
+  /**
+   * Starts every pod's workload and waits until all listen.
+   * @param intervalMs pause between two attempts of a connection
+   */
+  async start(net: LabNetwork, procs: ProcessGroup, options: { intervalMs: number; timeoutMs: number }): Promise<void> {
+    const ipOf = new Map(this.plan.pods.map((p) => [p.id, p.ipv4]));
+    await Promise.all(
+      net.pods.map((p) => {
+        const connect = this.plan.connections.flatMap((c, id) => (c.from === p.pod.id ? [{ id, ip: ipOf.get(c.to)!, port: c.port, protocol: c.protocol }] : []));
+        const work = { serve: p.pod.ports, connect, intervalMs: options.intervalMs, timeoutMs: options.timeoutMs };
+        const started = procs.start(`pod-${p.pod.id.replace('/', '-')}`, 'ip', ['netns', 'exec', p.ns, process.execPath, POD_MAIN, JSON.stringify(work)]);
+        started.onLine((line) => this.#record(line));
+        return procs.ready(started, /"ready":true/, 15_000);
+      }),
+    );
+  }
+
+  #record(line: string): void {
+    let r: { c?: unknown; ok?: unknown };
+    try {
+      r = JSON.parse(line) as typeof r;
+    } catch {
+      return;
+    }
+    const c = typeof r.c === 'number' ? this.plan.connections[r.c] : undefined;
+    if (!c || typeof r.ok !== 'boolean') return;
+    const counts = this.#counts.get(c.id)!;
+    if (r.ok) counts.ok++;
+    else counts.failed++;
+    this.#latest.set(c.id, r.ok);
+  }
+
+  /** A copy of the counts so far, per connection id (subtract two to get a window's). */
+  snapshot(): Map<string, AttemptCounts> {
+    return new Map([...this.#counts].map(([k, v]) => [k, { ...v }]));
+  }
+
+  /** The application's connections from `node`'s pods whose latest attempt failed. */
+  failing(node: string): LabConnection[] {
+    const pods = new Set(this.plan.pods.filter((p) => p.node === node).map((p) => p.id));
+    return this.plan.connections.filter((c) => c.critical && pods.has(c.from) && this.#latest.get(c.id) === false);
+  }
+
+  /** Serves `/health/<node>` on 127.0.0.1; @returns its base URL. */
+  async serveHealth(): Promise<string> {
+    this.#health = createServer((req, res) => {
+      const node = /^\/health\/([\w.-]+)$/.exec(req.url ?? '')?.[1];
+      if (!node || !this.plan.nodes.some((n) => n.name === node)) {
+        res.writeHead(404).end();
+        return;
+      }
+      const failing = this.failing(node);
+      res.writeHead(failing.length === 0 ? 200 : 503, { 'content-type': 'text/plain' });
+      res.end(failing.length === 0 ? 'ok\n' : `failing: ${failing.map((c) => c.id).join(', ')}\n`);
+    });
+    await new Promise<void>((r) => this.#health!.listen(0, '127.0.0.1', r));
+    return `http://127.0.0.1:${(this.#health.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    const h = this.#health;
+    this.#health = undefined;
+    if (h) await new Promise((r) => h.close(r));
+  }
+}
+
+/** `after - before`, per connection. */
+export function countsBetween(before: Map<string, AttemptCounts>, after: Map<string, AttemptCounts>): Map<string, AttemptCounts> {
+  return new Map([...after].map(([k, a]) => [k, { ok: a.ok - (before.get(k)?.ok ?? 0), failed: a.failed - (before.get(k)?.failed ?? 0) }]));
+}
