@@ -16,11 +16,11 @@ const sources: KubernetesEndpointSource[] = [];
 const stops: AbortController[] = [];
 
 const ns = (name: string, labels: Record<string, string> = {}) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } } });
-const pod = (namespace: string, name: string, node: string, ips: string[], extra: { labels?: Record<string, string>; hostNetwork?: boolean; phase?: string } = {}) => ({
+const pod = (namespace: string, name: string, node: string, ips: string[], extra: { labels?: Record<string, string>; hostNetwork?: boolean; phase?: string; ports?: { name?: string; containerPort: number; protocol?: string }[] } = {}) => ({
   apiVersion: 'v1',
   kind: 'Pod',
   metadata: { namespace, name, uid: `uid-${namespace}-${name}`, labels: extra.labels ?? { app: name.split('-')[0]! } },
-  spec: { nodeName: node, hostNetwork: extra.hostNetwork ?? false, containers: [{ name: 'c', image: 'x' }] },
+  spec: { nodeName: node, hostNetwork: extra.hostNetwork ?? false, containers: [{ name: 'c', image: 'x', ...(extra.ports ? { ports: extra.ports } : {}) }] },
   status: { phase: extra.phase ?? 'Running', ...(ips.length ? { podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) } : {}) },
 });
 
@@ -61,7 +61,7 @@ beforeAll(async () => {
   api.put('namespaces', ns('shop', { team: 'web' }));
   api.put('namespaces', ns('data'));
   api.put('pods', pod('shop', 'web-0', 'node-a', ['10.0.1.5', 'fd00::5']));
-  api.put('pods', pod('data', 'db-0', 'node-b', ['10.0.2.7']));
+  api.put('pods', pod('data', 'db-0', 'node-b', ['10.0.2.7'], { ports: [{ name: 'postgres', containerPort: 5432 }, { containerPort: 9090 }, { name: 'dns', containerPort: 53, protocol: 'UDP' }] }));
   api.put('pods', pod('kube-system', 'proxy-a', 'node-a', ['192.168.0.10'], { hostNetwork: true }));
   api.put('pods', pod('shop', 'job-1', 'node-a', ['10.0.1.77'], { phase: 'Succeeded' }));
   api.put('pods', pod('shop', 'pending-0', 'node-a', []));
@@ -77,7 +77,8 @@ describe('KubernetesEndpointSource', () => {
   it('lists running pods with IPs, namespace labels, and host interfaces for this node\'s pods only', async () => {
     const set = await source().read();
     expect(set.pods).toEqual([
-      { namespace: 'data', name: 'db-0', labels: { app: 'db' }, namespaceLabels: { 'kubernetes.io/metadata.name': 'data' }, ips: ['10.0.2.7'] },
+      // Named container ports come along (a NetworkPolicy may name them); unnamed ones cannot be referred to.
+      { namespace: 'data', name: 'db-0', labels: { app: 'db' }, namespaceLabels: { 'kubernetes.io/metadata.name': 'data' }, ips: ['10.0.2.7'], namedPorts: [{ name: 'postgres', port: 5432, protocol: 'TCP' }, { name: 'dns', port: 53, protocol: 'UDP' }] },
       { namespace: 'shop', name: 'web-0', labels: { app: 'web' }, namespaceLabels: { 'kubernetes.io/metadata.name': 'shop', team: 'web' }, ips: ['10.0.1.5', 'fd00::5'], interface: 'lxc-web0' },
     ]);
   });
