@@ -8,6 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { escapeUntrusted } from '../../pipeline/core/text/index.js';
 import { AgentError } from './errors.js';
 
 /** The parsed config. */
@@ -80,12 +81,36 @@ export function healthCheck(config: AgentConfig): (() => Promise<string | null>)
   return async () => {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(h.timeoutMs), redirect: 'manual' });
-      await res.body?.cancel();
-      return res.ok ? null : `HTTP ${res.status} from ${url}`;
+      if (res.ok) {
+        await res.body?.cancel();
+        return null;
+      }
+      // The answer's first line says why (health endpoints usually do), bounded: it goes into logs and reports.
+      const why = (await boundedText(res, 300)).split('\n')[0]!.trim();
+      return `HTTP ${res.status} from ${url}${why ? `: ${escapeUntrusted(why)}` : ''}`;
     } catch (err) {
       return `${url}: ${(err as Error).message}`;
     }
   };
+}
+
+/** At most `max` bytes of a response body, as text (the rest is not read). */
+async function boundedText(res: Response, max: number): Promise<string> {
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks).subarray(0, max));
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

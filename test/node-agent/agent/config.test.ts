@@ -26,15 +26,23 @@ test('a health command is healthy on exit 0, and says why not otherwise (includi
   expect(await slow()).toBe('sleep timed out');
 });
 
-test('a health URL is healthy on 2xx only', async () => {
+test('a health URL is healthy on 2xx only; the answer\'s first line says why, bounded and escaped', async () => {
   let status = 200;
-  const server = createServer((_req, res) => res.writeHead(status).end('x'));
+  let body = 'x';
+  const server = createServer((_req, res) => res.writeHead(status).end(body));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
   try {
     const check = healthCheck(readAgentConfig(file('url.json', { health: { url: `http://127.0.0.1:${port}/healthz` } })))!;
     expect(await check()).toBeNull();
     status = 503;
+    body = 'failing: shop/api → data/db TCP/5432\nsecond line';
+    expect(await check()).toBe(`HTTP 503 from http://127.0.0.1:${port}/healthz: failing: shop/api → data/db TCP/5432`);
+    body = `\x1b[31m${'y'.repeat(100_000)}`;
+    const long = (await check())!;
+    expect(long).toMatch(/^HTTP 503 from http:\/\/127\.0\.0\.1:\d+\/healthz: \\x1b\[31my+$/);
+    expect(long.length).toBeLessThan(400);
+    body = '';
     expect(await check()).toBe(`HTTP 503 from http://127.0.0.1:${port}/healthz`);
   } finally {
     await new Promise((r) => server.close(r));
