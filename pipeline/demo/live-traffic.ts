@@ -1,8 +1,9 @@
 /**
  * The demo's live traffic: a workload process in every pod (servers on its ports, a client for each of its
  * connections), their attempts counted per connection, and from those counts each node's health as its agent's bake
- * check sees it (`GET /health/<node>`: 200 when every connection the application needs from that node's pods
- * succeeded at its latest attempt, else 503 naming the ones that did not).
+ * check sees it (`GET /health/<node>`: 200 unless a connection the application needs from that node's pods failed
+ * its last two attempts, else 503 naming those). One failed attempt is not enough: a connection caught by a switch
+ * of policy generations while in flight, or a slow machine, can fail once.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,8 +22,8 @@ const POD_MAIN = fileURLToPath(new URL('./pod-main.js', import.meta.url));
 
 export class LiveTraffic {
   readonly #counts = new Map<string, AttemptCounts>();
-  /** Connection id → whether its latest attempt succeeded. */
-  readonly #latest = new Map<string, boolean>();
+  /** Connection id → failed attempts in a row (0 after a success). */
+  readonly #failedInARow = new Map<string, number>();
   #health: Server | undefined;
 
   constructor(private readonly plan: LabPlan) {
@@ -58,7 +59,7 @@ export class LiveTraffic {
     const counts = this.#counts.get(c.id)!;
     if (r.ok) counts.ok++;
     else counts.failed++;
-    this.#latest.set(c.id, r.ok);
+    this.#failedInARow.set(c.id, r.ok ? 0 : (this.#failedInARow.get(c.id) ?? 0) + 1);
   }
 
   /** A copy of the counts so far, per connection id (subtract two to get a window's). */
@@ -66,10 +67,10 @@ export class LiveTraffic {
     return new Map([...this.#counts].map(([k, v]) => [k, { ...v }]));
   }
 
-  /** The application's connections from `node`'s pods whose latest attempt failed. */
+  /** The application's connections from `node`'s pods that failed their last two attempts. */
   failing(node: string): LabConnection[] {
     const pods = new Set(this.plan.pods.filter((p) => p.node === node).map((p) => p.id));
-    return this.plan.connections.filter((c) => c.critical && pods.has(c.from) && this.#latest.get(c.id) === false);
+    return this.plan.connections.filter((c) => c.critical && pods.has(c.from) && (this.#failedInARow.get(c.id) ?? 0) >= 2);
   }
 
   /** Serves `/health/<node>` on 127.0.0.1; @returns its base URL. */

@@ -176,19 +176,19 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const healthUrl = await traffic.serveHealth();
     const net = createLabNetwork(runId, plan.pods);
     teardown.add('remove the pods\' namespaces and links', () => destroyLabNetwork(net));
-    await traffic.start(net, procs, { intervalMs: 400, timeoutMs: 800 });
-    for (const n of plan.nodes) say.say(`${n.name}${n.labels.role ? ` (${n.labels.role})` : ''}: ${net.pods.filter((p) => p.pod.node === n.name).map((p) => `${p.pod.id} ${p.pod.ipv4}`).join(', ')}`);
-
+    // Agents, controller and pods start together: the agents need the pods' links, not their processes.
     const agents = await startAgents(workDir, runId, plan, net, procs, teardown, { storeUrl, trust: key.pub, healthUrl });
-    const controller = procs.start('controller', PALISADE, [
+    procs.start('controller', PALISADE, [
       'rollout', 'controller', '--store', storeUrl, '--token-file', path.join(workDir, 'store-token'), '--trust', key.pub, '--key', key.priv,
       '--config', path.join(repo.authorDir, 'palisade.yaml'), '--interval', '250ms',
     ]);
-    void controller;
+    say.waiting('the pods\' servers and clients, the agents\' first reports');
+    await traffic.start(net, procs, { intervalMs: 300, timeoutMs: 800 });
+    for (const n of plan.nodes) say.say(`${n.name}${n.labels.role ? ` (${n.labels.role})` : ''}: ${net.pods.filter((p) => p.pod.node === n.name).map((p) => `${p.pod.id} ${p.pod.ipv4}`).join(', ')}`);
     const records = openRecordStore(storeUrl, { token: storeToken });
     await wait('the three agents to report to the store', async () => (await readFleet(records)).statuses.size === plan.nodes.length, 60_000);
     say.say(`agents: ${agents.map((a) => `${a.node} (metrics ${a.metricsUrl})`).join(', ')}; controller: palisade rollout controller`);
-    say.say(`each node's bake health check: the connections its pods need answer (${healthUrl}/health/<node>)`);
+    say.say(`each node's bake health check: no connection its pods need failed twice in a row (${healthUrl}/health/<node>)`);
     stepDone();
 
     // ── 3. The first rollout.
@@ -504,7 +504,7 @@ function watchSerials(records: RecordStore, signal: AbortSignal): { stop(): { ra
 async function trafficWindow(traffic: LiveTraffic, plan: LabPlan, predictions: Map<string, Prediction>, wait: Wait, say: Narrator, title = 'live traffic over 2.5 s, beside the simulation'): Promise<TrafficRow[]> {
   say.waiting(`${title}`);
   // Attempts begun under the previous policy end within a timeout and an interval: let them pass first.
-  const settled = Date.now() + 1300;
+  const settled = Date.now() + 1200;
   await wait('attempts under the previous policy to end', async () => Date.now() >= settled, 10_000);
   const before = traffic.snapshot();
   const until = Date.now() + 2500;
