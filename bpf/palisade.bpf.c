@@ -415,6 +415,10 @@ static __always_inline int judge(struct __sk_buff *skb, __u8 dir)
 	if (f.protocol == IPPROTO_ICMPV6_ && f.icmp_type >= ICMPV6_ND_FIRST && f.icmp_type <= ICMPV6_ND_LAST)
 		return TC_ACT_OK; /* neighbour discovery keeps the link working */
 
+	/* Audit is read with the generation (same control entry): one packet, one mode. */
+	__u8 audit = (ctl_flags & PALISADE_CONTROL_AUDIT) ||
+		     ((ctl_flags & PALISADE_CONTROL_AUDIT_FLAGGED) && (ep->flags & PALISADE_ENDPOINT_AUDIT));
+
 	/* Only the peer's identity enters the decision; the endpoint's own is looked up for the event alone. */
 	__u32 peer = lookup_identity(gen, f.family, dir == PALISADE_DIR_EGRESS ? f.daddr : f.saddr);
 
@@ -431,6 +435,9 @@ static __always_inline int judge(struct __sk_buff *skb, __u8 dir)
 		d.rule_id = ct->rule_id;
 	} else {
 		decide(gen, dir, endpoint_id, peer, &f, &d);
+		/* In audit a would-be drop is forwarded; drop_reason keeps why it would have been dropped. */
+		if (audit && d.verdict == PALISADE_VERDICT_DROPPED)
+			d.verdict = PALISADE_VERDICT_AUDIT;
 		/* Record the connection so its replies pass; an echo reply opens nothing. */
 		if (d.verdict != PALISADE_VERDICT_DROPPED && f.trackable && !f.icmp_echo_reply) {
 			__builtin_memset(&ck, 0, sizeof(ck));

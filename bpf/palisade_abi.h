@@ -9,7 +9,8 @@
 
 #include <linux/types.h>
 
-#define PALISADE_ABI_VERSION 1
+/* 2: audit (PALISADE_VERDICT_AUDIT, PALISADE_CONTROL_AUDIT*, endpoint_value.flags). */
+#define PALISADE_ABI_VERSION 2
 
 /* Two complete policy generations live side by side; the control map picks one. */
 #define PALISADE_GENERATIONS 2
@@ -32,9 +33,21 @@
 #define PALISADE_VERDICT_DROPPED 1
 #define PALISADE_VERDICT_PROXY 2 /* an L7 rule governs this flow: hand to the L7 proxy */
 #define PALISADE_VERDICT_REPLY 3 /* passed as part of a tracked connection */
+/* Policy would drop it (drop_reason says why) but the endpoint audits: forwarded, and tracked like an allowed packet
+ * so its replies pass as REPLY (Hubble's AUDIT). Anti-spoofing drops (INVALID_SIP) are never audited. */
+#define PALISADE_VERDICT_AUDIT 4
 
 /* palisade_control.flags (additive to ABI 1: 0 keeps the original behaviour) */
 #define PALISADE_CONTROL_EVENTS_OFF (1 << 0) /* no ring-buffer verdict events; counters still count */
+/* Audit: the active generation judges every packet, but what it would drop is forwarded as PALISADE_VERDICT_AUDIT.
+ * AUDIT covers every endpoint; AUDIT_FLAGGED only endpoints whose endpoint_value.flags has PALISADE_ENDPOINT_AUDIT
+ * (an agent scopes audit to namespaces by flagging their endpoints). Both live in the control entry with active_gen,
+ * so a generation is activated in audit, or switched from audit to enforce, by one map write. */
+#define PALISADE_CONTROL_AUDIT (1 << 1)
+#define PALISADE_CONTROL_AUDIT_FLAGGED (1 << 2)
+
+/* endpoint_value.flags */
+#define PALISADE_ENDPOINT_AUDIT (1 << 0) /* audited while the control entry has PALISADE_CONTROL_AUDIT_FLAGGED */
 
 /* Reserved identities the datapath itself uses. */
 #define PALISADE_IDENTITY_ANY 0   /* policy_key.identity wildcard */
@@ -55,7 +68,7 @@
 /* ───────── control: one entry, read once per packet ───────── */
 struct palisade_control {
 	__u32 active_gen; /* 0 or 1 */
-	__u32 flags;      /* reserved, 0 */
+	__u32 flags;      /* PALISADE_CONTROL_* */
 	__u64 serial;     /* bundle serial of the active generation, for status */
 };
 
@@ -84,7 +97,7 @@ struct endpoint_key {
 
 struct endpoint_value {
 	__u16 endpoint_id; /* host order, 1..65535 */
-	__u16 pad;
+	__u16 flags;       /* PALISADE_ENDPOINT_*, host order */
 	__u32 ifindex; /* host-side interface; when not 0, a packet from this address must arrive on it (anti-spoofing) */
 };
 
@@ -115,7 +128,10 @@ struct endpoint_value {
  *   - the peer identity is the ipcache entry of the peer address in that generation, PALISADE_IDENTITY_WORLD if none;
  *   - a packet whose reversed tuple is in conntrack passes as PALISADE_VERDICT_REPLY without a policy lookup;
  *     every other packet is judged by policy (established connections included), and an allowed TCP/UDP/SCTP packet
- *     or ICMP echo request records its forward tuple in conntrack. */
+ *     or ICMP echo request records its forward tuple in conntrack;
+ *   - a policy drop (either reason) at an endpoint in audit (PALISADE_CONTROL_AUDIT, or _AUDIT_FLAGGED and the
+ *     endpoint's PALISADE_ENDPOINT_AUDIT) becomes PALISADE_VERDICT_AUDIT: forwarded, and recorded in conntrack like
+ *     an allowed packet. */
 struct policy_key {
 	__u32 prefixlen; /* host order: 64 (protocol wildcard), or 80 + port bits (0..16) */
 	__u8 gen;
@@ -150,7 +166,7 @@ struct ct_value {
 	__u64 packets;
 	__u32 rule_id;
 	__u8 gen;       /* generation that allowed it */
-	__u8 verdict;   /* PALISADE_VERDICT_FORWARDED or _PROXY */
+	__u8 verdict;   /* PALISADE_VERDICT_FORWARDED, _PROXY or _AUDIT */
 	__u16 pad;
 };
 

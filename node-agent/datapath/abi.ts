@@ -25,7 +25,11 @@ export const ABI = {
   PALISADE_VERDICT_DROPPED: 1,
   PALISADE_VERDICT_PROXY: 2,
   PALISADE_VERDICT_REPLY: 3,
+  PALISADE_VERDICT_AUDIT: 4,
   PALISADE_CONTROL_EVENTS_OFF: 1,
+  PALISADE_CONTROL_AUDIT: 2,
+  PALISADE_CONTROL_AUDIT_FLAGGED: 4,
+  PALISADE_ENDPOINT_AUDIT: 1,
   PALISADE_IDENTITY_ANY: 0,
   PALISADE_IDENTITY_WORLD: 2,
   PALISADE_IPCACHE_MAX_ENTRIES: 1048576,
@@ -61,7 +65,7 @@ export const ABI_LAYOUTS: readonly StructLayout[] = [
   layout('ipcache_key', 24, [['prefixlen', 0, 4], ['gen', 4, 1], ['family', 5, 1], ['pad', 6, 2], ['addr', 8, 16]]),
   layout('ipcache_value', 8, [['identity', 0, 4], ['flags', 4, 4]]),
   layout('endpoint_key', 20, [['family', 0, 1], ['pad', 1, 3], ['addr', 4, 16]]),
-  layout('endpoint_value', 8, [['endpoint_id', 0, 2], ['pad', 2, 2], ['ifindex', 4, 4]]),
+  layout('endpoint_value', 8, [['endpoint_id', 0, 2], ['flags', 2, 2], ['ifindex', 4, 4]]),
   layout('policy_key', 16, [
     ['prefixlen', 0, 4], ['gen', 4, 1], ['direction', 5, 1], ['endpoint_id', 6, 2],
     ['identity', 8, 4], ['protocol', 12, 1], ['pad', 13, 1], ['dport', 14, 2],
@@ -122,7 +126,7 @@ export function checkAbiLayouts(btf: Btf, layouts: readonly StructLayout[] = ABI
 
 // ───────── enum names ─────────
 
-const VERDICTS: readonly VerdictName[] = ['forwarded', 'dropped', 'proxy', 'reply'];
+const VERDICTS: readonly VerdictName[] = ['forwarded', 'dropped', 'proxy', 'reply', 'audit'];
 
 /** PALISADE_DIR_* of a direction name. */
 export function directionCode(d: Direction): number {
@@ -211,10 +215,11 @@ export function ipcacheKeyGen(key: Uint8Array): number {
 // ───────── endpoints ─────────
 
 /**
- * Encode a local endpoint address → id row.
+ * Encode a local endpoint address → id row; `audit` sets PALISADE_ENDPOINT_AUDIT (audited under
+ * PALISADE_CONTROL_AUDIT_FLAGGED).
  * @throws DatapathError `bad-address`, or `bad-entry` for an id outside 1..65535.
  */
-export function encodeEndpoint(address: string, endpointId: number, ifindex = 0): { key: Uint8Array; value: Uint8Array } {
+export function encodeEndpoint(address: string, endpointId: number, ifindex = 0, audit = false): { key: Uint8Array; value: Uint8Array } {
   const a = parseAddress(address);
   const key = new Uint8Array(20);
   key[0] = a.family;
@@ -225,6 +230,7 @@ export function encodeEndpoint(address: string, endpointId: number, ifindex = 0)
   const value = new Uint8Array(8);
   const v = new DataView(value.buffer);
   v.setUint16(0, endpointId, true);
+  v.setUint16(2, audit ? ABI.PALISADE_ENDPOINT_AUDIT : 0, true);
   v.setUint32(4, checkUint('ifindex', ifindex, 0xffffffff), true);
   return { key, value };
 }

@@ -17,7 +17,7 @@ import {
 } from './abi.js';
 import { DatapathError } from './errors.js';
 import type { IpcacheEntry } from '../../pipeline/core/compile/entries.js';
-import type { ControlState, CounterRow, Direction, EndpointEntry, Generation, GenerationTables, MapPressure, StageReport } from './types.js';
+import type { AuditMode, ControlState, CounterRow, Direction, EndpointEntry, Generation, GenerationTables, MapPressure, StageReport } from './types.js';
 
 /** The maps a generation lives in. */
 export interface GenerationMaps {
@@ -143,7 +143,7 @@ export class Generations {
   /** The control map's content. */
   control(): ControlState {
     const c = this.readControl();
-    return { activeGen: c.activeGen, serial: c.serial, eventsOff: (c.flags & ABI.PALISADE_CONTROL_EVENTS_OFF) !== 0 };
+    return { activeGen: c.activeGen, serial: c.serial, eventsOff: (c.flags & ABI.PALISADE_CONTROL_EVENTS_OFF) !== 0, audit: auditModeOf(c.flags) };
   }
 
   /** True when ring-buffer events are suppressed. */
@@ -151,11 +151,18 @@ export class Generations {
     return (this.readControl().flags & ABI.PALISADE_CONTROL_EVENTS_OFF) !== 0;
   }
 
-  /** One write of the control map. */
-  switchTo(gen: Generation, serial?: bigint): void {
+  /** One write of the control map (gen, serial and audit mode together). */
+  switchTo(gen: Generation, serial?: bigint, audit?: AuditMode): void {
     checkGeneration(gen);
     const c = this.readControl();
-    this.writeControl({ activeGen: gen, flags: c.flags, serial: serial ?? c.serial });
+    const flags = audit === undefined ? c.flags : withAuditMode(c.flags, audit);
+    this.writeControl({ activeGen: gen, flags, serial: serial ?? c.serial });
+  }
+
+  /** Sets the audit mode of the active generation, keeping gen, serial and the events flag. */
+  setAudit(audit: AuditMode): void {
+    const c = this.readControl();
+    this.writeControl({ ...c, flags: withAuditMode(c.flags, audit) });
   }
 
   /** Sets or clears PALISADE_CONTROL_EVENTS_OFF, keeping gen and serial. */
@@ -167,7 +174,7 @@ export class Generations {
 
   /** See LoadedDatapath.setEndpoints. */
   setEndpoints(endpoints: readonly EndpointEntry[]): void {
-    const rows = endpoints.map((e) => encodeEndpoint(e.address, e.endpointId, e.ifindex ?? 0));
+    const rows = endpoints.map((e) => encodeEndpoint(e.address, e.endpointId, e.ifindex ?? 0, e.audit ?? false));
     const wanted = new Set(rows.map((r) => hex(r.key)));
     if (wanted.size !== rows.length) throw new DatapathError('bad-entry', 'an endpoint address is listed twice');
     this.maps.endpoints.deleteKeys(this.maps.endpoints.allKeys().filter((k) => !wanted.has(hex(k))));
@@ -206,6 +213,20 @@ export class Generations {
   resetConntrack(): void {
     this.maps.conntrack.clear();
   }
+}
+
+const AUDIT_BITS = ABI.PALISADE_CONTROL_AUDIT | ABI.PALISADE_CONTROL_AUDIT_FLAGGED;
+
+/** The audit mode the control flags say (AUDIT wins over AUDIT_FLAGGED, as in the datapath). */
+function auditModeOf(flags: number): AuditMode {
+  if ((flags & ABI.PALISADE_CONTROL_AUDIT) !== 0) return 'all';
+  return (flags & ABI.PALISADE_CONTROL_AUDIT_FLAGGED) !== 0 ? 'flagged' : 'off';
+}
+
+/** `flags` with its audit bits set for `audit`. */
+function withAuditMode(flags: number, audit: AuditMode): number {
+  const bit = audit === 'all' ? ABI.PALISADE_CONTROL_AUDIT : audit === 'flagged' ? ABI.PALISADE_CONTROL_AUDIT_FLAGGED : 0;
+  return (flags & ~AUDIT_BITS) | bit;
 }
 
 /** Write rows with one batch call when the map type supports it, else one update per row. @returns batched? */

@@ -17,6 +17,7 @@ import type {
   Classification,
   ControlState,
   CounterRow,
+  AuditMode,
   Direction,
   EndpointEntry,
   Generation,
@@ -158,8 +159,12 @@ class Datapath implements LoadedDatapath {
     return this.gens().control();
   }
 
-  switchTo(gen: Generation, serial?: bigint): void {
-    this.gens().switchTo(gen, serial);
+  switchTo(gen: Generation, serial?: bigint, audit?: AuditMode): void {
+    this.gens().switchTo(gen, serial, audit);
+  }
+
+  setAudit(audit: AuditMode): void {
+    this.gens().setAudit(audit);
   }
 
   setEventsEnabled(enabled: boolean): void {

@@ -10,8 +10,17 @@ export type Generation = 0 | 1;
 /** Direction as seen from the endpoint: `ingress` = into the pod, `egress` = out of the pod. */
 export type Direction = PolicyDirection;
 
-/** Verdict names, in the order of the PALISADE_VERDICT_* constants (0..3). */
-export type VerdictName = 'forwarded' | 'dropped' | 'proxy' | 'reply';
+/**
+ * Verdict names, in the order of the PALISADE_VERDICT_* constants (0..4). `audit`: policy would have dropped the
+ * packet (the drop reason says why) but its endpoint audits, so it was forwarded.
+ */
+export type VerdictName = 'forwarded' | 'dropped' | 'proxy' | 'reply' | 'audit';
+
+/**
+ * Where the active generation audits instead of dropping: nowhere (`off`), at every endpoint (`all`), or at the
+ * endpoints whose entry has `audit: true` (`flagged`) — PALISADE_CONTROL_AUDIT / _AUDIT_FLAGGED.
+ */
+export type AuditMode = 'off' | 'all' | 'flagged';
 
 /**
  * Why a packet was dropped (PALISADE_DROP_*), or null when it passed. `INVALID_SIP` (Cilium's 132): the packet left
@@ -36,6 +45,8 @@ export interface EndpointEntry {
    * interface; elsewhere it is dropped as spoofed (INVALID_SIP).
    */
   readonly ifindex?: number;
+  /** Audited while the control's audit mode is `flagged` (PALISADE_ENDPOINT_AUDIT). Default false. */
+  readonly audit?: boolean;
 }
 
 /** What `stageGeneration` did. Durations in milliseconds. */
@@ -59,6 +70,8 @@ export interface ControlState {
   readonly serial: bigint;
   /** True when verdict events are suppressed (PALISADE_CONTROL_EVENTS_OFF). */
   readonly eventsOff: boolean;
+  /** Where the active generation audits instead of dropping. */
+  readonly audit: AuditMode;
 }
 
 /** BPF_PROG_TEST_RUN result. `durationNs` is the kernel's average per repetition, in nanoseconds. */
@@ -179,8 +192,13 @@ export interface LoadedDatapath {
   activeGeneration(): Generation;
   /** The full control map entry. */
   control(): ControlState;
-  /** Make `gen` active: one write of the control map. `serial` defaults to the current one. */
-  switchTo(gen: Generation, serial?: bigint): void;
+  /**
+   * Make `gen` active: one write of the control map, so generation, serial and audit mode change together for the
+   * next packet. `serial` and `audit` default to the current ones.
+   */
+  switchTo(gen: Generation, serial?: bigint, audit?: AuditMode): void;
+  /** Set the audit mode of the active generation (one control write; keeps gen, serial and events). */
+  setAudit(audit: AuditMode): void;
   /** Turn ring-buffer verdict events on or off (counters always count). Keeps gen and serial. */
   setEventsEnabled(enabled: boolean): void;
   /** Replace the set of local endpoints (not per generation). */

@@ -110,7 +110,7 @@ export function kernelJudge(dp: LoadedDatapath): PacketJudge {
         // A new compilation: stage the whole generation beside the active one and switch, as a bundle is applied.
         const gen = active === 0 ? 1 : 0;
         dp.stageGeneration(gen, { ipcache: mirror.ipcache.entries(), policy: mirror.policyEntries });
-        dp.switchTo(gen);
+        dp.switchTo(gen, undefined, mirror.audit);
         active = gen;
         loaded = mirror;
         mirror.ipcache.trackChanges();
@@ -119,7 +119,7 @@ export function kernelJudge(dp: LoadedDatapath): PacketJudge {
         const rows = mirror.ipcache.takeChanges();
         if (rows.length > 0) dp.updateIpcache(active, rows);
       }
-      if (changed.endpoints) dp.setEndpoints([...mirror.endpoints].map(([address, endpointId]) => ({ address, endpointId })));
+      if (changed.endpoints) dp.setEndpoints([...mirror.endpoints].map(([address, endpointId]) => ({ address, endpointId, audit: mirror.auditedEndpoints.has(endpointId) })));
     },
     judge(p): PacketDecision {
       const icmp = p.protocol === 1 || p.protocol === 58;
@@ -153,7 +153,7 @@ export function eventDecision(event: VerdictEvent, direction: Direction): Packet
     judged: true,
     endpointId: event.endpointId,
     peerIdentity: direction === 'egress' ? event.dstIdentity : event.srcIdentity,
-    verdict: event.verdict === 'dropped' ? 'dropped' : event.verdict === 'proxy' ? 'proxy' : 'forwarded',
+    verdict: event.verdict === 'dropped' || event.verdict === 'proxy' || event.verdict === 'audit' ? event.verdict : 'forwarded',
     dropReason: event.dropReason,
     ruleId: event.ruleId,
   };

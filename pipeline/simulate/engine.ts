@@ -6,6 +6,7 @@
 import type { Flow, Verdict } from '../core/flow/types.js';
 import type { PolicyModel } from '../core/model/types.js';
 import type { ServiceInfo } from '../core/evaluate/types.js';
+import type { AuditScope } from '../core/evaluate/audit-scope.js';
 
 /**
  * Judges a stream of flows. `judge` yields exactly one Verdict per input flow, in input order, with
@@ -36,10 +37,12 @@ export interface VerdictEngine {
  *   flow that first revealed it). Absent when the input cannot be read twice (stdin); the engine then learns from
  *   the judged stream only.
  * - `services`: Kubernetes Services from the inventory, for `toServices` peers (none when no inventory was given).
+ * - `audit`: judge as a generation in audit over that scope (would-be drops there become AUDIT); default enforce.
  */
 export interface EngineOptions {
   readonly flowsForDns?: () => AsyncIterable<Flow>;
   readonly services?: readonly ServiceInfo[];
+  readonly audit?: AuditScope;
 }
 
 /** What each engine module (`pipeline/simulate/engines/tables.js`, `node-agent/engine/kernel-engine.js`) exports. */

@@ -10,7 +10,7 @@ import type { EngineOptions, VerdictEngine } from './engine.js';
 
 /** Creates the reference engine. Each `judge` call starts with an empty DNS cache. */
 export function referenceEngine(model: PolicyModel, options: EngineOptions = {}): VerdictEngine {
-  const evaluator = createEvaluator(model, options.services ? { services: options.services } : {});
+  const evaluator = createEvaluator(model, { ...(options.services ? { services: options.services } : {}), ...(options.audit ? { audit: options.audit } : {}) });
   const startRun = (): ((flow: Flow) => Verdict) => {
     const dns = new DnsCache();
     return (flow) => {

@@ -7,6 +7,7 @@ import {
   BUNDLE_ERROR_EXIT,
   BundleError,
   BundleGate,
+  PALISADE_ABI_VERSION,
   assembleBundle,
   createManifest,
   packBundle,
@@ -231,7 +232,7 @@ describe('bundle gate: attacks', () => {
   });
 
   it('ABI mismatch', async () => {
-    const msg = await expectRejected(gate(), [bundle(1, [signer], { abiVersion: 2 })], 'bundle-abi-mismatch');
+    const msg = await expectRejected(gate(), [bundle(1, [signer], { abiVersion: PALISADE_ABI_VERSION + 1 })], 'bundle-abi-mismatch');
     expect(msg).toContain('ABI v2');
   });
 

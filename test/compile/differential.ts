@@ -5,7 +5,7 @@
 import type { PolicyModel } from '../../pipeline/core/model/types.js';
 import type { Flow, Verdict } from '../../pipeline/core/flow/types.js';
 import { createEvaluator, DnsCache } from '../../pipeline/core/evaluate/index.js';
-import type { ServiceInfo } from '../../pipeline/core/evaluate/types.js';
+import type { AuditScope, ServiceInfo } from '../../pipeline/core/evaluate/index.js';
 
 export interface Disagreement {
   readonly flow: Flow;
@@ -14,8 +14,8 @@ export interface Disagreement {
 }
 
 /** The reference verdicts of a recording, fed in order with its DNS answers. */
-export function referenceVerdicts(model: PolicyModel, flows: readonly Flow[], services: readonly ServiceInfo[] = []): Verdict[] {
-  const evaluator = createEvaluator(model, { services });
+export function referenceVerdicts(model: PolicyModel, flows: readonly Flow[], services: readonly ServiceInfo[] = [], audit?: AuditScope): Verdict[] {
+  const evaluator = createEvaluator(model, { services, ...(audit ? { audit } : {}) });
   const dns = new DnsCache();
   return flows.map((f) => {
     const v = evaluator.judge(f, dns);

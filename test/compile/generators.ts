@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import type { Entity, Peer, PolicyModel, PolicySpec, PortRule } from '../../pipeline/core/model/types.js';
 import type { Flow, FlowEndpoint, FlowProtocol } from '../../pipeline/core/flow/types.js';
 import { peer, pod, ports, reserved, sel, spec } from '../evaluate/model-builder.js';
-import type { ServiceInfo } from '../../pipeline/core/evaluate/types.js';
+import type { AuditScope, ServiceInfo } from '../../pipeline/core/evaluate/index.js';
 
 const NAMED = [
   [{ name: 'http', port: 8080, protocol: 'TCP' as const }],
@@ -202,3 +202,11 @@ export function arbFlows(max = 30): fc.Arbitrary<Flow[]> {
     }),
   );
 }
+
+/** Every audit scope the engines take: all endpoints, and the namespaces of the generated pods (or none). */
+export const arbAuditScope: fc.Arbitrary<AuditScope> = fc.constantFrom<AuditScope>(
+  { kind: 'all' },
+  { kind: 'namespaces', namespaces: ['default'] },
+  { kind: 'namespaces', namespaces: ['other'] },
+  { kind: 'namespaces', namespaces: [] },
+);

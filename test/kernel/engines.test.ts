@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { createEngine as createKernelEngine } from '../../node-agent/engine/kernel-engine.js';
 import { createEngine as createTablesEngine } from '../../pipeline/simulate/engines/tables.js';
-import { arbFlows, arbModel, SERVICES } from '../compile/generators.js';
+import { arbAuditScope, arbFlows, arbModel, SERVICES } from '../compile/generators.js';
 import { disagreements, engineVerdicts, referenceVerdicts } from '../compile/differential.js';
 import { describeKernel, OBJECT_PATH, REPO } from './kernel-env.js';
 
@@ -68,4 +68,26 @@ describeKernel('kernel engine agrees with reference and tables', () => {
       expect(existsSync(PIN_DIR) ? readdirSync(PIN_DIR) : []).toEqual([]);
     }, 120_000);
   }
+
+  test('audit: the kernel forwards what it would drop as AUDIT, exactly where the reference and tables say', async () => {
+    let audited = 0;
+    await fc.assert(
+      fc.asyncProperty(arbModel(6), arbFlows(25), arbAuditScope, async (model, flows, audit) => {
+        const ref = referenceVerdicts(model, flows, SERVICES, audit);
+        const tab = await engineVerdicts(await createTablesEngine(model, { services: SERVICES, audit }), flows);
+        const ker = await engineVerdicts(await createKernelEngine(model, { objectPath: OBJECT_PATH, pinDir: PIN_DIR, readAhead: 5, services: SERVICES, audit }), flows);
+        for (const [name, other] of [['tables', tab], ['kernel', ker]] as const) {
+          const diff = disagreements(flows, ref, other);
+          if (diff.length > 0) {
+            const d = diff[0]!;
+            throw new Error(`${name} (audit ${JSON.stringify(audit)}): flow ${d.flow.index} disagrees:\nflow ${JSON.stringify(d.flow)}\nreference ${JSON.stringify(d.reference)}\n${name} ${JSON.stringify(d.other)}`);
+          }
+        }
+        audited += ker.filter((v) => v.verdict === 'AUDIT').length;
+      }),
+      { seed: 4711, numRuns: 30, endOnFailure: true },
+    );
+    expect(audited).toBeGreaterThan(0);
+    expect(existsSync(PIN_DIR) ? readdirSync(PIN_DIR) : []).toEqual([]);
+  }, 120_000);
 });

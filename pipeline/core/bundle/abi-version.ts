@@ -3,4 +3,4 @@
  * definition: bundles record it, agents refuse bundles built for another one. A test reads the header and checks
  * that both agree.
  */
-export const PALISADE_ABI_VERSION = 1;
+export const PALISADE_ABI_VERSION = 2;

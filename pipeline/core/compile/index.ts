@@ -23,6 +23,6 @@ export {
 } from './compile-tables.js';
 export { inventoryFromFlows, endpointKey, type CompileInventory, type PeerView } from './inventory.js';
 export { IpcacheLpm } from './ipcache-lpm.js';
-export { DatapathMirror, ENDPOINT_NONE, IDENTITY_WORLD, PolicyTable, linkLocalIcmpv6, packetPortField, passesUnjudged, type PacketDecision, type PacketFacts, type PacketView, type PolicyDecision } from './lookup.js';
+export { DatapathMirror, ENDPOINT_NONE, IDENTITY_WORLD, PolicyTable, linkLocalIcmpv6, type MirrorAuditMode, packetPortField, passesUnjudged, type PacketDecision, type PacketFacts, type PacketView, type PolicyDecision } from './lookup.js';
 export { splitPortRange, type PortPrefix } from './port-prefix.js';
 export { FlowReplay, type PacketJudge, type ReplayOptions } from './replay.js';

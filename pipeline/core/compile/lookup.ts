@@ -4,7 +4,9 @@
  * LPM lookups in the endpoint's policy — the peer's identity and identity 0 — where a deny entry drops
  * (POLICY_DENY), else the longer match allows (ties: the identity-specific one) and its PROXY flag redirects, else
  * the packet is dropped (POLICY_DENIED). A packet leaving an endpoint from an address that is no endpoint is
- * dropped before any of this (INVALID_SIP, anti-spoofing). Used by the `tables` engine and by the agent's self-check.
+ * dropped before any of this (INVALID_SIP, anti-spoofing). A policy drop at an endpoint in audit (the mirror's
+ * `audit` mode: every endpoint, or the flagged ones) is forwarded as verdict `audit`. Used by the `tables` engine and
+ * by the agent's self-check.
  */
 import type { IpcacheEntry, PolicyDirection, PolicyEntry } from './entries.js';
 import { parseIp } from '../evaluate/ip-address.js';
@@ -19,7 +21,8 @@ export const ENDPOINT_NONE = 0;
 
 /** What one policy lookup decided. */
 export interface PolicyDecision {
-  readonly verdict: 'forwarded' | 'proxy' | 'dropped';
+  /** `audit`: policy would drop it (`dropReason` says why) but the endpoint audits, so it is forwarded. */
+  readonly verdict: 'forwarded' | 'proxy' | 'dropped' | 'audit';
   /** `INVALID_SIP` (Cilium's 132) comes from the anti-spoofing check, never from a policy lookup. */
   readonly dropReason: null | 'POLICY_DENIED' | 'POLICY_DENY' | 'INVALID_SIP';
   /** Rule-table id of the deciding entry (0 when no entry matched). */
@@ -116,10 +119,17 @@ export type PacketDecision =
   | { readonly judged: false }
   | (PolicyDecision & { readonly judged: true; readonly endpointId: number; readonly peerIdentity: number });
 
+/** Where a generation audits (PALISADE_CONTROL_AUDIT / _AUDIT_FLAGGED): nowhere, every endpoint, flagged ones. */
+export type MirrorAuditMode = 'off' | 'all' | 'flagged';
+
 /** One generation's tables as the datapath holds them: endpoints, ipcache and policy. */
 export class DatapathMirror {
   readonly ipcache: IpcacheLpm;
   readonly endpoints: Map<string, number>;
+  /** The control's audit mode (with the generation: one switch). */
+  audit: MirrorAuditMode = 'off';
+  /** Endpoint ids whose entries carry PALISADE_ENDPOINT_AUDIT (audited when `audit` is `flagged`). */
+  readonly auditedEndpoints = new Set<number>();
   readonly policy: PolicyTable;
   /** The policy entries `policy` was built from, for datapaths that load them. */
   readonly policyEntries: readonly PolicyEntry[];
@@ -142,6 +152,13 @@ export class DatapathMirror {
     }
     if (endpointId === undefined || passesUnjudged(packet)) return { judged: false };
     const peerIdentity = this.ipcache.lookup(packet.peerIp) ?? IDENTITY_WORLD;
-    return { judged: true, endpointId, peerIdentity, ...this.policy.decide(endpointId, packet.direction, peerIdentity, packet) };
+    const decision = this.policy.decide(endpointId, packet.direction, peerIdentity, packet);
+    if (decision.verdict === 'dropped' && this.audits(endpointId)) return { judged: true, endpointId, peerIdentity, ...decision, verdict: 'audit' };
+    return { judged: true, endpointId, peerIdentity, ...decision };
+  }
+
+  /** Does this generation audit (rather than drop) at `endpointId`? */
+  audits(endpointId: number): boolean {
+    return this.audit === 'all' || (this.audit === 'flagged' && this.auditedEndpoints.has(endpointId));
   }
 }

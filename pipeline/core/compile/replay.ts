@@ -11,6 +11,7 @@ import type { PolicyModel } from '../model/types.js';
 import { PROTOCOL_NUMBER } from '../model/types.js';
 import type { Flow, FlowEndpoint, RuleRef, Verdict } from '../flow/types.js';
 import { DnsCache } from '../evaluate/dns-cache.js';
+import { auditsEndpoint, type AuditScope } from '../evaluate/audit-scope.js';
 import { createEvaluator } from '../evaluate/evaluator.js';
 import { formatIp, parseCidr, parseIp } from '../evaluate/ip-address.js';
 import { isNodeEndpoint } from '../evaluate/identity-cache.js';
@@ -38,11 +39,15 @@ export interface ReplayOptions extends CompileOptions {
   readonly services?: readonly ServiceInfo[];
   /** Flows read ahead of their verdicts, per compilation step (default REPLAY_CHUNK). */
   readonly readAhead?: number;
+  /** Replay a generation in audit (see EvaluatorOptions.audit): the datapath's endpoints are flagged to match. */
+  readonly audit?: AuditScope;
 }
 
 interface Outcome {
   readonly decision: 'allow' | 'proxy' | 'deny' | 'denied';
   readonly refs: readonly RuleRef[];
+  /** A deny/denied the datapath forwarded because the endpoint audits. */
+  readonly audited?: boolean;
 }
 
 const ALLOW_NONE: Outcome = { decision: 'allow', refs: [] };
@@ -80,7 +85,7 @@ export class FlowReplay {
     private readonly model: PolicyModel,
     private readonly options: ReplayOptions = {},
   ) {
-    this.evaluator = createEvaluator(model, options.services ? { services: options.services } : {});
+    this.evaluator = createEvaluator(model, { ...(options.services ? { services: options.services } : {}), ...(options.audit ? { audit: options.audit } : {}) });
   }
 
   /** The current compilation (compiling first when the inventory grew). @throws MapPressureError / CompileError */
@@ -159,6 +164,7 @@ export class FlowReplay {
       if (state !== compiledFor || !mirror) {
         // First chunk, or new parties: a new generation (bindings are redone against it).
         mirror = new DatapathMirror(state.tables);
+        mirror.audit = auditModeOf(this.options.audit);
         judge.sync(mirror, { ipcache: true, endpoints: true, policy: true });
         compiledFor = state;
       }
@@ -233,6 +239,12 @@ export class FlowReplay {
       else mirror.endpoints.set(ip, endpointId);
       changed.endpoints = true;
     }
+    // Audit scoped to namespaces flags the endpoints of their pods.
+    if (endpointId !== undefined && this.options.audit?.kind === 'namespaces' && auditsEndpoint(this.options.audit, e) !== mirror.auditedEndpoints.has(endpointId)) {
+      if (mirror.auditedEndpoints.has(endpointId)) mirror.auditedEndpoints.delete(endpointId);
+      else mirror.auditedEndpoints.add(endpointId);
+      changed.endpoints = true;
+    }
   }
 
   private judgeFlow(original: Flow, dns: DnsCache, mirror: DatapathMirror, judge: PacketJudge): Verdict {
@@ -268,26 +280,37 @@ export class FlowReplay {
       // Replayed packets carry their pod's own address: an anti-spoofing drop means the replay is wrong, not the flow.
       if (d.dropReason === 'INVALID_SIP') throw new CompileError('spoofed-source', `flow ${original.index}: the datapath dropped a replayed packet as spoofed (source is no endpoint)`);
       const refs = this.state.tables.ruleTable[d.ruleId] ?? [];
-      if (d.verdict === 'dropped') return d.dropReason === 'POLICY_DENY' ? { decision: 'deny', refs } : exempt ? ALLOW_NONE : { decision: 'denied', refs: [] };
+      if (d.verdict === 'dropped' || d.verdict === 'audit') {
+        const audited = d.verdict === 'audit';
+        if (d.dropReason === 'POLICY_DENY') return { decision: 'deny', refs, audited };
+        return exempt ? ALLOW_NONE : { decision: 'denied', refs: [], audited };
+      }
       if (exempt) return ALLOW_NONE;
       return { decision: d.verdict === 'proxy' ? 'proxy' : 'allow', refs };
     };
 
     let allowedBy: readonly RuleRef[] = [];
+    // The first would-be drop at an audited endpoint: the packet goes on, and only an enforced drop after it wins.
+    let wouldDrop: Verdict | null = null;
     // A node endpoint no host policy selects has no endpoint: nothing is enforced on it (no packet is judged there).
     if (this.isLocalEndpoint(flow.src)) {
       const out = outcome(judge.judge({ direction: 'egress', localIp: srcIp, peerIp: dstSeenBySrc, ...packet }), self);
       if (out.decision === 'proxy') return this.proxied(original, dns);
-      if (out.decision === 'deny' || out.decision === 'denied') return dropped(original.index, out, 'egress', []);
-      allowedBy = out.refs;
+      if (out.decision === 'deny' || out.decision === 'denied') {
+        if (!out.audited) return dropped(original.index, out, 'egress', []);
+        wouldDrop = dropped(original.index, out, 'egress', []);
+      } else allowedBy = out.refs;
     }
     if (this.isLocalEndpoint(flow.dst)) {
       // Exemption of the local host is compiled into the tables; a pod's own address is exempt here.
       const out = outcome(judge.judge({ direction: 'ingress', localIp: dstIp, peerIp: srcSeenByDst, ...packet }), self);
       if (out.decision === 'proxy') return this.proxied(original, dns);
-      if (out.decision === 'deny' || out.decision === 'denied') return dropped(original.index, out, 'ingress', allowedBy);
-      if (out.refs.length > 0) allowedBy = allowedBy.length > 0 ? sortRuleRefs([...allowedBy, ...out.refs]) : out.refs;
+      if (out.decision === 'deny' || out.decision === 'denied') {
+        if (!out.audited) return dropped(original.index, out, 'ingress', allowedBy);
+        wouldDrop ??= dropped(original.index, out, 'ingress', allowedBy);
+      } else if (out.refs.length > 0) allowedBy = allowedBy.length > 0 ? sortRuleRefs([...allowedBy, ...out.refs]) : out.refs;
     }
+    if (wouldDrop !== null) return { ...wouldDrop, verdict: 'AUDIT' };
     return { index: original.index, verdict: 'FORWARDED', drop_reason: null, dropped_at: null, allowed_by: allowedBy, denied_by: [] };
   }
 
@@ -300,6 +323,11 @@ export class FlowReplay {
   private proxied(flow: Flow, dns: DnsCache): Verdict {
     return { ...this.evaluator.judge(flow, dns), l7: 'proxy' };
   }
+}
+
+/** The datapath audit mode that carries `scope`: every endpoint, or the flagged ones (bind flags them). */
+function auditModeOf(scope: AuditScope | undefined): 'off' | 'all' | 'flagged' {
+  return scope === undefined ? 'off' : scope.kind === 'all' ? 'all' : 'flagged';
 }
 
 function dropped(index: number, out: Outcome, at: 'egress' | 'ingress', allowedBy: readonly RuleRef[]): Verdict {

@@ -41,6 +41,9 @@
  *   (named targetPorts resolved on that backend), so all three engines judge the translated connection.
  * - allowed_by lists the allow rules of every direction that was enforced and allowed; denied_by the deny rules of
  *   the direction that dropped; both sorted by kind, namespace, name, rule id.
+ * - In audit (`options.audit`), a drop at an audited point does not end the flow: the next point still judges it
+ *   (as the packet reaches it), an enforced drop there is DROPPED, otherwise the verdict is AUDIT with the fields of
+ *   the first would-be drop (allowed_by: what allowed before it).
  */
 import type { Direction, IcmpMatch } from '../model/types.js';
 import type { Flow, FlowEndpoint, RuleRef, Verdict } from '../flow/types.js';
@@ -49,6 +52,7 @@ import { normaliseDnsName, type DnsCache } from './dns-cache.js';
 import { httpRequestParts, type HttpRequestParts } from './http-match.js';
 import { IdentityCache, isEnforcementPoint, type Identity } from './identity-cache.js';
 import type { IpValue } from './ip-address.js';
+import { auditsEndpoint } from './audit-scope.js';
 import { peerMatches, PeerFacts } from './peer-match.js';
 import { reverseFlow } from './reverse-flow.js';
 import { sortRuleRefs } from './rule-ref-order.js';
@@ -246,26 +250,34 @@ export function createEvaluator(model: PolicyModel, options: EvaluatorOptions = 
     return both;
   };
 
+  const audit = options.audit;
   const judgeOpening = (flow: Flow, dns: DnsCache, index: number): Verdict => {
     const srcIdentity = identities.of(flow.src);
     const dstIdentity = identities.of(flow.dst);
     const self = flow.src.ip !== '' && flow.src.ip === flow.dst.ip;
     let allowedBy: readonly RuleRef[] = NO_REFS;
     let proxy = false;
+    // The first would-be drop at an audited point: the flow goes on, and only an enforced drop after it wins.
+    let wouldDrop: { out: DirectionOutcome; at: 'egress' | 'ingress'; allowedBy: readonly RuleRef[] } | null = null;
     if (isEnforcementPoint(flow.src.kind)) {
       const out = judgeDirection(srcIdentity, 'egress', egressFacts.reset(flow, flow.dst, dstIdentity, dns), self);
       proxy = out.proxy;
-      if (out.decision !== 'allow') return dropped(index, out, 'egress', NO_REFS, proxy);
-      allowedBy = out.allowedBy;
+      if (out.decision !== 'allow') {
+        if (!auditsEndpoint(audit, flow.src)) return dropped(index, out, 'egress', NO_REFS, proxy);
+        wouldDrop = { out, at: 'egress', allowedBy: NO_REFS };
+      } else allowedBy = out.allowedBy;
     }
     if (isEnforcementPoint(flow.dst.kind)) {
       // The local host may always reach local pods; a node's own policy has no such exemption.
       const exempt = self || (flow.dst.kind === 'pod' && flow.src.kind === 'host');
       const out = judgeDirection(dstIdentity, 'ingress', ingressFacts.reset(flow, flow.src, srcIdentity, dns), exempt);
       proxy ||= out.proxy;
-      if (out.decision !== 'allow') return dropped(index, out, 'ingress', allowedBy, proxy);
-      allowedBy = merge(allowedBy, out.allowedBy);
+      if (out.decision !== 'allow') {
+        if (!auditsEndpoint(audit, flow.dst)) return dropped(index, out, 'ingress', allowedBy, proxy);
+        wouldDrop ??= { out, at: 'ingress', allowedBy };
+      } else allowedBy = merge(allowedBy, out.allowedBy);
     }
+    if (wouldDrop !== null) return { ...dropped(index, wouldDrop.out, wouldDrop.at, wouldDrop.allowedBy, proxy), verdict: 'AUDIT' };
     const verdict: Verdict = { index, verdict: 'FORWARDED', drop_reason: null, dropped_at: null, allowed_by: allowedBy, denied_by: NO_REFS };
     return proxy ? { ...verdict, l7: 'proxy' } : verdict;
   };

@@ -3,6 +3,7 @@
  */
 import type { Label } from '../model/types.js';
 import type { Flow, Verdict } from '../flow/types.js';
+import type { AuditScope } from './audit-scope.js';
 import type { DnsCache } from './dns-cache.js';
 
 /** One entry of a Service's `spec.ports`. */
@@ -38,6 +39,12 @@ export interface EvaluatorOptions {
    * When exceeded the cache is dropped and rebuilt lazily. Default 100,000.
    */
   readonly maxCachedIdentities?: number;
+  /**
+   * Judge as a generation in audit: where `audit` covers the enforcement point that would drop, the flow goes on
+   * (verdict AUDIT, keeping drop_reason, dropped_at and denied_by of that would-be drop) unless a later enforced
+   * point drops it. Default: enforce everywhere.
+   */
+  readonly audit?: AuditScope;
 }
 
 /** The reference evaluator: judges one flow at a time under a precompiled policy model. */

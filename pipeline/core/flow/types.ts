@@ -95,10 +95,14 @@ export interface RuleRef {
   readonly line: number;
 }
 
-/** The stable output of every engine for one flow (the `simulate --format jsonl` contract). */
+/**
+ * The stable output of every engine for one flow (the `simulate --format jsonl` contract). `AUDIT` (only when judged
+ * in audit): policy would have dropped the flow where `dropped_at` says, for `drop_reason` (`denied_by`), but that
+ * endpoint audits, so the flow was forwarded.
+ */
 export interface Verdict {
   readonly index: number;
-  readonly verdict: 'FORWARDED' | 'DROPPED';
+  readonly verdict: 'FORWARDED' | 'DROPPED' | 'AUDIT';
   readonly drop_reason: null | 'POLICY_DENIED' | 'POLICY_DENY';
   readonly dropped_at: null | 'egress' | 'ingress';
   readonly allowed_by: readonly RuleRef[];
