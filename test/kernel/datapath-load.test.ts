@@ -90,7 +90,7 @@ describeKernel('datapath load', () => {
     dp.switchTo(1, 42n);
     // A second handle (an agent restart) sees the same maps: the switch survives.
     const again = open();
-    expect(again.control()).toEqual({ activeGen: 1, serial: 42n, eventsOff: false });
+    expect(again.control()).toEqual({ activeGen: 1, serial: 42n, eventsOff: false, audit: 'off' });
     expect(again.kernelIds().maps).toEqual(dp.kernelIds().maps);
     expect(again.kernelIds().programs).not.toEqual(dp.kernelIds().programs);
     again.close();
