@@ -89,12 +89,12 @@ export async function adopt(deps: CycleDeps, persisted: PersistedState, pinned: 
     // Restage the committed bundle for the endpoints as they are now, check it, and switch to it.
     const gen = (1 - deps.datapath.activeGeneration()) as Generation;
     deps.datapath.stage(gen, tables);
-    const m = await deps.datapath.selfTestLive(gen, tables, liveProbes(contents.model, endpoints, contents.probes));
+    const m = await deps.datapath.selfTestLive(gen, tables, liveProbes(contents.model, endpoints, contents.probes, { audit: record.audit }), record.audit);
     if (m) {
       deps.log.line('error', `adopting serial ${record.serial}: ${describeMismatch(m)}; keeping the pinned generation ${pinned.activeGen}`);
       return state;
     }
-    deps.datapath.activate(gen, record.serial, tables, endpoints);
+    deps.datapath.activate(gen, record.serial, tables, endpoints, record.audit);
     const moved = { ...record, generation: gen };
     await deps.persistence.saveEnforced(moved, bundle);
     if (pinned.serial !== record.serial) {

@@ -3,10 +3,12 @@
  * inactive generation) → self-test (signed probes, live probes) → activate (one control-map write) → bake (health,
  * self-test, drops; failure switches back to the last-known-good) → commit (state directory). Any failure before
  * activation leaves the running generation untouched and is recorded with its code, so the same bundle is not tried
- * again. All I/O goes through the ports in `CycleDeps`.
+ * again. A bundle applied in audit is self-tested, activated and baked in audit (its would-be drops are forwarded
+ * and reported AUDIT). All I/O goes through the ports in `CycleDeps`.
  */
 import { BundleGate, readBundleContents, type BundleContents, type VerifiedBundle } from '../../pipeline/core/bundle/index.js';
 import { compileTables, type CompiledTables } from '../../pipeline/core/compile/index.js';
+import type { AuditScope } from '../../pipeline/core/evaluate/index.js';
 import type { BundleDescriptor } from '../../pipeline/stores/index.js';
 import type { Generation } from '../datapath/index.js';
 import type { EndpointSet } from '../discovery/index.js';
@@ -41,11 +43,11 @@ class Rejected extends Error {
 }
 
 /**
- * Applies the bundle `descriptor` names.
+ * Applies the bundle `descriptor` names, in `audit` when given (else enforcing).
  * @returns the new in-memory state and how the apply ended (never throws for a bad bundle or a failing datapath;
  *          throws when the state directory cannot be written, and rethrows what `beforeStep` throws)
  */
-export async function applyBundle(deps: CycleDeps, state: AgentState, descriptor: BundleDescriptor): Promise<{ state: AgentState; outcome: ApplyOutcome }> {
+export async function applyBundle(deps: CycleDeps, state: AgentState, descriptor: BundleDescriptor, audit?: AuditScope): Promise<{ state: AgentState; outcome: ApplyOutcome }> {
   if (state.enforced?.bundleDigest === descriptor.digest) return done(deps, state, { kind: 'skipped', why: 'already-enforced' });
   if (state.rejected.has(descriptor.digest)) return done(deps, state, { kind: 'skipped', why: 'already-rejected' });
   let serial: number | null = null;
@@ -89,12 +91,12 @@ export async function applyBundle(deps: CycleDeps, state: AgentState, descriptor
     const gen = (1 - deps.datapath.activeGeneration()) as Generation;
     await step('stage', () => deps.datapath.stage(gen, tables));
     await step('self-test', async () => {
-      const m = (await deps.datapath.selfTestBundle(contents)) ?? (await deps.datapath.selfTestLive(gen, tables, liveProbes(contents.model, endpoints, contents.probes)));
+      const m = (await deps.datapath.selfTestBundle(contents, audit)) ?? (await deps.datapath.selfTestLive(gen, tables, liveProbes(contents.model, endpoints, contents.probes, { audit }), audit));
       if (m) throw new Rejected('self-test', 'self-test-mismatch', describeMismatch(m));
     });
     await step('activate', () => {
       activated = true; // set first: a throw half way through activation is switched back too
-      deps.datapath.activate(gen, verified.manifest.serial, tables, endpoints);
+      deps.datapath.activate(gen, verified.manifest.serial, tables, endpoints, audit);
     });
     const record: EnforcedRecord = {
       serial: verified.manifest.serial,
@@ -105,9 +107,10 @@ export async function applyBundle(deps: CycleDeps, state: AgentState, descriptor
       commit: verified.manifest.source.commit,
       generation: gen,
       since: deps.clock.now().toISOString(),
+      ...(audit ? { audit } : {}),
     };
-    deps.log.line('info', `activated serial ${record.serial} (${record.manifestDigest}, commit ${record.commit}) in generation ${gen}; baking for ${deps.bake.durationMs / 1000}s`);
-    const bakeFailure = await step('bake', () => bake(deps, gen, contents, tables, endpoints));
+    deps.log.line('info', `activated serial ${record.serial} (${record.manifestDigest}, commit ${record.commit}) in generation ${gen}${audit ? ` in audit (${describeAudit(audit)})` : ''}; baking for ${deps.bake.durationMs / 1000}s`);
+    const bakeFailure = await step('bake', () => bake(deps, gen, contents, tables, endpoints, audit));
     if (bakeFailure !== null) {
       const rollback = await switchBack(deps, state, record.serial, 'bake-failed', bakeFailure);
       const r = await recordRejection(deps, { ...state, lastRollback: rollback }, { bundleDigest: descriptor.digest, serial, step: 'bake', code: 'bake-failed', message: bakeFailure });
@@ -145,16 +148,21 @@ function done(deps: CycleDeps, state: AgentState, outcome: ApplyOutcome): { stat
   return { state, outcome };
 }
 
+/** An audit scope in words, for the log. */
+export function describeAudit(audit: AuditScope): string {
+  return audit.kind === 'all' ? 'every endpoint' : `namespaces ${audit.namespaces.join(', ') || '(none)'}`;
+}
+
 /**
- * The bake window: until it ends, every interval, the health check, the live self-test on the active generation and
- * the policy drops of the new generation.
+ * The bake window: until it ends, every interval, the health check, the live self-test on the active generation (in
+ * its audit mode) and the policy drops of the new generation (real drops only: audited ones broke nothing).
  * @returns why the bake failed, or null
  */
-async function bake(deps: CycleDeps, gen: Generation, contents: BundleContents, tables: CompiledTables, endpoints: EndpointSet): Promise<string | null> {
+async function bake(deps: CycleDeps, gen: Generation, contents: BundleContents, tables: CompiledTables, endpoints: EndpointSet, audit: AuditScope | undefined): Promise<string | null> {
   const { durationMs, intervalMs, maxPolicyDrops, health } = deps.bake;
   const end = deps.clock.now().getTime() + durationMs;
   const dropsAtStart = deps.datapath.policyDrops(gen);
-  const probes = liveProbes(contents.model, endpoints, contents.probes);
+  const probes = liveProbes(contents.model, endpoints, contents.probes, { audit });
   for (;;) {
     const left = end - deps.clock.now().getTime();
     if (left <= 0) return null;
@@ -163,7 +171,7 @@ async function bake(deps: CycleDeps, gen: Generation, contents: BundleContents, 
       const why = await health();
       if (why !== null) return `health check failed: ${why}`;
     }
-    const m = await deps.datapath.selfTestLive(gen, tables, probes);
+    const m = await deps.datapath.selfTestLive(gen, tables, probes, audit);
     if (m) return `self-test during bake: ${describeMismatch(m)}`;
     const drops = deps.datapath.policyDrops(gen) - dropsAtStart;
     if (maxPolicyDrops !== undefined && drops > maxPolicyDrops) return `${drops} packets dropped by policy, more than the ${maxPolicyDrops} allowed`;

@@ -65,7 +65,7 @@ SIGTERM or SIGINT stops the agent; the datapath keeps enforcing for the next one
 
   --state-dir DIR   state directory (default ${DEFAULT_STATE_DIR})
   --follow          keep printing new events
-  --verdict V       only FORWARDED, DROPPED (or another Hubble verdict)
+  --verdict V       only FORWARDED, DROPPED, AUDIT (would-be drops of a bundle in audit) or another Hubble verdict
   --namespace NS    only flows with an end in namespace NS
   --pod NAME        only flows with an end named NAME (or NS/NAME)
 `,

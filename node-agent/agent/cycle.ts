@@ -70,7 +70,7 @@ export async function recordRejection(
 export async function switchBack(deps: CycleDeps, state: AgentState, fromSerial: number, reason: string, message: string): Promise<RollbackRecord> {
   const lkg = state.enforced;
   if (lkg && state.enforcedTables) {
-    deps.datapath.activate(lkg.generation, lkg.serial, state.enforcedTables, deps.endpoints());
+    deps.datapath.activate(lkg.generation, lkg.serial, state.enforcedTables, deps.endpoints(), lkg.audit);
   } else {
     deps.datapath.deactivate();
   }

@@ -63,13 +63,14 @@ export class HubbleFormatter {
         : l4name
           ? { [l4name]: { source_port: e.sport, destination_port: e.dport } }
           : {};
-    const dropped = e.verdict === 'dropped';
+    // AUDIT (Hubble's own verdict): what policy would have dropped, with why and by which rule, but forwarded.
+    const dropped = e.verdict === 'dropped' || e.verdict === 'audit';
     const refs: readonly RuleRef[] = this.ctx.tables.ruleTable[e.ruleId] ?? [];
     const policies = refs.map((r) => ({ kind: r.kind, name: r.name, namespace: r.namespace ?? '', revision: this.ctx.serial }));
     const dir = e.direction === 'ingress' ? 'ingress' : 'egress';
     const flow: Record<string, unknown> = {
       time,
-      verdict: dropped ? 'DROPPED' : 'FORWARDED',
+      verdict: e.verdict === 'audit' ? 'AUDIT' : dropped ? 'DROPPED' : 'FORWARDED',
       ...(dropped && e.dropReason ? { drop_reason: DROP[e.dropReason].code, drop_reason_desc: DROP[e.dropReason].desc } : {}),
       IP: { source: e.saddr, destination: e.daddr, ipVersion: e.family === 6 ? 'IPv6' : 'IPv4' },
       l4,

@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BundleContents } from '../../pipeline/core/bundle/index.js';
 import type { CompiledTables, PacketDecision } from '../../pipeline/core/compile/index.js';
-import { buildPacket, openDatapath, type Generation, type LoadedDatapath } from '../datapath/index.js';
+import type { AuditScope } from '../../pipeline/core/evaluate/index.js';
+import { buildPacket, openDatapath, type EndpointEntry, type Generation, type LoadedDatapath } from '../datapath/index.js';
 import type { EndpointSet } from '../discovery/index.js';
 import { ConntrackShadow, eventDecision, kernelJudge } from '../engine/index.js';
+import { auditedAddresses, datapathAuditMode, podAddressesOf } from './audit.js';
 import { codeOf, messageOf } from './cycle.js';
 import type { AgentLog } from './log.js';
 import { checkLiveProbes, selfTestProbes, type LiveProbe } from './self-test.js';
@@ -47,7 +49,7 @@ export class KernelAgentDatapath implements AgentDatapath {
     this.dp.stageGeneration(gen, { ipcache: tables.ipcache, policy: tables.policy });
   }
 
-  async selfTestBundle(contents: BundleContents): Promise<ProbeMismatch | null> {
+  async selfTestBundle(contents: BundleContents, audit?: AuditScope): Promise<ProbeMismatch | null> {
     const dir = mkdtempSync(join(tmpdir(), 'palisade-agent-object-'));
     let dp: LoadedDatapath | undefined;
     try {
@@ -55,14 +57,14 @@ export class KernelAgentDatapath implements AgentDatapath {
       writeFileSync(objectPath, contents.bpfObject);
       dp = openDatapath({ objectPath, pinDir: `${this.options.pinDir}-selftest`, conntrackEntries: PROBE_CONNTRACK_ENTRIES });
       dp.setEventsEnabled(true);
-      return await selfTestProbes(contents, kernelJudge(dp));
+      return await selfTestProbes(contents, kernelJudge(dp), audit);
     } finally {
       dp?.close();
       rmSync(dir, { recursive: true, force: true });
     }
   }
 
-  async selfTestLive(gen: Generation, tables: CompiledTables, probes: readonly LiveProbe[]): Promise<ProbeMismatch | null> {
+  async selfTestLive(gen: Generation, tables: CompiledTables, probes: readonly LiveProbe[], audit?: AuditScope): Promise<ProbeMismatch | null> {
     const probe = openDatapath({
       objectPath: this.options.objectPath,
       pinDir: `${this.options.pinDir}-probe`,
@@ -71,8 +73,10 @@ export class KernelAgentDatapath implements AgentDatapath {
     });
     try {
       probe.setEventsEnabled(true);
-      probe.switchTo(gen);
-      probe.setEndpoints(tables.endpoints.filter((e) => e.address !== '').map((e) => ({ address: e.address, endpointId: e.endpointId })));
+      // The probe load has its own control and endpoints: it judges in the audit mode asked, whatever enforces now.
+      const audited = auditedAddresses(probes.flatMap((p) => [p.flow.src, p.flow.dst]), audit);
+      probe.setEndpoints(tables.endpoints.filter((e) => e.address !== '').map((e) => ({ address: e.address, endpointId: e.endpointId, audit: audited.has(e.address) })));
+      probe.switchTo(gen, undefined, datapathAuditMode(audit));
       // Each probe opens its connection: conntrack is cleared only when an earlier probe's entry could make this
       // one a reply (a clear is a map walk; once per probe it dominated the self-test).
       const ct = new ConntrackShadow(PROBE_SPORT);
@@ -86,7 +90,7 @@ export class KernelAgentDatapath implements AgentDatapath {
           ct.clear();
         }
         const { event } = probe.classify(p.direction, buildPacket({ saddr, daddr, protocol: p.protocol, ...(icmp ? { icmpType: p.icmpType ?? 0, icmpCode: 0 } : { sport: PROBE_SPORT, dport }) }));
-        if (event !== undefined && event.verdict !== 'dropped') ct.passed(saddr, daddr, p.protocol, dport);
+        if (event !== undefined && event.verdict !== 'dropped') ct.passed(saddr, daddr, p.protocol, dport); // AUDIT is tracked too
         return event === undefined ? { judged: false } : eventDecision(event, p.direction);
       });
     } finally {
@@ -94,7 +98,28 @@ export class KernelAgentDatapath implements AgentDatapath {
     }
   }
 
-  activate(gen: Generation, serial: number, tables: CompiledTables, endpoints: EndpointSet): void {
+  activate(gen: Generation, serial: number, tables: CompiledTables, endpoints: EndpointSet, audit?: AuditScope): void {
+    const rows = this.endpointRows(tables, endpoints, audit);
+    this.dp.setEndpoints(rows);
+    this.dp.switchTo(gen, BigInt(serial), datapathAuditMode(audit));
+    const attached = new Set(rows.map((r) => r.ifname));
+    for (const name of this.dp.attachedInterfaces()) {
+      if (!attached.has(name)) this.detachQuietly(name);
+    }
+  }
+
+  setAudit(tables: CompiledTables, endpoints: EndpointSet, audit?: AuditScope): void {
+    // Flags first: they count only under AUDIT_FLAGGED, which the one control write below turns on or off.
+    if (audit?.kind === 'namespaces') this.dp.setEndpoints(this.endpointRows(tables, endpoints, audit));
+    this.dp.setAudit(datapathAuditMode(audit));
+  }
+
+  /**
+   * The endpoint rows of this node's pods (address, id, host-side interface index, audit flag), attaching to their
+   * interfaces (again: an attach replaces the filters in place). A pod whose interface vanished is logged and left
+   * out: its packets cannot arrive anyway.
+   */
+  private endpointRows(tables: CompiledTables, endpoints: EndpointSet, audit: AuditScope | undefined): (EndpointEntry & { ifname: string })[] {
     const ifaces = new Map<string, string>(); // address → interface of this node's pods
     for (const p of endpoints.pods) if (p.interface !== undefined) for (const ip of p.ips) ifaces.set(ip, p.interface);
     const indexes = new Map<string, number>();
@@ -102,18 +127,16 @@ export class KernelAgentDatapath implements AgentDatapath {
       try {
         indexes.set(name, this.dp.attach(name));
       } catch (err) {
-        // A pod whose interface vanished: its packets cannot arrive anyway; the rest is enforced.
         this.options.log.line('warn', `cannot attach to ${name}: ${codeOf(err)}: ${messageOf(err)}`);
       }
     }
-    const rows = tables.endpoints
+    const audited = auditedAddresses(podAddressesOf(endpoints), audit);
+    return tables.endpoints
       .filter((e) => e.address !== '' && indexes.has(ifaces.get(e.address) ?? ''))
-      .map((e) => ({ address: e.address, endpointId: e.endpointId, ifindex: indexes.get(ifaces.get(e.address)!)! }));
-    this.dp.setEndpoints(rows);
-    this.dp.switchTo(gen, BigInt(serial));
-    for (const name of this.dp.attachedInterfaces()) {
-      if (!indexes.has(name)) this.detachQuietly(name);
-    }
+      .map((e) => {
+        const ifname = ifaces.get(e.address)!;
+        return { address: e.address, endpointId: e.endpointId, ifindex: indexes.get(ifname)!, audit: audited.has(e.address), ifname };
+      });
   }
 
   deactivate(): void {
@@ -137,5 +160,9 @@ export class KernelAgentDatapath implements AgentDatapath {
 
   policyDrops(gen: Generation): number {
     return this.dp.readCounters().reduce((n, r) => (r.gen === gen && r.verdict === 'dropped' ? n + r.packets : n), 0);
+  }
+
+  auditedDrops(gen: Generation): number {
+    return this.dp.readCounters().reduce((n, r) => (r.gen === gen && r.verdict === 'audit' ? n + r.packets : n), 0);
   }
 }

@@ -33,19 +33,20 @@ export async function reconcileEndpoints(deps: CycleDeps, state: AgentState, end
       const removals = before.ipcache.filter((e) => !now.has(e.prefix)).map((e) => e.prefix);
       if (upserts.length > 0 || removals.length > 0) deps.datapath.patchIpcache(active, upserts, removals);
       // Interfaces may have changed even when addresses did not.
-      deps.datapath.activate(active, state.enforced.serial, tables, endpoints);
+      deps.datapath.activate(active, state.enforced.serial, tables, endpoints, state.enforced.audit);
       const outcome = upserts.length + removals.length > 0 ? 'in-place' : 'unchanged';
       if (outcome === 'in-place') deps.log.line('info', `endpoints changed: ${upserts.length} ipcache rows written, ${removals.length} removed in generation ${active}`);
       return { state: { ...state, enforcedTables: tables }, outcome };
     }
     const gen = (1 - active) as Generation;
     deps.datapath.stage(gen, tables);
-    const m = await deps.datapath.selfTestLive(gen, tables, liveProbes(state.enforcedContents.model, endpoints, state.enforcedContents.probes));
+    const audit = state.enforced.audit;
+    const m = await deps.datapath.selfTestLive(gen, tables, liveProbes(state.enforcedContents.model, endpoints, state.enforcedContents.probes, { audit }), audit);
     if (m) {
       deps.log.line('error', `endpoints changed, but the restaged generation fails its self-test: ${describeMismatch(m)}; generation ${active} keeps enforcing`);
       return { state, outcome: 'failed' };
     }
-    deps.datapath.activate(gen, state.enforced.serial, tables, endpoints);
+    deps.datapath.activate(gen, state.enforced.serial, tables, endpoints, audit);
     const enforced = { ...state.enforced, generation: gen };
     await deps.persistence.saveEnforced(enforced, state.enforcedBundle);
     deps.log.line('info', `endpoints changed: serial ${enforced.serial} restaged for ${tables.endpoints.length} local endpoints in generation ${gen}`);

@@ -25,7 +25,9 @@ import { reconcileEndpoints } from './reconcile.js';
 import { StateDir, type RuntimeStatus } from './state-dir.js';
 import { readAgentTrust } from './trust.js';
 import { AgentError } from './errors.js';
-import { RolloutLink, statusFor, type NodeTargetView } from './rollout-link.js';
+import { predictedDropsFor, RolloutLink, statusFor, type NodeTargetView } from './rollout-link.js';
+import { sameAudit } from './audit.js';
+import { switchAudit } from './switch-audit.js';
 import type { AgentClock, AgentState, ApplyStep } from './types.js';
 
 /** Options of {@link runAgent}. */
@@ -139,15 +141,17 @@ export async function runAgent(o: RunOptions): Promise<void> {
       }
     }, 250);
 
-    // Packets dropped by policy since the enforced bundle was activated (kernel counters, exact), for rollout reports.
-    const droppedTotal = (): number => loaded.readCounters().reduce((n, r) => (r.verdict === 'dropped' ? n + r.packets : n), 0);
+    // Packets dropped by policy, or would-be dropped in audit, since the enforced bundle was activated (kernel
+    // counters, exact), for rollout reports.
+    const droppedTotal = (): number => loaded.readCounters().reduce((n, r) => (r.verdict === 'dropped' || r.verdict === 'audit' ? n + r.packets : n), 0);
     let dropsBase = { digest: current.enforced?.bundleDigest ?? null, total: droppedTotal() };
     let target: NodeTargetView | undefined;
     const reportRollout = async (): Promise<void> => {
       if (!link) return;
       const digest = current.enforced?.bundleDigest ?? null;
       if (digest !== dropsBase.digest) dropsBase = { digest, total: droppedTotal() };
-      await link.report(statusFor(current, target, Math.max(0, droppedTotal() - dropsBase.total), Date.now())).catch((err) => o.log.line('warn', `rollout status not written: ${codeOf(err)}: ${messageOf(err)}`));
+      const predicted = current.enforcedContents ? predictedDropsFor(current.enforcedContents.probes, endpoints) : undefined;
+      await link.report(statusFor(current, target, Math.max(0, droppedTotal() - dropsBase.total), Date.now(), predicted)).catch((err) => o.log.line('warn', `rollout status not written: ${codeOf(err)}: ${messageOf(err)}`));
     };
 
     // Status as the `status` command shows it.
@@ -205,8 +209,7 @@ export async function runAgent(o: RunOptions): Promise<void> {
           let latest: BundleDescriptor | undefined | null;
           if (link) {
             target = await link.target(signal);
-            // An audit target is reported as refused (this agent cannot audit yet); nothing is applied for it.
-            latest = target?.mode === 'audit' ? null : target?.descriptor;
+            latest = target?.descriptor;
           } else {
             latest = await store.latest({ signal });
           }
@@ -220,12 +223,16 @@ export async function runAgent(o: RunOptions): Promise<void> {
             applying = `serial ${latest.serial}`;
             await writeStatus();
             await reportRollout();
-            const r = await serially(() => applyBundle(deps, current, latest));
+            const r = await serially(() => applyBundle(deps, current, latest, target?.audit));
             current = r.state;
             applying = null;
             metrics.setSerial(current.enforced?.serial ?? 0);
             if (r.outcome.kind === 'store-unreachable') wait = down(r.outcome.code, r.outcome.message);
+          } else if (latest && latest.digest === current.enforced?.bundleDigest && !current.rejected.has(latest.digest) && !sameAudit(current.enforced.audit, target?.audit)) {
+            // The same bundle, another mode (audit first, then enforce): one control-map write after a self-test.
+            current = (await serially(() => switchAudit(deps, current, target?.audit))).state;
           }
+          metrics.setAudit(current.enforced?.audit !== undefined);
         } catch (err) {
           if (o.signal.aborted) break;
           applying = null;

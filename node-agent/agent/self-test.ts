@@ -2,11 +2,12 @@
  * The self-test before activation, as pure functions over a packet judge (the kernel through BPF_PROG_TEST_RUN, or
  * the table lookup): (a) the bundle's signed probe vectors replayed through its own tables must give their signed
  * verdicts; (b) probes between this node's live endpoints, judged by the staged generation, must give the reference
- * evaluator's verdicts. The first probe that differs is reported.
+ * evaluator's verdicts. The first probe that differs is reported. A generation to run in audit is self-tested in
+ * audit: the probes it would drop must come out AUDIT (forwarded) where the audit covers them.
  */
 import type { BundleContents, ProbeVector } from '../../pipeline/core/bundle/index.js';
 import { FlowReplay, type PacketDecision, type PacketJudge, type PacketView } from '../../pipeline/core/compile/index.js';
-import { createEvaluator, DnsCache } from '../../pipeline/core/evaluate/index.js';
+import { createEvaluator, DnsCache, type AuditScope } from '../../pipeline/core/evaluate/index.js';
 import type { Flow, FlowProtocol, Verdict } from '../../pipeline/core/flow/types.js';
 import type { PolicyModel } from '../../pipeline/core/model/types.js';
 import { PROTOCOL_NUMBER } from '../../pipeline/core/model/types.js';
@@ -21,7 +22,7 @@ export const MAX_LIVE_L4_CASES = 16;
 
 /** The fields of a verdict both sides must agree on, as text. */
 export function verdictText(v: Pick<Verdict, 'verdict' | 'drop_reason' | 'dropped_at'>): string {
-  return v.verdict === 'FORWARDED' ? 'FORWARDED' : `DROPPED ${v.drop_reason ?? ''} at ${v.dropped_at ?? '?'}`;
+  return v.verdict === 'FORWARDED' ? 'FORWARDED' : `${v.verdict} ${v.drop_reason ?? ''} at ${v.dropped_at ?? '?'}`;
 }
 
 async function* each<T>(items: readonly T[]): AsyncIterable<T> {
@@ -30,22 +31,40 @@ async function* each<T>(items: readonly T[]): AsyncIterable<T> {
 
 /**
  * (a) Replays the bundle's probe vectors through `judge` (the flows compiled by the table compiler, as the kernel and
- * tables engines do) and compares each with its signed verdict.
+ * tables engines do) and compares each with its signed verdict. In `audit`, the expected verdict is the reference
+ * evaluator's in that audit, which must itself fit the signed one (a signed FORWARDED stays FORWARDED, a signed drop
+ * becomes AUDIT where audited, or stays the same drop).
  * @returns the first probe that differs, or null
  * @throws MapPressureError / CompileError when the probes' parties do not compile
  */
-export async function selfTestProbes(contents: BundleContents, judge: PacketJudge): Promise<ProbeMismatch | null> {
-  const replay = new FlowReplay(contents.model);
+export async function selfTestProbes(contents: BundleContents, judge: PacketJudge, audit?: AuditScope): Promise<ProbeMismatch | null> {
+  const replay = new FlowReplay(contents.model, audit ? { audit } : {});
   const flows = contents.probes.map((p) => p.flow);
   replay.scan(flows);
+  const audited = audit ? createEvaluator(contents.model, { audit }) : undefined;
+  const dns = new DnsCache();
   let i = 0;
   for await (const actual of replay.run(judge, each(flows))) {
     const probe = contents.probes[i] as ProbeVector;
-    const mismatch = compareOne('bundle', i, probe.origin, probe.verdict, actual);
+    let expected = probe.verdict;
+    if (audited) {
+      expected = audited.judge(probe.flow, dns);
+      dns.observe(probe.flow);
+      if (!fitsSigned(probe.verdict, expected)) return { kind: 'bundle', index: i, what: `${probe.origin}, in audit`, expected: verdictText(probe.verdict), actual: verdictText(expected) };
+    }
+    const mismatch = compareOne('bundle', i, probe.origin, expected, actual);
     if (mismatch) return mismatch;
     i++;
   }
   return null;
+}
+
+/** Does an audit verdict fit the enforce verdict it was signed with? Audit only turns drops into AUDIT. */
+function fitsSigned(signed: Verdict, audited: Verdict): boolean {
+  if (signed.verdict === 'FORWARDED') return audited.verdict === 'FORWARDED';
+  if (audited.verdict === 'FORWARDED') return false;
+  // The first would-be drop is the signed drop; an enforced drop after it may come from the other direction.
+  return audited.verdict === 'DROPPED' || (audited.drop_reason === signed.drop_reason && audited.dropped_at === signed.dropped_at);
 }
 
 function compareOne(kind: 'bundle' | 'live', index: number, what: string, expected: Verdict, actual: Verdict): ProbeMismatch | null {
@@ -84,11 +103,12 @@ function l4Cases(probes: readonly ProbeVector[]): L4Case[] {
 
 /**
  * Flows between every local endpoint and every other pod address of the same family, both ways, for each L4 case,
- * with the reference evaluator's verdict; flows the reference drops at an end this node does not enforce (another
- * node's pod) cannot be checked here and are left out. At most MAX_LIVE_PROBES.
+ * with the reference evaluator's verdict (in `audit` when given); flows the reference drops (or audits) at an end
+ * this node does not enforce (another node's pod) cannot be checked here and are left out. At most `max`.
  */
-export function liveProbes(model: PolicyModel, endpoints: EndpointSet, bundleProbes: readonly ProbeVector[], max = MAX_LIVE_PROBES): LiveProbe[] {
-  const evaluator = createEvaluator(model);
+export function liveProbes(model: PolicyModel, endpoints: EndpointSet, bundleProbes: readonly ProbeVector[], options: { readonly max?: number; readonly audit?: AuditScope | undefined } = {}): LiveProbe[] {
+  const max = options.max ?? MAX_LIVE_PROBES;
+  const evaluator = createEvaluator(model, options.audit ? { audit: options.audit } : {});
   const addrs = podAddresses(endpoints);
   const cases = l4Cases(bundleProbes);
   const out: LiveProbe[] = [];
@@ -105,7 +125,7 @@ export function liveProbes(model: PolicyModel, endpoints: EndpointSet, bundlePro
           const egressLocal = src.local;
           const ingressLocal = dst.local;
           if (expected.l7 === 'proxy') continue;
-          if (expected.verdict === 'DROPPED' && !(expected.dropped_at === 'egress' ? egressLocal : ingressLocal)) continue;
+          if (expected.verdict !== 'FORWARDED' && !(expected.dropped_at === 'egress' ? egressLocal : ingressLocal)) continue;
           out.push({ flow, expected, egressLocal, ingressLocal });
         }
       }
@@ -135,11 +155,14 @@ export function checkLiveProbes(probes: readonly LiveProbe[], decide: (packet: P
     ];
     for (const side of sides) {
       const d = decide({ ...side, ...packet });
-      if (d.judged && d.verdict === 'dropped') {
-        actual = { verdict: 'DROPPED', drop_reason: d.dropReason === 'POLICY_DENY' ? 'POLICY_DENY' : 'POLICY_DENIED', dropped_at: side.direction };
-        if (d.dropReason === 'INVALID_SIP') actual = { verdict: 'DROPPED', drop_reason: null, dropped_at: side.direction };
+      if (!d.judged || (d.verdict !== 'dropped' && d.verdict !== 'audit')) continue;
+      const reason = d.dropReason === 'INVALID_SIP' ? null : d.dropReason === 'POLICY_DENY' ? 'POLICY_DENY' : 'POLICY_DENIED';
+      if (d.verdict === 'dropped') {
+        actual = { verdict: 'DROPPED', drop_reason: reason, dropped_at: side.direction };
         break;
       }
+      // Audited: forwarded on to the other end, which may still drop it; the first would-be drop is reported.
+      if (actual.verdict === 'FORWARDED') actual = { verdict: 'AUDIT', drop_reason: reason, dropped_at: side.direction };
     }
     const e = verdictText(p.expected);
     const a = verdictText(actual);

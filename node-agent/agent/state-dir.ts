@@ -16,6 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { renameDurable, tempName, unlinkQuiet, writeDurable } from '../../pipeline/stores/fs-atomic.js';
 import { AgentError } from './errors.js';
+import { parseAuditScope, type AuditScope } from '../../pipeline/core/evaluate/index.js';
 import type { AgentPersistence, EnforcedRecord, RejectionRecord, RollbackRecord, TrustedState } from './types.js';
 
 /** Rejections kept. */
@@ -208,7 +209,14 @@ function parseEnforced(v: Record<string, unknown>): EnforcedRecord {
     commit: str(v.commit, 'commit'),
     generation: gen,
     since: str(v.since, 'since'),
+    ...(v.audit === undefined ? {} : { audit: parseAudit(v.audit) }),
   };
+}
+
+function parseAudit(v: unknown): AuditScope {
+  const audit = parseAuditScope(v);
+  if (!audit) throw new Error('audit is not {kind: all} or {kind: namespaces, namespaces: [...]}');
+  return audit;
 }
 
 function parseRejections(v: Record<string, unknown>): RejectionRecord[] {

@@ -5,9 +5,11 @@
  * kernel datapath runs, over the table lookup.
  */
 import type { BundleContents } from '../../pipeline/core/bundle/index.js';
+import type { AuditScope } from '../../pipeline/core/evaluate/index.js';
 import { DatapathMirror, type CompiledTables, type PacketDecision, type PacketJudge, type PacketView, type PolicyEntry } from '../../pipeline/core/compile/index.js';
 import { DatapathError, type Generation } from '../datapath/index.js';
 import type { EndpointSet } from '../discovery/index.js';
+import { auditedAddresses, datapathAuditMode, podAddressesOf } from './audit.js';
 import { checkLiveProbes, selfTestProbes, type LiveProbe } from './self-test.js';
 import type { AgentDatapath, ProbeMismatch } from './types.js';
 
@@ -28,6 +30,7 @@ export class TableDatapath implements AgentDatapath {
   private active: Generation = 0;
   private enforcing: DatapathMirror | null = null;
   private readonly drops: [number, number] = [0, 0];
+  private readonly audited: [number, number] = [0, 0];
   /** Interfaces "attached" (local endpoints' interfaces of the active generation). */
   attached: string[] = [];
   serial = 0;
@@ -54,7 +57,7 @@ export class TableDatapath implements AgentDatapath {
     this.gens[gen] = lose ? { ...tables, policy: tables.policy.filter((e) => !lose(e)) } : tables;
   }
 
-  async selfTestBundle(contents: BundleContents): Promise<ProbeMismatch | null> {
+  async selfTestBundle(contents: BundleContents, audit?: AuditScope): Promise<ProbeMismatch | null> {
     let mirror: DatapathMirror | undefined;
     const judge: PacketJudge = {
       sync: (m) => {
@@ -62,23 +65,34 @@ export class TableDatapath implements AgentDatapath {
       },
       judge: (p) => mirror!.judge(p),
     };
-    return selfTestProbes(contents, judge);
+    return selfTestProbes(contents, judge, audit);
   }
 
-  async selfTestLive(gen: Generation, tables: CompiledTables, probes: readonly LiveProbe[]): Promise<ProbeMismatch | null> {
+  async selfTestLive(gen: Generation, tables: CompiledTables, probes: readonly LiveProbe[], audit?: AuditScope): Promise<ProbeMismatch | null> {
     const staged = this.gens[gen];
     if (!staged) throw new DatapathError('bad-generation', `generation ${gen} is empty`);
-    const mirror = new DatapathMirror({ ...staged, endpoints: tables.endpoints });
+    const mirror = withAudit(new DatapathMirror({ ...staged, endpoints: tables.endpoints }), tables, auditedAddresses(probes.flatMap((p) => [p.flow.src, p.flow.dst]), audit), audit);
     return checkLiveProbes(probes, (p) => mirror.judge(p));
   }
 
-  activate(gen: Generation, serial: number, tables: CompiledTables, endpoints: EndpointSet): void {
+  activate(gen: Generation, serial: number, tables: CompiledTables, endpoints: EndpointSet, audit?: AuditScope): void {
     const staged = this.gens[gen];
     if (!staged) throw new DatapathError('bad-generation', `generation ${gen} is empty`);
     this.active = gen;
     this.serial = serial;
-    this.enforcing = new DatapathMirror({ ...staged, endpoints: tables.endpoints });
+    this.enforcing = withAudit(new DatapathMirror({ ...staged, endpoints: tables.endpoints }), tables, auditedAddresses(podAddressesOf(endpoints), audit), audit);
     this.attached = endpoints.pods.flatMap((p) => (p.interface !== undefined ? [p.interface] : []));
+  }
+
+  setAudit(tables: CompiledTables, endpoints: EndpointSet, audit?: AuditScope): void {
+    if (!this.enforcing) throw new DatapathError('bad-generation', 'nothing is enforced');
+    this.enforcing.auditedEndpoints.clear();
+    withAudit(this.enforcing, tables, auditedAddresses(podAddressesOf(endpoints), audit), audit);
+  }
+
+  /** Where the active generation audits now (`off`, `all`, `flagged`). */
+  auditMode(): string {
+    return this.enforcing?.audit ?? 'off';
   }
 
   deactivate(): void {
@@ -92,11 +106,20 @@ export class TableDatapath implements AgentDatapath {
     if (!t) throw new DatapathError('bad-generation', `generation ${gen} is empty`);
     const gone = new Set([...removals, ...upserts.map((e) => e.prefix)]);
     this.gens[gen] = { ...t, ipcache: [...t.ipcache.filter((e) => !gone.has(e.prefix)), ...upserts] };
-    if (gen === this.active && this.enforcing) this.enforcing = new DatapathMirror({ ...this.gens[gen]!, endpoints: t.endpoints });
+    if (gen === this.active && this.enforcing) {
+      const before = this.enforcing;
+      this.enforcing = new DatapathMirror({ ...this.gens[gen]!, endpoints: t.endpoints });
+      this.enforcing.audit = before.audit;
+      for (const id of before.auditedEndpoints) this.enforcing.auditedEndpoints.add(id);
+    }
   }
 
   policyDrops(gen: Generation): number {
     return this.drops[gen];
+  }
+
+  auditedDrops(gen: Generation): number {
+    return this.audited[gen];
   }
 
   /** Judges one packet by the active generation (counting policy drops); unjudged when nothing is enforced. */
@@ -104,6 +127,14 @@ export class TableDatapath implements AgentDatapath {
     if (!this.enforcing) return { judged: false };
     const d = this.enforcing.judge(packet);
     if (d.judged && d.verdict === 'dropped') this.drops[this.active]++;
+    if (d.judged && d.verdict === 'audit') this.audited[this.active]++;
     return d;
   }
+}
+
+/** `mirror` set to audit as `audit` says, with the endpoints of `audited` addresses flagged. @returns mirror */
+function withAudit(mirror: DatapathMirror, tables: CompiledTables, audited: ReadonlySet<string>, audit: AuditScope | undefined): DatapathMirror {
+  mirror.audit = datapathAuditMode(audit);
+  for (const e of tables.endpoints) if (audited.has(e.address)) mirror.auditedEndpoints.add(e.endpointId);
+  return mirror;
 }

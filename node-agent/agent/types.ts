@@ -4,6 +4,7 @@
  */
 import type { BundleContents, RootFile, TrustPolicy } from '../../pipeline/core/bundle/index.js';
 import type { CompiledTables } from '../../pipeline/core/compile/index.js';
+import type { AuditScope } from '../../pipeline/core/evaluate/index.js';
 import type { BundleDescriptor, GetOptions } from '../../pipeline/stores/index.js';
 import type { EndpointSet } from '../discovery/index.js';
 import type { Generation } from '../datapath/index.js';
@@ -27,6 +28,8 @@ export interface EnforcedRecord {
   readonly generation: Generation;
   /** RFC 3339: when it was activated. */
   readonly since: string;
+  /** Where it audits instead of dropping (absent: it enforces everywhere). */
+  readonly audit?: AuditScope;
 }
 
 /** A bundle the agent refused, and why (kept so the same bundle is not retried forever). */
@@ -92,7 +95,7 @@ export interface ProbeMismatch {
   readonly actual: string;
 }
 
-/** The datapath as the apply cycle drives it. */
+/** The datapath as the apply cycle drives it. `audit` everywhere: where the generation audits (undefined: enforce). */
 export interface AgentDatapath {
   /** The generation packets are judged by. */
   activeGeneration(): Generation;
@@ -101,15 +104,26 @@ export interface AgentDatapath {
    * @throws DatapathError `map-full` / LibbpfError; the generation is left empty then
    */
   stage(gen: Generation, tables: CompiledTables): void;
-  /** (a) The bundle's probe vectors through its own object and tables: the first that differs from its signed verdict. */
-  selfTestBundle(contents: BundleContents): Promise<ProbeMismatch | null>;
   /**
-   * (b) Live probes (see self-test.ts `liveProbes`) judged by generation `gen` as staged, with the local endpoints of
-   * `tables`: the first whose verdict differs from the reference evaluator's.
+   * (a) The bundle's probe vectors through its own object and tables, judged in `audit`: the first that differs from
+   * its signed verdict (in audit, a signed drop at an audited point must come out AUDIT).
    */
-  selfTestLive(gen: Generation, tables: CompiledTables, probes: readonly LiveProbe[]): Promise<ProbeMismatch | null>;
-  /** Makes `gen` active (one control-map write) with the local endpoints of `tables`, attached to their interfaces. */
-  activate(gen: Generation, serial: number, tables: CompiledTables, endpoints: EndpointSet): void;
+  selfTestBundle(contents: BundleContents, audit?: AuditScope): Promise<ProbeMismatch | null>;
+  /**
+   * (b) Live probes (see self-test.ts `liveProbes`) judged by generation `gen` as staged, in `audit`, with the local
+   * endpoints of `tables`: the first whose verdict differs from the reference evaluator's.
+   */
+  selfTestLive(gen: Generation, tables: CompiledTables, probes: readonly LiveProbe[], audit?: AuditScope): Promise<ProbeMismatch | null>;
+  /**
+   * Makes `gen` active in `audit` (one control-map write: generation, serial and audit mode together) with the local
+   * endpoints of `tables`, attached to their interfaces.
+   */
+  activate(gen: Generation, serial: number, tables: CompiledTables, endpoints: EndpointSet, audit?: AuditScope): void;
+  /**
+   * Switches the active generation between audit and enforce in place: endpoints' audit flags first, then one
+   * control-map write (so from audit to enforce, or back, every packet sees one mode or the other).
+   */
+  setAudit(tables: CompiledTables, endpoints: EndpointSet, audit?: AuditScope): void;
   /**
    * Writes single ipcache rows of generation `gen` in place (`upserts`) and removes others (`removals`, prefixes).
    * @throws DatapathError / LibbpfError
@@ -119,6 +133,8 @@ export interface AgentDatapath {
   deactivate(): void;
   /** Packets of generation `gen` dropped by policy so far. */
   policyDrops(gen: Generation): number;
+  /** Packets of generation `gen` that policy would have dropped but an audit forwarded (AUDIT), so far. */
+  auditedDrops(gen: Generation): number;
 }
 
 /** The store as the apply cycle reads it. */

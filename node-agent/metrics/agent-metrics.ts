@@ -14,6 +14,8 @@ const STEP_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 3
 export class AgentMetrics {
   readonly registry = new Registry();
   private readonly drops: Counter<'reason' | 'direction'>;
+  private readonly audits: Counter<'reason' | 'direction'>;
+  private readonly auditing: Gauge;
   private readonly changes: Counter<'outcome'>;
   private readonly pressure: Gauge<'map_name'>;
   private readonly serial: Gauge;
@@ -26,14 +28,16 @@ export class AgentMetrics {
   constructor() {
     const registers = [this.registry];
     this.drops = new Counter({ name: 'palisade_drop_count_total', help: 'Packets dropped by the datapath, by drop reason and direction (from verdict events).', labelNames: ['reason', 'direction'], registers });
+    this.audits = new Counter({ name: 'palisade_audit_count_total', help: 'Packets policy would have dropped but an audit forwarded (verdict AUDIT), by would-be drop reason and direction (from verdict events).', labelNames: ['reason', 'direction'], registers });
+    this.auditing = new Gauge({ name: 'palisade_policy_audit', help: '1 while the bundle runs in audit (would-be drops forwarded and reported AUDIT), else 0.', registers });
     const forwards = new Counter({
       name: 'palisade_forward_count_total',
-      help: 'Packets passed by the datapath (forwarded, reply, proxy), by direction (kernel counters, all generations).',
+      help: 'Packets passed by the datapath (forwarded, reply, proxy; not AUDIT), by direction (kernel counters, all generations).',
       labelNames: ['direction'],
       registers,
       collect: () => {
         forwards.reset();
-        for (const r of this.counters()) if (r.verdict !== 'dropped') forwards.inc({ direction: r.direction }, r.packets);
+        for (const r of this.counters()) if (r.verdict !== 'dropped' && r.verdict !== 'audit') forwards.inc({ direction: r.direction }, r.packets);
       },
     });
     this.changes = new Counter({ name: 'palisade_policy_change_total', help: 'Bundle applies by outcome (committed, rejected, rolled-back).', labelNames: ['outcome'], registers });
@@ -61,6 +65,12 @@ export class AgentMetrics {
   /** Counts one verdict event. */
   event(e: VerdictEvent): void {
     if (e.verdict === 'dropped') this.drops.inc({ reason: e.dropReason ?? 'UNKNOWN', direction: e.direction });
+    else if (e.verdict === 'audit') this.audits.inc({ reason: e.dropReason ?? 'UNKNOWN', direction: e.direction });
+  }
+
+  /** Whether the bundle runs in audit. */
+  setAudit(auditing: boolean): void {
+    this.auditing.set(auditing ? 1 : 0);
   }
 
   /** Records how long one apply step took, in seconds. */

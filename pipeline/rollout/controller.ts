@@ -23,7 +23,7 @@ import {
 } from './fleet-records.js';
 import { measureGate, type PrometheusOptions } from './prometheus-query.js';
 import { desiredTargets, startRollout, step } from './step.js';
-import type { BundleRef, FleetNode, Measurement, NodeReport, RolloutEvent, RolloutSpec, RolloutState } from './types.js';
+import type { BundleRef, FleetNode, Measurement, NodeReport, NodeTarget, RolloutEvent, RolloutSpec, RolloutState } from './types.js';
 
 /** What the controller works with; I/O is passed in. */
 export interface ControllerDeps {
@@ -190,8 +190,9 @@ async function writeTargets(records: RecordStore, state: RolloutState, spec: Rol
   return written;
 }
 
-function sameTarget(a: NodeTargetValue, b: { bundle: BundleRef | null; mode: string }): boolean {
-  return a.mode === b.mode && (a.bundle === null ? b.bundle === null : b.bundle !== null && a.bundle.serial === b.bundle.serial && a.bundle.digest === b.bundle.digest);
+function sameTarget(a: NodeTargetValue, b: NodeTarget): boolean {
+  const sameScope = (a.auditNamespaces ?? []).join('\n') === (b.auditNamespaces ?? []).join('\n') && (a.auditNamespaces === undefined) === (b.auditNamespaces === undefined);
+  return a.mode === b.mode && sameScope && (a.bundle === null ? b.bundle === null : b.bundle !== null && a.bundle.serial === b.bundle.serial && a.bundle.digest === b.bundle.digest);
 }
 
 async function keepPast(records: RecordStore, past: RolloutState, log: (l: string) => void): Promise<void> {

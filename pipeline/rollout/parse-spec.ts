@@ -9,7 +9,8 @@
  *     - name: canary
  *       nodeSelector: { matchLabels: { palisade.io/canary: "true" } }   # or: percent: 10
  *       bake: 2m
- *       mode: audit            # judge by the new bundle but forward; the next wave enforces
+ *       mode: audit            # judge by the new bundle but forward; the next wave enforces (not on the last wave)
+ *       auditNamespaces: [payments]   # optional: only these namespaces' pods audit, the rest enforces
  *     - name: everyone
  *       percent: 100
  *   gates:
@@ -25,6 +26,7 @@
  */
 import { entryOf, items, type YMap, type YNode } from '../core/load/index.js';
 import { errorAt, type Diagnostic } from '../core/validate/diagnostic.js';
+import { MAX_AUDIT_NAMESPACES, parseAuditScope } from '../core/evaluate/audit-scope.js';
 import type { EnforcementMode, GatesSpec, MetricCondition, MetricGateSpec, RolloutSpec, WaveSpec } from './types.js';
 
 /** The spec used when palisade.yaml has no `rollout:`: a 10% canary (at least one node) baking 1 m, then everyone. */
@@ -67,6 +69,11 @@ export function parseRolloutSpec(node: YNode): { spec: RolloutSpec | undefined; 
       }
       waves.push(wave);
     });
+    // Audit is followed by enforcement when the next wave starts: the last wave has no next one to gate it.
+    const last = waves.at(-1);
+    if (last?.mode === 'audit' && waves.length === wavesNode.items.length) {
+      out.push(errorAt(CODE, `rollout.waves[${waves.length - 1}] is the last wave and cannot audit: its nodes would enforce only when the rollout completes, ungated; add a wave after it`, wavesNode.items[waves.length - 1]!.pos));
+    }
     const names = new Map<string, number>();
     waves.forEach((w, i) => {
       if (names.has(w.name)) out.push(errorAt(CODE, `wave name '${w.name}' is used twice`, wavesNode.items[i]!.pos));
@@ -83,7 +90,7 @@ function parseWave(node: YNode, i: number, out: Diagnostic[]): WaveSpec | undefi
   const where = `rollout.waves[${i}]`;
   const m = asMap(node, where, out);
   if (!m) return undefined;
-  onlyKeys(m, ['name', 'nodeSelector', 'percent', 'bake', 'mode'], where, out);
+  onlyKeys(m, ['name', 'nodeSelector', 'percent', 'bake', 'mode', 'auditNamespaces'], where, out);
   const name = str(m, 'name', where, out) ?? `wave-${i + 1}`;
   const selNode = entryOf(m, 'nodeSelector')?.value;
   const pctNode = entryOf(m, 'percent')?.value;
@@ -118,7 +125,16 @@ function parseWave(node: YNode, i: number, out: Diagnostic[]): WaveSpec | undefi
     if (v === 'enforce' || v === 'audit') mode = v;
     else out.push(errorAt(CODE, `${where}.mode must be enforce or audit`, modeNode.pos));
   }
-  return select ? { name, select, bakeMs, mode } : undefined;
+  const nsNode = entryOf(m, 'auditNamespaces')?.value;
+  let auditNamespaces: string[] | undefined;
+  if (nsNode) {
+    const names = nsNode.kind === 'seq' ? nsNode.items.map((n) => (n.kind === 'scalar' && typeof n.value === 'string' ? n.value : undefined)) : undefined;
+    const scope = names && names.every((n) => n !== undefined) ? parseAuditScope({ kind: 'namespaces', namespaces: names }) : undefined;
+    if (scope?.kind !== 'namespaces' || scope.namespaces.length === 0) out.push(errorAt(CODE, `${where}.auditNamespaces must list 1 to ${MAX_AUDIT_NAMESPACES} namespace names`, nsNode.pos));
+    else if (mode !== 'audit') out.push(errorAt(CODE, `${where}.auditNamespaces needs mode: audit`, nsNode.pos));
+    else auditNamespaces = [...scope.namespaces];
+  }
+  return select ? { name, select, bakeMs, mode, ...(auditNamespaces ? { auditNamespaces } : {}) } : undefined;
 }
 
 function parseGates(node: YNode, out: Diagnostic[]): GatesSpec | undefined {

@@ -179,7 +179,10 @@ export function desiredTargets(state: RolloutState, spec: RolloutSpec, fleet: re
       if (!touched) targets.set(name, stable);
       else if (state.rollbackBundle) targets.set(name, { bundle: state.rollbackBundle, mode: 'enforce' });
     } else if (Object.hasOwn(state.reached, name)) {
-      targets.set(name, { bundle: state.bundle, mode: modeOf(state, spec, state.reached[name]!.wave) });
+      const wave = state.reached[name]!.wave;
+      const mode = modeOf(state, spec, wave);
+      const namespaces = mode === 'audit' ? spec.waves[wave]?.auditNamespaces : undefined;
+      targets.set(name, { bundle: state.bundle, mode, ...(namespaces ? { auditNamespaces: namespaces } : {}) });
     } else if (Object.hasOwn(state.carried, name)) {
       targets.set(name, { bundle: state.carried[name]!, mode: 'enforce' });
     } else {

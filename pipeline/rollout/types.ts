@@ -22,6 +22,8 @@ export interface WaveSpec {
   /** Bake time once every node of the wave reports the bundle healthy, in ms. */
   readonly bakeMs: number;
   readonly mode: EnforcementMode;
+  /** With mode `audit`: only the pods of these namespaces audit (sorted); absent: the whole node. */
+  readonly auditNamespaces?: readonly string[];
 }
 
 /** Comparison of a metric's value with a threshold: the measurement succeeds when `value op threshold` holds. */

@@ -93,7 +93,7 @@ describe('parseRolloutSpec', () => {
     ).toEqual([
       '5:13 rollout.waves[0].bake must be a duration like 30s, 2m or 1h (at most 7 days)',
       '6:13 rollout.waves[0].mode must be enforce or audit',
-      '7:7 unknown field rollout.waves[0].nodeSelectr (allowed: name, nodeSelector, percent, bake, mode)',
+      '7:7 unknown field rollout.waves[0].nodeSelectr (allowed: name, nodeSelector, percent, bake, mode, auditNamespaces)',
       '8:7 rollout.waves[1].percent 20 is below an earlier wave\'s 50: percentages are cumulative',
       "8:7 wave name 'a' is used twice",
       '11:5 unknown field rollout.gates.reportTimout (allowed: reportTimeout, maxDrops, metrics)',

@@ -18,3 +18,20 @@ export function auditsEndpoint(scope: AuditScope | undefined, e: FlowEndpoint): 
   if (scope.kind === 'all') return true;
   return e.kind === 'pod' && e.namespace !== undefined && scope.namespaces.includes(e.namespace);
 }
+
+/** Most namespaces one audit scope names (a scope comes from records and files: bounded). */
+export const MAX_AUDIT_NAMESPACES = 256;
+
+/**
+ * An audit scope from untrusted JSON: `{kind: 'all'}` or `{kind: 'namespaces', namespaces: [...]}` (at most
+ * MAX_AUDIT_NAMESPACES names of at most 63 characters).
+ * @returns the scope, or undefined when malformed
+ */
+export function parseAuditScope(v: unknown): AuditScope | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const a = v as { kind?: unknown; namespaces?: unknown };
+  if (a.kind === 'all' && Object.keys(a).length === 1) return { kind: 'all' };
+  if (a.kind !== 'namespaces' || !Array.isArray(a.namespaces) || a.namespaces.length > MAX_AUDIT_NAMESPACES) return undefined;
+  if (!a.namespaces.every((n) => typeof n === 'string' && n.length > 0 && n.length <= 63)) return undefined;
+  return { kind: 'namespaces', namespaces: [...(a.namespaces as string[])].sort() };
+}

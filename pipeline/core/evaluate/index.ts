@@ -5,7 +5,7 @@
  * recording has shown so far, which `toFQDNs` peers match against. Pure: no I/O.
  */
 export { createEvaluator } from './evaluator.js';
-export { auditsEndpoint, type AuditScope } from './audit-scope.js';
+export { auditsEndpoint, MAX_AUDIT_NAMESPACES, parseAuditScope, type AuditScope } from './audit-scope.js';
 export type { Evaluator, EvaluatorOptions, ServiceInfo, ServicePortInfo } from './types.js';
 export { serviceTargetPort } from './service-port.js';
 export { DnsCache, normaliseDnsName } from './dns-cache.js';

@@ -10,6 +10,7 @@
  * Neither side trusts the other's records to be well-formed: a malformed status counts as a node that has not
  * reported; a malformed target is ignored. Times are milliseconds since the Unix epoch.
  */
+import { parseAuditScope, type AuditScope } from '../evaluate/audit-scope.js';
 
 /** A published bundle, as the rollout refers to it. */
 export interface BundleRef {
@@ -59,6 +60,11 @@ export interface NodeTarget {
   /** null: no Palisade policy (an aborted first rollout of a fleet that has no stable bundle yet). */
   readonly bundle: BundleRef | null;
   readonly mode: EnforcementMode;
+  /**
+   * With mode `audit`: audit only the pods of these namespaces (the rest of the node enforces the bundle). Absent:
+   * the whole node audits. Sorted, at most MAX_AUDIT_NAMESPACES.
+   */
+  readonly auditNamespaces?: readonly string[];
 }
 
 /** Prefix of the node records. */
@@ -145,13 +151,22 @@ export function parseNodeStatus(node: string, v: unknown): NodeStatus | undefine
   };
 }
 
-/** A target record's value, or undefined when malformed. */
+/** A target record's value, or undefined when malformed (auditNamespaces: only with mode audit, bounded). */
 export function parseNodeTarget(v: unknown): NodeTargetValue | undefined {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
   const r = v as Record<string, unknown>;
   const bundle = parseBundleRef(r.bundle);
   if (bundle === undefined || typeof r.mode !== 'string' || !MODES.includes(r.mode as EnforcementMode) || !isCount(r.rollout)) return undefined;
-  return { bundle, mode: r.mode as EnforcementMode, rollout: r.rollout as number };
+  if (r.auditNamespaces === undefined) return { bundle, mode: r.mode as EnforcementMode, rollout: r.rollout as number };
+  const scope = r.mode === 'audit' ? parseAuditScope({ kind: 'namespaces', namespaces: r.auditNamespaces }) : undefined;
+  if (scope?.kind !== 'namespaces') return undefined;
+  return { bundle, mode: 'audit', auditNamespaces: scope.namespaces, rollout: r.rollout as number };
+}
+
+/** The audit scope a target asks for: undefined to enforce, the whole node, or its pods of some namespaces. */
+export function auditScopeOf(target: NodeTarget): AuditScope | undefined {
+  if (target.mode !== 'audit') return undefined;
+  return target.auditNamespaces ? { kind: 'namespaces', namespaces: target.auditNamespaces } : { kind: 'all' };
 }
 
 /** A non-negative safe integer. */
