@@ -1,6 +1,7 @@
 /**
  * `palisade rollout status` as text: the rollout's phase and reason, each wave with its nodes and whether it was
- * promoted, each node's target and what it reports, and the current wave's gate measurements. Pure: the caller
+ * promoted, each node's target and what it reports (in audit its drops are would-be drops, forwarded and reported
+ * AUDIT, beside the simulation's prediction for the node), and the current wave's gate measurements. Pure: the caller
  * reads the store and passes everything in. Text from the store (reasons, node names, labels) is escaped by the
  * CLI's output layer, which writes it.
  */
@@ -36,23 +37,26 @@ export function renderStatus(v: StatusView): string {
     const nodes = Object.keys(s.reached).filter((n) => s.reached[n]!.wave === i).sort();
     const select = w.select.kind === 'labels' ? `labels ${Object.entries(w.select.matchLabels).map(([k, x]) => `${k}=${x}`).join(',') || '(all)'}` : `${w.select.percent}%`;
     const where = s.promoted.includes(i) ? 'promoted' : i === s.wave && (s.phase === 'aborted' || s.phase === 'superseded') ? s.phase : i === s.wave && (s.phase === 'progressing' || s.phase === 'paused') ? (s.waveHealthyAt === null ? 'current: waiting for nodes' : `current: baking since ${ago(v.now - s.waveHealthyAt)}`) : i < s.wave ? 'passed' : 'not reached';
-    out.push(`  ${String(i).padEnd(2)} ${w.name.padEnd(12)} ${select.padEnd(24)} bake ${seconds(w.bakeMs).padEnd(6)} ${w.mode.padEnd(7)} ${where}${nodes.length ? ` — ${nodes.join(', ')}` : ''}`);
+    const mode = w.auditNamespaces ? `audit (namespaces ${w.auditNamespaces.join(', ')})` : w.mode;
+    out.push(`  ${String(i).padEnd(2)} ${w.name.padEnd(12)} ${select.padEnd(24)} bake ${seconds(w.bakeMs).padEnd(6)} ${mode.padEnd(7)} ${where}${nodes.length ? ` — ${nodes.join(', ')}` : ''}`);
   });
 
   const names = [...new Set([...v.statuses.keys(), ...v.targets.keys()])].sort();
   out.push('', 'nodes:');
-  const rows = [['NODE', 'WAVE', 'TARGET', 'RUNNING', 'PHASE', 'MODE', 'DROPS', 'REPORTED']];
+  const rows = [['NODE', 'WAVE', 'TARGET', 'RUNNING', 'PHASE', 'MODE', 'DROPS', 'PREDICTED', 'REPORTED']];
   for (const n of names) {
     const st = v.statuses.get(n);
     const t = v.targets.get(n);
     rows.push([
       n,
       Object.hasOwn(s.reached, n) ? String(s.reached[n]!.wave) : '-',
-      t?.bundle ? `${t.bundle.serial}${t.mode === 'audit' ? ' (audit)' : ''}` : '-',
+      t?.bundle ? `${t.bundle.serial}${t.mode === 'audit' ? ` (audit${t.auditNamespaces ? `: ${t.auditNamespaces.join(',')}` : ''})` : ''}` : '-',
       st?.bundle ? String(st.bundle.serial) : '-',
       st ? `${st.phase}${st.reason ? ` (${st.reason.code})` : ''}` : 'no report',
       st?.mode ?? '-',
-      st ? String(st.drops) : '-',
+      // In audit nothing was dropped: these packets would have been (AUDIT), and the drop gate judges them so.
+      st ? `${st.drops}${st.mode === 'audit' ? ' would-be' : ''}` : '-',
+      st?.predictedDrops !== undefined ? String(st.predictedDrops) : '-',
       st ? ago(v.now - st.reportedAt) : '-',
     ]);
   }

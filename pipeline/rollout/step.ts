@@ -9,11 +9,17 @@
  * Gates, in the order they are judged on every step:
  * 1. a reached node that rejected or rolled back the bundle aborts at once (apply ok, self-test ok, no rollback);
  * 2. a reached node not heard from for `reportTimeoutMs` (since its last report, or since it was reached) aborts;
- * 3. a node running the bundle with more drops than max(absolute, perPredicted × its prediction) aborts;
+ * 3. a node running the bundle with more drops than max(absolute, perPredicted × its prediction) aborts; a node in
+ *    audit reports would-be drops (forwarded as AUDIT), so an audit wave fails here before anything was dropped;
  * 4. once every reached node runs the bundle (the wave is healthy) the bake starts and metric gates are measured:
  *    failed or error aborts, inconclusive pauses;
  * 5. bake time over and every metric gate successful: the wave is promoted (the last one completes the rollout).
  * A paused rollout still aborts on 1–3 (a node failing does not wait for an operator) but promotes nothing.
+ *
+ * Audit first, then enforce: the nodes of a wave in audit run the bundle in audit while that wave is the current
+ * one; when it is promoted they are told to enforce, and the next wave is healthy only once they report enforcing
+ * (and their drops stay within the bound), so the switch to enforce is gated like any other step. The spec refuses
+ * audit on the last wave, which has no next step to gate its enforcement.
  */
 import { assessMetric, measurementDue, worstVerdict } from './assess-metric.js';
 import { RolloutError } from './errors.js';
@@ -290,7 +296,10 @@ function judgeNodes(state: RolloutState, spec: RolloutSpec, reports: ReadonlyMap
     if (onBundle && limits) {
       const bound = dropBound(limits, r.predictedDrops);
       if (bound !== undefined && r.drops > bound) {
-        return { failure: `node ${node} dropped ${r.drops} packets under bundle serial ${state.bundle.serial}, above the bound of ${bound}`, healthy: false };
+        // In audit the drops are would-be drops (forwarded, AUDIT): the same gate, judged before anything is dropped.
+        const did = r.mode === 'audit' ? 'would have dropped' : 'dropped';
+        const predicted = r.predictedDrops !== undefined ? ` (simulation predicted ${r.predictedDrops})` : '';
+        return { failure: `node ${node} ${did} ${r.drops} packets under bundle serial ${state.bundle.serial}${r.mode === 'audit' ? ' in audit' : ''}, above the bound of ${bound}${predicted}`, healthy: false };
       }
     }
     if (!onBundle || r.phase !== 'active' || r.mode !== modeOf(state, spec, wave)) healthy = false;

@@ -81,7 +81,7 @@ describe('palisade rollout', () => {
     expect(table.status).toBe(0);
     expect(table.stdout).toMatch(/^rollout of serial 1 \(sha256:[0-9a-f]{12}…\): COMPLETED; no stable bundle yet$/m);
     expect(table.stdout).toMatch(/^ {2}0 {2}canary +labels canary=true +bake 1s +enforce promoted — node-a$/m);
-    expect(table.stdout).toMatch(/^ {2}node-b +1 +1 +1 +active +enforce +0 +\d+s ago$/m);
+    expect(table.stdout).toMatch(/^ {2}node-b +1 +1 +1 +active +enforce +0 +- +\d+s ago$/m);
     const json = JSON.parse(cli('status', '--store', store, '--format', 'json').stdout) as { rollout: { phase: string; promoted: number[] }; targets: Record<string, { bundle: { serial: number } }> };
     expect(json.rollout).toMatchObject({ phase: 'completed', promoted: [0, 1] });
     expect(Object.values(json.targets).map((t) => t.bundle.serial)).toEqual([1, 1, 1]);
