@@ -4,20 +4,13 @@
  * next step's enforcement gated like any other, and the status table.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LOAD_LIMITS, entryOf, parsePolicyText, type YNode } from '../../pipeline/core/load/index.js';
+import { rolloutNode } from './spec-node.js';
 import { desiredTargets, parseRolloutSpec, renderStatus, startRollout, step, type RolloutSpec, type RolloutState } from '../../pipeline/rollout/index.js';
 import { allActive, fleetOf, NEXT, report, STABLE, threeWaves } from './fleet.js';
 
 const T0 = 1_800_000_000_000;
 const fleet = fleetOf(10);
 
-function rolloutNode(text: string): YNode {
-  const parsed = parsePolicyText({ path: 'palisade.yaml', text }, DEFAULT_LOAD_LIMITS);
-  expect(parsed.diagnostics).toEqual([]);
-  const root = parsed.documents[0]!.root!;
-  if (root.kind !== 'map') throw new Error('not a map');
-  return entryOf(root, 'rollout')!.value;
-}
 const diagnostics = (text: string): string[] => parseRolloutSpec(rolloutNode(text)).diagnostics.map((d) => `${d.pos.line}:${d.pos.col} ${d.message}`);
 
 function completedStable(spec: RolloutSpec): RolloutState {

@@ -1,15 +1,8 @@
 /** The `rollout:` section of palisade.yaml: a full spec, defaults, and each mistake at its file:line:col. */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LOAD_LIMITS, entryOf, parsePolicyText, type YNode } from '../../pipeline/core/load/index.js';
+import { rolloutNode } from './spec-node.js';
 import { DEFAULT_ROLLOUT_SPEC, parseDuration, parseRolloutSpec } from '../../pipeline/rollout/index.js';
 
-function rolloutNode(text: string): YNode {
-  const parsed = parsePolicyText({ path: 'palisade.yaml', text }, DEFAULT_LOAD_LIMITS);
-  expect(parsed.diagnostics).toEqual([]);
-  const root = parsed.documents[0]!.root!;
-  if (root.kind !== 'map') throw new Error('not a map');
-  return entryOf(root, 'rollout')!.value;
-}
 
 const where = (text: string): string[] => parseRolloutSpec(rolloutNode(text)).diagnostics.map((d) => `${d.pos.line}:${d.pos.col} ${d.message}`);
 
