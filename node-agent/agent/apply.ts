@@ -158,7 +158,7 @@ export function describeAudit(audit: AuditScope): string {
  * its audit mode) and the policy drops of the new generation (real drops only: audited ones broke nothing).
  * @returns why the bake failed, or null
  */
-async function bake(deps: CycleDeps, gen: Generation, contents: BundleContents, tables: CompiledTables, endpoints: EndpointSet, audit: AuditScope | undefined): Promise<string | null> {
+export async function bake(deps: CycleDeps, gen: Generation, contents: BundleContents, tables: CompiledTables, endpoints: EndpointSet, audit: AuditScope | undefined): Promise<string | null> {
   const { durationMs, intervalMs, maxPolicyDrops, health } = deps.bake;
   const end = deps.clock.now().getTime() + durationMs;
   const dropsAtStart = deps.datapath.policyDrops(gen);

@@ -84,6 +84,24 @@ describe('audit in the apply cycle', () => {
     expect((await switchAudit(d, e.state, undefined)).outcome).toBe('unchanged');
   });
 
+  test('a switch to enforce whose bake fails switches back to audit by itself and is reported rolled back', async () => {
+    s = scratch();
+    const dp = new TableDatapath();
+    // The health check fails once the bundle enforces (as a real check would when enforcing breaks a dependency).
+    const { deps: d, log } = deps(s, dp, { bake: { health: async () => (dp.auditMode() === 'off' ? 'api unreachable' : null) } });
+    const r = await applyBundle(d, freshState(), await publish(s.store, 1, bundleOf(1, [KEY])), ALL);
+    expect(r.outcome.kind).toBe('committed');
+    const e = await switchAudit(d, r.state, undefined);
+    expect(e.outcome).toBe('rolled-back');
+    expect(dp.auditMode()).toBe('all');
+    expect(verdictOf(dp, web(8081))).toBe('audit POLICY_DENIED');
+    expect(e.state.enforced?.audit).toEqual(ALL);
+    expect(e.state.rejected.get(r.state.enforced!.bundleDigest)).toMatchObject({ step: 'bake', code: 'bake-failed' });
+    expect(e.state.lastRollback).toMatchObject({ fromSerial: 1, toSerial: 1, reason: 'bake-failed', message: 'switched back to audit (every endpoint): health check failed: api unreachable' });
+    expect((await s.state.read()).enforced?.record.audit).toEqual(ALL);
+    expect(log.lines.some((l) => l.includes('the bake in enforce failed, switched back to audit'))).toBe(true);
+  });
+
   test('audit scoped to a namespace: its pods audit, the others enforce the same bundle', async () => {
     s = scratch();
     const dp = new TableDatapath();
