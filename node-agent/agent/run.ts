@@ -223,6 +223,8 @@ export async function runAgent(o: RunOptions): Promise<void> {
             applying = `serial ${latest.serial}`;
             await writeStatus();
             await reportRollout();
+            // Drops count from here: the bake's (and, in audit, its would-be drops on real traffic) belong to it.
+            dropsBase = { digest: latest.digest, total: droppedTotal() };
             const r = await serially(() => applyBundle(deps, current, latest, target?.audit));
             current = r.state;
             applying = null;
