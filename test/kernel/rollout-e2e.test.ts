@@ -7,7 +7,8 @@
  * keeps flowing; the fix then reaches every node. Then, with the controller restarted on a spec whose canary wave
  * audits first: the same bad change runs on the canary in audit, traffic keeps flowing (its would-be drops are
  * forwarded and reported AUDIT), and the drop gate aborts the rollout on those would-be drops before anything was
- * dropped. Nothing is left behind.
+ * dropped; a good change then audits on the canary and the next step enforces it there (switched in place) and
+ * everywhere. Nothing is left behind.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -175,5 +176,16 @@ describeKernel('automatic rollout: controller and three agents', () => {
     expect([await tcp(0, 8080), await tcp(0, 9090), await tcp(0, 8081)]).toEqual(['ok', 'ok', 'blocked']);
     expect(await Promise.all([1, 2].map(enforced))).toEqual([3, 3]);
     expect(log).not.toMatch(/\[node-(b|c)\][^\n]*serial 4/);
+  }, 120_000);
+
+  test('audit first, then enforce: a good change audits on the canary, then the next step enforces it there and everywhere', async () => {
+    await store.publish({ serial: 5, bytes: bundleOf(5, [KEY], OPENS_9090, NOW) });
+    await until('the canary runs serial 5 in audit', async () => (await new StateDir(join(dir, 'state-0')).read()).enforced?.record.audit !== undefined, () => log);
+    await until('serial 5 completed', async () => (await state())?.bundle.serial === 5 && (await state())?.phase === 'completed', () => log);
+    // The canary switched the same bundle to enforce in place (no restage), after a self-test and a bake.
+    await until('the canary enforces serial 5', async () => (await new StateDir(join(dir, 'state-0')).read()).enforced?.record.audit === undefined, () => log);
+    expect(log).toMatch(/\[node-a\][^\n]*serial 5 in generation \d switched to enforce/);
+    expect(await Promise.all([0, 1, 2].map(enforced))).toEqual([5, 5, 5]);
+    for (const i of [0, 1, 2]) expect([await tcp(i, 8080), await tcp(i, 9090), await tcp(i, 8081)]).toEqual(['ok', 'ok', 'blocked']);
   }, 120_000);
 });
