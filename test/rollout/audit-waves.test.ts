@@ -3,6 +3,9 @@
  * wave), the targets they produce, the drop gate judged on would-be drops against the simulation's prediction, the
  * next step's enforcement gated like any other, and the status table.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { rolloutNode } from './spec-node.js';
 import { desiredTargets, parseRolloutSpec, renderStatus, startRollout, step, type RolloutSpec, type RolloutState } from '../../pipeline/rollout/index.js';
@@ -34,6 +37,15 @@ describe('audit waves in the spec', () => {
     expect(d).toEqual([]);
     expect(spec!.waves[0]).toMatchObject({ mode: 'audit', auditNamespaces: ['payments', 'shop'] });
     expect(spec!.waves[1]).not.toHaveProperty('auditNamespaces');
+  });
+
+  it("the example in the template's palisade.yaml comments is a valid audit-first spec", () => {
+    const text = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'policy-repo-template', 'palisade.yaml'), 'utf8');
+    const example = text.split('\n').filter((l) => /^# (rollout:| {2,})/.test(l)).map((l) => l.slice(2)).join('\n');
+    const { spec, diagnostics: d } = parseRolloutSpec(rolloutNode(`${example}\n`));
+    expect(d).toEqual([]);
+    expect(spec!.waves.map((w) => w.mode)).toEqual(['audit', 'enforce']);
+    expect(spec!.gates.maxDrops).toEqual({ absolute: 100, perPredicted: 2 });
   });
 
   it('refuses audit on the last wave, auditNamespaces without audit, and a bad namespace list, each at its place', () => {
