@@ -47,7 +47,10 @@ export interface NodeReport {
   readonly mode: EnforcementMode;
   /** When the agent wrote this report. */
   readonly reportedAt: number;
-  /** Packets dropped (or, in audit, that would have been dropped) by policy since the bundle was activated. */
+  /**
+   * Packets dropped (or, in audit, that would have been dropped: verdict AUDIT) by policy since the agent began to
+   * apply the bundle (its bake included); cumulative across its switch from audit to enforce.
+   */
   readonly drops: number;
   /** Drops the simulation predicted for this node's recorded traffic, when the agent knows them. */
   readonly predictedDrops?: number;
