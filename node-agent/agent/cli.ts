@@ -5,8 +5,8 @@
 import { parseArgs } from 'node:util';
 import { PalisadeError } from '../../pipeline/core/errors.js';
 import { defaultObjectPath } from '../engine/index.js';
-import { KubeConfig } from '@kubernetes/client-node';
-import { loadStoreToken } from '../../pipeline/stores/index.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubernetesRecordStore, loadKubeConfig, loadStoreToken } from '../../pipeline/stores/index.js';
 import { FileEndpointSource, KubernetesEndpointSource } from '../discovery/index.js';
 import { DEFAULT_CONFIG, readAgentConfig } from './config.js';
 import { AgentError } from './errors.js';
@@ -47,7 +47,10 @@ palisade-agent <command> --help for its options; palisade-agent --version
   --bake DURATION      bake window after activation, e.g. 30s, 2m, 0 (default 30s)
   --poll DURATION      how often to ask the store for a new bundle (default 5s)
   --node NAME          this node's name (pods of other nodes are never local)
-  --kubeconfig FILE    endpoints from the Kubernetes API instead of --endpoints (pods and namespaces; needs --node)
+  --kubeconfig FILE    endpoints from the Kubernetes API instead of --endpoints (pods and namespaces; needs --node;
+                       'in-cluster': the pod's service account);
+                       with --rollout, the node's target and status are its PolicyNode object in that cluster
+  --namespace NS       namespace of the PolicyNode objects (with --rollout --kubeconfig; default palisade)
   --rollout            follow this node's target in the store (palisade rollout controller) instead of the latest
                        bundle, and report to its status record (needs --node; writes need the store token)
   --node-label K=V     a label of this node, for rollout waves that select by label (repeat)
@@ -130,11 +133,13 @@ export async function main(argv: string[], version: string, out: NodeJS.Writable
         store: { type: 'string' }, trust: { type: 'string', multiple: true }, endpoints: { type: 'string' },
         'state-dir': { type: 'string' }, 'pin-dir': { type: 'string' }, object: { type: 'string' }, metrics: { type: 'string' },
         bake: { type: 'string' }, poll: { type: 'string' }, node: { type: 'string' }, config: { type: 'string' },
-        kubeconfig: { type: 'string' }, rollout: { type: 'boolean' }, 'node-label': { type: 'string', multiple: true }, 'token-file': { type: 'string' },
+        kubeconfig: { type: 'string' }, namespace: { type: 'string' }, rollout: { type: 'boolean' }, 'node-label': { type: 'string', multiple: true }, 'token-file': { type: 'string' },
       });
       if (v.help) return help(out, 'run');
       for (const need of ['store', 'trust'] as const) if (v[need] === undefined) throw new Usage(`palisade-agent run: --${need} is required`);
-      if ((v.endpoints === undefined) === (v.kubeconfig === undefined)) throw new Usage('palisade-agent run: give one of --endpoints FILE or --kubeconfig FILE');
+      // With --rollout, --kubeconfig may name the cluster of the rollout records while the endpoints come from a file.
+      if (v.endpoints === undefined ? v.kubeconfig === undefined : v.kubeconfig !== undefined && !v.rollout) throw new Usage('palisade-agent run: give one of --endpoints FILE or --kubeconfig FILE');
+      if (v.namespace !== undefined && !(v.rollout && v.kubeconfig !== undefined)) throw new Usage('palisade-agent run: --namespace goes with --rollout --kubeconfig');
       if ((v.kubeconfig !== undefined || v.rollout) && v.node === undefined) throw new Usage('palisade-agent run: --kubeconfig and --rollout need --node NAME');
       const labels: Record<string, string> = {};
       for (const pair of (v['node-label'] as string[] | undefined) ?? []) {
@@ -152,8 +157,16 @@ export async function main(argv: string[], version: string, out: NodeJS.Writable
         await runAgent({
           storeUrl: v.store as string,
           trustPaths: v.trust as string[],
-          endpoints: v.kubeconfig !== undefined ? kubernetesSource(v.kubeconfig as string, v.node as string) : new FileEndpointSource(v.endpoints as string, 1000, v.node as string | undefined),
-          ...(v.rollout ? { rollout: { labels, token: await loadStoreToken(v['token-file'] as string | undefined) } } : {}),
+          endpoints: v.endpoints === undefined ? kubernetesSource(v.kubeconfig as string, v.node as string) : new FileEndpointSource(v.endpoints as string, 1000, v.node as string | undefined),
+          ...(v.rollout
+            ? {
+                rollout: {
+                  labels,
+                  token: await loadStoreToken(v['token-file'] as string | undefined),
+                  ...(v.kubeconfig !== undefined ? { records: new KubernetesRecordStore({ kubeConfig: kubeConfigOf(v.kubeconfig as string), namespace: (v.namespace as string | undefined) ?? 'palisade' }) } : {}),
+                },
+              }
+            : {}),
           stateDir: (v['state-dir'] as string | undefined) ?? DEFAULT_STATE_DIR,
           pinDir: (v['pin-dir'] as string | undefined) ?? DEFAULT_PIN_DIR,
           objectPath: (v.object as string | undefined) ?? defaultObjectPath(),
@@ -221,13 +234,16 @@ function help(out: NodeJS.WritableStream, command: string): number {
   return 0;
 }
 
+/** The cluster of --kubeconfig (a file, or `in-cluster`: the pod's service account). @throws Usage. */
+function kubeConfigOf(source: string): KubeConfig {
+  try {
+    return loadKubeConfig(source);
+  } catch (err) {
+    throw new Usage(`palisade-agent run: --kubeconfig: ${(err as Error).message}`);
+  }
+}
+
 /** Endpoints from the Kubernetes API of a kubeconfig file (its current context). */
 function kubernetesSource(path: string, node: string): KubernetesEndpointSource {
-  const kubeConfig = new KubeConfig();
-  try {
-    kubeConfig.loadFromFile(path);
-  } catch (err) {
-    throw new Usage(`palisade-agent run: --kubeconfig ${path}: ${(err as Error).message}`);
-  }
-  return new KubernetesEndpointSource({ kubeConfig, nodeName: node });
+  return new KubernetesEndpointSource({ kubeConfig: kubeConfigOf(path), nodeName: node });
 }

@@ -8,7 +8,7 @@
 import { existsSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { openRecordStore, openStore, ociCredentialsFromEnv, type BundleDescriptor } from '../../pipeline/stores/index.js';
+import { openRecordStore, openStore, ociCredentialsFromEnv, type BundleDescriptor, type RecordStore } from '../../pipeline/stores/index.js';
 import { MAP_NAMES, openDatapath, type LoadedDatapath } from '../datapath/index.js';
 import type { EndpointSet, EndpointSource } from '../discovery/index.js';
 import { AgentMetrics, serveMetrics, type MetricsServer } from '../metrics/index.js';
@@ -55,7 +55,12 @@ export interface RunOptions {
    * Rollout mode: run the bundle this node's target record names (written by `palisade rollout controller` in the
    * same store) instead of following `latest`, and report to the node's status record. Needs `node`.
    */
-  readonly rollout?: { readonly labels: Readonly<Record<string, string>>; readonly token?: string | undefined };
+  readonly rollout?: {
+    readonly labels: Readonly<Record<string, string>>;
+    readonly token?: string | undefined;
+    /** Where the node's target and status records are kept instead of the store (e.g. the Kubernetes API). */
+    readonly records?: RecordStore;
+  };
 }
 
 const realClock: AgentClock = {
@@ -87,7 +92,7 @@ export async function runAgent(o: RunOptions): Promise<void> {
     const trust = readAgentTrust(o.trustPaths, new Date());
     const store = openStore(o.storeUrl, { ociCredentials: ociCredentialsFromEnv() });
     if (o.rollout && !o.node) throw new AgentError('bad-argument', 'rollout mode needs --node (the name of this node\'s records)');
-    const link = o.rollout ? new RolloutLink(openRecordStore(o.storeUrl, { token: o.rollout.token }), o.node!, o.rollout.labels) : undefined;
+    const link = o.rollout ? new RolloutLink(o.rollout.records ?? openRecordStore(o.storeUrl, { token: o.rollout.token }), o.node!, o.rollout.labels) : undefined;
     let endpoints: EndpointSet = await o.endpoints.read();
     o.log.line('info', `endpoints from ${o.endpoints.description}: ${endpoints.pods.length} pods, ${endpoints.pods.filter((p) => p.interface !== undefined).length} on this node`);
 

@@ -4,7 +4,8 @@
  * chosen by URL ({@link openStore}): the filesystem store (the embedded default, which also lists a page at a time),
  * the HTTP client of `palisade serve` (whose server is here too), and an OCI registry repository. Beside the bundles,
  * records ({@link RecordStore}: small JSON documents changed by compare-and-swap, for rollout state and node
- * targets and statuses) in the filesystem store and over HTTP ({@link openRecordStore}). Failures are
+ * targets and statuses) in the filesystem store and over HTTP ({@link openRecordStore}), and as Kubernetes custom
+ * resources ({@link KubernetesRecordStore}). Failures are
  * StoreErrors with a typed code (full, read-only, timeout, conflict…) whose messages say what failed and why.
  */
 export type { BundleDescriptor, BundlePage, BundleStore, GetOptions, PublishableBundle, PublishOptions, PagedBundleSource, StreamingBundleSource, UnlistedBundleStore, WatchOptions } from './types.js';
@@ -27,6 +28,9 @@ export { checkRecordName, isRecordName, MAX_RECORD_BYTES } from './records.js';
 export type { ExpectedVersion, RecordStore, StoredRecord } from './records.js';
 export { FsRecordStore } from './fs-records.js';
 export { HttpRecordStore, RECORDS_PREFIX } from './http-records.js';
+export { KubernetesRecordStore, KUBE_GROUP, KUBE_VERSION, POLICY_ROLLOUTS, POLICY_NODES, CURRENT_ROLLOUT_OBJECT } from './kubernetes-records.js';
+export type { KubernetesRecordsOptions, PolicyRolloutView } from './kubernetes-records.js';
+export { loadKubeConfig } from './kube-config.js';
 export type { RegistryCredentials } from './oci-auth.js';
 export type { OpenStoreOptions } from './open-store.js';
 export { loadStoreToken, bearerMatches } from './http-auth.js';

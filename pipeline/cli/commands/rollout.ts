@@ -8,9 +8,13 @@
  *   pause|resume|promote|abort --store URL [--reason TEXT] [--config palisade.yaml]
  *
  * The store URL is a directory, `file://…` or `http(s)://…` (`palisade serve`; writes need the token from
- * --token-file or PALISADE_STORE_TOKEN). Exit codes: 0 done; 1 the command does not apply (e.g. resume of a
- * completed rollout) or the store failed; 2 usage or a bad --config.
+ * --token-file or PALISADE_STORE_TOKEN). With `--kubeconfig FILE [--namespace NS]` the rollout state and the node
+ * records are PolicyRollout and PolicyNode objects of that cluster instead (the bundles stay in --store, which only
+ * the controller needs), and the controller acts only while it holds the namespace's Lease. Exit codes: 0 done; 1 the
+ * command does not apply (e.g. resume of a completed rollout) or the store failed; 2 usage or a bad --config.
  */
+import { hostname } from 'node:os';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { UsageError } from '../../core/errors.js';
 import { formatDiagnostic } from '../../core/validate/diagnostic.js';
 import { readSigningKeys, readTrust } from '../../bundle-build/index.js';
@@ -31,13 +35,18 @@ import {
   rollbackMaker,
   type RolloutSpec,
 } from '../../rollout/index.js';
-import { loadStoreToken, openRecordStore, openStore, StoreError, type BundleStore, type UnlistedBundleStore } from '../../stores/index.js';
+import { policyRolloutView, runElectedController } from '../../rollout/kubernetes/index.js';
+import { KubernetesRecordStore, loadKubeConfig, loadStoreToken, openRecordStore, openStore, StoreError, type BundleStore, type RecordStore, type UnlistedBundleStore } from '../../stores/index.js';
 import { parseCommandArgs } from '../command-args.js';
 import { errorLine, printLine, printText } from '../output.js';
 
 const USAGE = `usage: palisade rollout controller --store URL --trust PUB|ROOT.json… --key KEY… [--config palisade.yaml] [--prometheus URL] [--interval 2s] [--token-file FILE]
-       palisade rollout status --store URL [--config palisade.yaml] [--format table|json]
-       palisade rollout pause|resume|promote|abort --store URL [--reason TEXT] [--config palisade.yaml] [--token-file FILE]`;
+                                  [--kubeconfig FILE|in-cluster [--namespace NS] [--identity ID]]
+       palisade rollout status --store URL|--kubeconfig FILE [--namespace NS] [--config palisade.yaml] [--format table|json]
+       palisade rollout pause|resume|promote|abort --store URL|--kubeconfig FILE [--namespace NS] [--reason TEXT] [--config palisade.yaml] [--token-file FILE]`;
+
+/** Namespace of the PolicyRollout, PolicyNode and Lease objects when --namespace is not given. */
+const DEFAULT_NAMESPACE = 'palisade';
 
 
 /** Runs `palisade rollout …`. @returns the exit code. */
@@ -60,22 +69,27 @@ export async function run(argv: string[]): Promise<number> {
       interval: { type: 'string' },
       format: { type: 'string' },
       reason: { type: 'string' },
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string' },
+      identity: { type: 'string' },
     },
     USAGE,
   );
   if (!parsed) return 0;
   const { values } = parsed;
-  if (!values.store) throw new UsageError('--store is required', USAGE);
+  if (!values.store && (sub === 'controller' || values.kubeconfig === undefined)) throw new UsageError(sub === 'controller' ? '--store is required (the bundles)' : 'give --store URL or --kubeconfig FILE', USAGE);
+  if (values.kubeconfig === undefined && (values.namespace !== undefined || values.identity !== undefined)) throw new UsageError('--namespace and --identity go with --kubeconfig', USAGE);
   const spec = await loadSpec(values.config);
   if (spec === undefined) return 2;
   const token = await loadStoreToken(values['token-file']);
-  const records = openRecordStore(values.store, { token });
+  const kube = values.kubeconfig === undefined ? undefined : { kubeConfig: kubeConfigOf(values.kubeconfig), namespace: values.namespace ?? DEFAULT_NAMESPACE };
+  const records: RecordStore = kube ? new KubernetesRecordStore({ ...kube, view: policyRolloutView(spec) }) : openRecordStore(values.store!, { token });
   try {
     switch (sub) {
       case 'status':
-        return await status(values.store, spec, values.format ?? 'table');
+        return await status(records, spec, values.format ?? 'table');
       case 'controller':
-        return await controller(values, spec, token);
+        return await controller(values, spec, token, records, kube);
       default: {
         const reason = values.reason ?? `${sub} by an operator`;
         const { state, events } = await operateRollout(records, spec, sub as 'pause' | 'resume' | 'promote' | 'abort', reason, Date.now);
@@ -104,9 +118,18 @@ async function loadSpec(config: string | undefined): Promise<RolloutSpec | undef
   }
 }
 
-async function status(storeUrl: string, spec: RolloutSpec, format: string): Promise<number> {
+/** The cluster of --kubeconfig (a file, or `in-cluster`: the pod's service account). @throws UsageError. */
+function kubeConfigOf(source: string): KubeConfig {
+  try {
+    return loadKubeConfig(source);
+  } catch (err) {
+    if (err instanceof StoreError) throw new UsageError(`--kubeconfig: ${err.message}`, USAGE);
+    throw err;
+  }
+}
+
+async function status(records: RecordStore, spec: RolloutSpec, format: string): Promise<number> {
   if (format !== 'table' && format !== 'json') throw new UsageError(`--format must be table or json`, USAGE);
-  const records = openRecordStore(storeUrl);
   const rec = await records.getRecord(ROLLOUT_RECORD);
   const state = rec ? parseRolloutState(rec.value) : undefined;
   const { statuses } = await readFleet(records);
@@ -119,7 +142,13 @@ async function status(storeUrl: string, spec: RolloutSpec, format: string): Prom
   return 0;
 }
 
-async function controller(values: { store?: string; trust: string[]; key: string[]; prometheus?: string; interval?: string }, spec: RolloutSpec, token: string | undefined): Promise<number> {
+async function controller(
+  values: { store?: string; trust: string[]; key: string[]; prometheus?: string; interval?: string; identity?: string },
+  spec: RolloutSpec,
+  token: string | undefined,
+  records: RecordStore,
+  kube: { kubeConfig: KubeConfig; namespace: string } | undefined,
+): Promise<number> {
   if (values.trust.length === 0) throw new UsageError('the controller needs --trust (it verifies the stable bundle before re-signing it as a rollback)', USAGE);
   const keys = await readSigningKeys(values.key, process.env);
   if (keys.length === 0) throw new UsageError('the controller needs --key to sign rollback bundles', USAGE);
@@ -127,7 +156,6 @@ async function controller(values: { store?: string; trust: string[]; key: string
   if (intervalMs === undefined || intervalMs < 100) throw new UsageError('--interval must be a duration of at least 100ms, e.g. 2s', USAGE);
   const bundles = openStore(values.store!, { token }) as BundleStore & Partial<UnlistedBundleStore>;
   if (!bundles.storeUnlisted) throw new StoreError('store-bad-url', `${bundles.location}: the rollout controller needs a directory or palisade serve store (it stores rollback bundles)`);
-  const records = openRecordStore(values.store!, { token });
   const { trust } = await readTrust(values.trust, new Date());
   const c = new RolloutController({
     bundles,
@@ -142,9 +170,14 @@ async function controller(values: { store?: string; trust: string[]; key: string
   const onSignal = (): void => stop.abort();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  await printLine(`palisade rollout: controller running on ${bundles.location} (tick ${intervalMs} ms, ${spec.waves.length} wave(s))`);
+  await printLine(`palisade rollout: controller running on ${bundles.location}, records ${records.location} (tick ${intervalMs} ms, ${spec.waves.length} wave(s))`);
   try {
-    await c.run(stop.signal, intervalMs);
+    if (kube) {
+      const identity = values.identity ?? `${hostname()}-${process.pid}`;
+      await runElectedController({ controller: c, ...kube, identity, intervalMs, log: (line) => errorLine(`palisade rollout: ${line}`) }, stop.signal);
+    } else {
+      await c.run(stop.signal, intervalMs);
+    }
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

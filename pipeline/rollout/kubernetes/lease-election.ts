@@ -25,9 +25,11 @@ export interface LeaseElectionOptions {
   readonly retryPeriodMs?: number;
   /**
    * Called when this candidate becomes the leader; `leadership` aborts when it stops being the leader (lost the
-   * Lease, or the election was stopped). Work must stop acting on the world when it aborts.
+   * Lease, or the election was stopped). Work must stop acting on the world when it aborts. When it returns a
+   * promise, the election waits for it to settle after `leadership` aborted before it releases the Lease or
+   * campaigns again, so no write of the old term can land after the hand-over.
    */
-  readonly onStartedLeading: (leadership: AbortSignal) => void;
+  readonly onStartedLeading: (leadership: AbortSignal) => void | Promise<void>;
   /** Called when leadership ends (after `leadership` aborted). */
   readonly onStoppedLeading?: () => void;
   /** One line per transition (acquired, lost, released, API errors). */
@@ -57,7 +59,7 @@ export async function runLeaseElection(options: LeaseElectionOptions, signal: Ab
     }
     log(`leader election: ${o.identity} acquired lease ${o.namespace}/${o.name}`);
     const leadership = new AbortController();
-    o.onStartedLeading(leadership.signal);
+    const work = o.onStartedLeading(leadership.signal);
     let lastRenew = now();
     while (!signal.aborted) {
       await sleep(o.retryPeriodMs, signal);
@@ -70,6 +72,7 @@ export async function runLeaseElection(options: LeaseElectionOptions, signal: Ab
       }
     }
     leadership.abort();
+    await Promise.resolve(work).catch((err: unknown) => log(`leader election: the leader's work failed: ${describe(err)}`));
     o.onStoppedLeading?.();
     if (signal.aborted) await release(o, observer, log);
   }

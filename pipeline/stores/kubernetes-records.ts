@@ -1,0 +1,279 @@
+/**
+ * Records kept as Kubernetes objects (the rollout's Kubernetes backend), so the controller and the agents work
+ * against a cluster exactly as against a store directory. Two namespaced custom resources of {@link KUBE_GROUP}:
+ *
+ *   rollout                 PolicyRollout `current`, `.status.state` (the controller's state; the rest of its
+ *                           status and its spec are a view for kubectl, computed by the {@link PolicyRolloutView})
+ *   rollouts/<serial>       PolicyRollout `serial-<serial>`, likewise (superseded rollouts)
+ *   nodes/<node>/target     PolicyNode `<node>`, `.spec` (written by the controller)
+ *   nodes/<node>/status     PolicyNode `<node>`, `.status` (written by the node's agent, status subresource)
+ *
+ * Compare-and-swap: every write is a JSON patch that sets `metadata.resourceVersion` to the version just read, so
+ * the API server answers 409 when the object changed in between. Because a PolicyNode holds two records (the
+ * controller's target and the agent's status), the version handed to callers is `<resourceVersion>:<digest of the
+ * record's canonical JSON>`: a write succeeds when the record itself is unchanged since it was read even if its
+ * sibling changed (the agent reporting does not make the controller's target write conflict). A conflict on the
+ * record itself is a `store-conflict`; API errors that may pass (429, 5xx, network) are retried a few times with
+ * backoff before they are raised.
+ */
+import { createHash } from 'node:crypto';
+import { setTimeout as wait } from 'node:timers/promises';
+import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { StoreError } from './errors.js';
+import { checkRecordName, checkRecordPrefix, MAX_RECORD_BYTES, MAX_RECORD_LIST, recordConflict, recordText, type ExpectedVersion, type RecordStore, type StoredRecord } from './records.js';
+
+/** API group and version of Palisade's custom resources. */
+export const KUBE_GROUP = 'palisade.dev';
+export const KUBE_VERSION = 'v1alpha1';
+/** Plurals of the two custom resources. */
+export const POLICY_ROLLOUTS = 'policyrollouts';
+export const POLICY_NODES = 'policynodes';
+/** The PolicyRollout holding the current rollout. */
+export const CURRENT_ROLLOUT_OBJECT = 'current';
+
+/** What a PolicyRollout shows beside its stored state; supplied by the rollout module (stores know no rollout). */
+export interface PolicyRolloutView {
+  /** The object's `.spec` for a stored rollout state. */
+  spec(state: unknown): Record<string, unknown>;
+  /**
+   * The object's `.status` fields beside `state` (conditions, waves, nodes, blast radius...).
+   * @param previous the status stored now (to keep conditions' lastTransitionTime), if any
+   * @param generation the object's metadata.generation this status describes
+   */
+  status(state: unknown, previous: Record<string, unknown> | undefined, generation: number): Record<string, unknown>;
+}
+
+/** Settings of {@link KubernetesRecordStore}. */
+export interface KubernetesRecordsOptions {
+  readonly kubeConfig: KubeConfig;
+  /** Namespace of the PolicyRollout and PolicyNode objects. */
+  readonly namespace: string;
+  /** How PolicyRollout specs and status views are made (default: empty spec, state only). */
+  readonly view?: PolicyRolloutView;
+  /** Attempts for an API error that may pass (default 4). */
+  readonly attempts?: number;
+  /** First retry delay, ms, doubled each time (default 200). */
+  readonly retryDelayMs?: number;
+}
+
+type Obj = { metadata?: { name?: string; resourceVersion?: string; generation?: number }; spec?: unknown; status?: Record<string, unknown> } & Record<string, unknown>;
+
+/** Where a record lives: which object, and which part of it. */
+interface Place {
+  readonly plural: typeof POLICY_ROLLOUTS | typeof POLICY_NODES;
+  readonly kind: 'PolicyRollout' | 'PolicyNode';
+  readonly object: string;
+  /** `state`: PolicyRollout .status.state; `spec` / `status`: PolicyNode .spec / .status. */
+  readonly part: 'state' | 'spec' | 'status';
+}
+
+const NODE_RECORD = /^nodes\/([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?)\/(status|target)$/;
+const PAST_ROLLOUT = /^rollouts\/([1-9]\d{0,15}|0)$/;
+const PAST_OBJECT = /^serial-(\d{1,16})$/;
+// Races with a sibling writer: each lost round re-reads and re-checks the record; more than this is a conflict.
+const MAX_ROUNDS = 8;
+
+/** The rollout records of one namespace of a Kubernetes cluster. */
+export class KubernetesRecordStore implements RecordStore {
+  readonly location: string;
+  readonly #api: CustomObjectsApi;
+  readonly #o: Required<Omit<KubernetesRecordsOptions, 'kubeConfig'>>;
+
+  constructor(options: KubernetesRecordsOptions) {
+    this.#o = { view: { spec: () => ({}), status: () => ({}) }, attempts: 4, retryDelayMs: 200, ...options };
+    this.#api = options.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.location = `kubernetes ${options.kubeConfig.getCurrentCluster()?.server ?? '(no cluster)'} namespace ${options.namespace}`;
+  }
+
+  async getRecord(name: string): Promise<StoredRecord | undefined> {
+    const place = placeOf(name);
+    const obj = await this.#read(place);
+    const value = obj ? partOf(obj, place) : undefined;
+    if (value === undefined) return undefined;
+    return { value, version: versionOf(obj!, value, this.location, name) };
+  }
+
+  async putRecord(name: string, value: unknown, expect: ExpectedVersion): Promise<string> {
+    const place = placeOf(name);
+    recordText(value);
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      let obj = await this.#read(place);
+      const current = obj ? partOf(obj, place) : undefined;
+      const currentVersion = current === undefined ? undefined : versionOf(obj!, current, this.location, name);
+      if (!matches(expect, currentVersion)) throw recordConflict(this.location, name, expect, currentVersion);
+      try {
+        if (!obj) {
+          obj = await this.#create(place, value);
+          if (place.part === 'spec') return versionOf(obj, value, this.location, name);
+        }
+        const written = await this.#write(place, obj, value);
+        return versionOf(written, partOf(written, place), this.location, name);
+      } catch (err) {
+        // Someone wrote the object (or created it) between our read and our write: look again.
+        if (statusOf(err) !== 409) throw err;
+      }
+    }
+    throw new StoreError('store-conflict', `${this.location}: record ${name} kept changing while being written`, { detail: `record ${name} kept changing` });
+  }
+
+  async listRecords(prefix: string): Promise<string[]> {
+    checkRecordPrefix(prefix);
+    const names: string[] = [];
+    if ('rollout'.startsWith(prefix) || prefix.startsWith('rollout')) {
+      for (const obj of await this.#list(POLICY_ROLLOUTS)) {
+        if (partOf(obj, { plural: POLICY_ROLLOUTS, kind: 'PolicyRollout', object: '', part: 'state' }) === undefined) continue;
+        const object = obj.metadata?.name ?? '';
+        const past = PAST_OBJECT.exec(object);
+        if (object === CURRENT_ROLLOUT_OBJECT) names.push('rollout');
+        else if (past) names.push(`rollouts/${past[1]}`);
+      }
+    }
+    if ('nodes/'.startsWith(prefix) || prefix.startsWith('nodes/')) {
+      for (const obj of await this.#list(POLICY_NODES)) {
+        const node = obj.metadata?.name ?? '';
+        if (obj.spec !== undefined) names.push(`nodes/${node}/target`);
+        if (obj.status !== undefined) names.push(`nodes/${node}/status`);
+      }
+    }
+    return names.filter((n) => n.startsWith(prefix)).sort().slice(0, MAX_RECORD_LIST);
+  }
+
+  async #read(place: Place): Promise<Obj | undefined> {
+    try {
+      return (await this.#retrying(() => this.#api.getNamespacedCustomObject(this.#params(place)))) as Obj;
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw this.#failure(err, `reading ${place.kind} ${place.object}`);
+    }
+  }
+
+  async #list(plural: Place['plural']): Promise<Obj[]> {
+    try {
+      const list = (await this.#retrying(() => this.#api.listNamespacedCustomObject({ group: KUBE_GROUP, version: KUBE_VERSION, namespace: this.#o.namespace, plural }))) as { items?: unknown };
+      if (!Array.isArray(list.items)) throw new StoreError('store-protocol', `${this.location}: listing ${plural} answered no items`);
+      return list.items as Obj[];
+    } catch (err) {
+      throw this.#failure(err, `listing ${plural}`);
+    }
+  }
+
+  /** Creates the object; a PolicyNode made for its status starts empty (the status subresource is written next). */
+  async #create(place: Place, value: unknown): Promise<Obj> {
+    const body: Obj = { apiVersion: `${KUBE_GROUP}/${KUBE_VERSION}`, kind: place.kind, metadata: { name: place.object } };
+    if (place.part === 'state') body.spec = this.#o.view.spec(value);
+    if (place.part === 'spec') body.spec = value;
+    try {
+      return (await this.#retrying(() => this.#api.createNamespacedCustomObject({ group: KUBE_GROUP, version: KUBE_VERSION, namespace: this.#o.namespace, plural: place.plural, body }))) as Obj;
+    } catch (err) {
+      if (statusOf(err) === 409) throw err;
+      throw this.#failure(err, `creating ${place.kind} ${place.object}`);
+    }
+  }
+
+  /** Writes the record into `obj` as read (its resourceVersion the precondition). @returns the object written. */
+  async #write(place: Place, obj: Obj, value: unknown): Promise<Obj> {
+    let base = obj;
+    if (place.part === 'state') {
+      // The spec shows which bundle the state is about: updated first, so the status names the new generation.
+      const spec = this.#o.view.spec(value);
+      if (canonical(spec) !== canonical(obj.spec ?? {})) base = await this.#patch(place, base, false, [{ op: 'add', path: '/spec', value: spec }]);
+      const status = { ...this.#o.view.status(value, obj.status, base.metadata?.generation ?? 1), state: value };
+      return this.#patch(place, base, true, [{ op: 'add', path: '/status', value: status }]);
+    }
+    return this.#patch(place, base, place.part === 'status', [{ op: 'add', path: `/${place.part}`, value }]);
+  }
+
+  async #patch(place: Place, obj: Obj, status: boolean, ops: object[]): Promise<Obj> {
+    const body = [{ op: 'add', path: '/metadata/resourceVersion', value: obj.metadata?.resourceVersion ?? '' }, ...ops];
+    const params = { ...this.#params(place), body };
+    const options = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+    try {
+      return (await this.#retrying(() => (status ? this.#api.patchNamespacedCustomObjectStatus(params, options) : this.#api.patchNamespacedCustomObject(params, options)))) as Obj;
+    } catch (err) {
+      if (statusOf(err) === 409) throw err;
+      throw this.#failure(err, `writing ${place.kind} ${place.object}${status ? ' status' : ''}`);
+    }
+  }
+
+  #params(place: Place): { group: string; version: string; namespace: string; plural: string; name: string } {
+    return { group: KUBE_GROUP, version: KUBE_VERSION, namespace: this.#o.namespace, plural: place.plural, name: place.object };
+  }
+
+  /** Runs `call`, again after a pause while it fails with an error that may pass (429, 5xx, network). */
+  async #retrying<T>(call: () => Promise<T>): Promise<T> {
+    let delay = this.#o.retryDelayMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (err) {
+        const code = statusOf(err);
+        const passing = code === undefined ? !(err instanceof StoreError) : code === 429 || code >= 500;
+        if (!passing || attempt >= this.#o.attempts) throw err;
+        await wait(delay * (0.8 + Math.random() * 0.4));
+        delay *= 2;
+      }
+    }
+  }
+
+  #failure(err: unknown, what: string): StoreError {
+    if (err instanceof StoreError) return err;
+    const code = statusOf(err);
+    if (code === 401 || code === 403) return new StoreError('store-unauthorized', `${this.location}: ${what}: HTTP ${code} (the service account may not do this)`, { cause: err, detail: `${what}: HTTP ${code}` });
+    if (code !== undefined) return new StoreError('store-protocol', `${this.location}: ${what}: HTTP ${code}${reasonOf(err)}`, { cause: err, detail: `${what}: HTTP ${code}` });
+    const message = ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message ?? String(err);
+    return new StoreError('store-unreachable', `${this.location}: ${what}: ${message}`, { cause: err, detail: `${what}: API server unreachable` });
+  }
+}
+
+/**
+ * Where the record `name` lives.
+ * @throws StoreError `store-bad-input` for a malformed name or one this backend does not keep.
+ */
+function placeOf(name: string): Place {
+  checkRecordName(name);
+  if (name === 'rollout') return { plural: POLICY_ROLLOUTS, kind: 'PolicyRollout', object: CURRENT_ROLLOUT_OBJECT, part: 'state' };
+  const past = PAST_ROLLOUT.exec(name);
+  if (past) return { plural: POLICY_ROLLOUTS, kind: 'PolicyRollout', object: `serial-${past[1]}`, part: 'state' };
+  const node = NODE_RECORD.exec(name);
+  if (node) return { plural: POLICY_NODES, kind: 'PolicyNode', object: node[1]!, part: node[3] === 'target' ? 'spec' : 'status' };
+  throw new StoreError('store-bad-input', `the Kubernetes backend keeps no record '${name}' (rollout, rollouts/<serial>, nodes/<node>/status|target)`, { detail: 'record not kept by the Kubernetes backend' });
+}
+
+function partOf(obj: Obj, place: Place): unknown {
+  if (place.part === 'state') return obj.status?.state ?? undefined;
+  return obj[place.part] ?? undefined;
+}
+
+function versionOf(obj: Obj, value: unknown, location: string, name: string): string {
+  const text = canonical(value);
+  if (Buffer.byteLength(text) > MAX_RECORD_BYTES) throw new StoreError('store-corrupt', `${location}: record ${name} is larger than ${MAX_RECORD_BYTES} bytes`);
+  const rv = obj.metadata?.resourceVersion;
+  if (typeof rv !== 'string' || rv === '') throw new StoreError('store-protocol', `${location}: ${name}: the object has no resourceVersion`);
+  return `${rv}:${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+}
+
+/** True when a write expecting `expect` may replace the record whose version is `current`. */
+function matches(expect: ExpectedVersion, current: string | undefined): boolean {
+  if (expect === null || current === undefined) return expect === null && current === undefined;
+  // Same object version, or the record itself unchanged while its sibling in the object changed.
+  return expect === current || expect.split(':')[1] === current.split(':')[1];
+}
+
+/** JSON with object keys sorted (the API server stores objects with keys in its own order). */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+}
+
+function statusOf(err: unknown): number | undefined {
+  return err instanceof ApiException ? err.code : undefined;
+}
+
+function reasonOf(err: unknown): string {
+  const body = (err as ApiException<unknown>).body;
+  try {
+    const message = (typeof body === 'string' ? (JSON.parse(body) as { message?: unknown }) : (body as { message?: unknown }))?.message;
+    return typeof message === 'string' ? `: ${message.slice(0, 200)}` : '';
+  } catch {
+    return '';
+  }
+}
