@@ -101,6 +101,7 @@ describe('records as Kubernetes objects', () => {
     api.failNext(/^PATCH .*\/policynodes\/n3\/status$/, 1, 503);
     await s.putRecord('nodes/n3/status', status('n3', 3), v2);
     expect((await s.getRecord('nodes/n3/status'))?.value).toEqual(status('n3', 3));
+    expect(api.faultsLeft()).toBe(0);
     // Four attempts (the default), all failing.
     api.failNext(/^GET .*\/policynodes\/n3$/, 4, 500);
     const err = await s.getRecord('nodes/n3/status').catch((e: unknown) => e);

@@ -66,6 +66,8 @@ export interface FakeApiServer {
   readonly calls: ApiCall[];
   /** Answers the next `count` requests whose `METHOD path` matches `pattern` with HTTP `code`, touching nothing. */
   failNext(pattern: RegExp, count: number, code: 409 | 500 | 503): void;
+  /** How many injected failures have not been answered yet. */
+  faultsLeft(): number;
   close(): Promise<void>;
 }
 
@@ -309,6 +311,7 @@ export async function startFakeApiServer(options: { crds?: readonly CrdDocument[
     failNext(pattern, count, code) {
       faults.push({ pattern, count, code });
     },
+    faultsLeft: () => faults.reduce((n, f) => n + f.count, 0),
     put(resource, obj) {
       const ns = obj.metadata?.namespace ?? '';
       const key = keyOf(resource, ns, obj.metadata!.name!);
