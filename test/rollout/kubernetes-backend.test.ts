@@ -68,7 +68,7 @@ describe('rollout on the Kubernetes backend', () => {
     api.failNext(/^PATCH .*\/policyrollouts\/current\/status$/, 1, 409);
     api.failNext(/^PATCH .*\/policynodes\/node-1\/status$/, 2, 409);
     api.failNext(/^GET .*\/policynodes\/node-2$/, 2, 500);
-    api.failNext(/^PATCH .*\/policynodes\/node-0$/, 1, 503);
+    api.failNext(/^PATCH .*\/policynodes\/node-3$/, 1, 503);
     const seen = await rounds(40, c, () => current().status.phase === 'completed');
     expect(current().status.phase).toBe('completed');
     // (Reaching the canary was seen above.)
