@@ -7,7 +7,7 @@ import { PalisadeError } from '../../pipeline/core/errors.js';
 import { defaultObjectPath } from '../engine/index.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubernetesRecordStore, loadKubeConfig, loadStoreToken } from '../../pipeline/stores/index.js';
-import { FileEndpointSource, KubernetesEndpointSource } from '../discovery/index.js';
+import { FileEndpointSource, KubernetesEndpointSource, nodeLabelsFromApi } from '../discovery/index.js';
 import { DEFAULT_CONFIG, readAgentConfig } from './config.js';
 import { AgentError } from './errors.js';
 import { escapeUntrusted } from '../../pipeline/core/text/index.js';
@@ -53,7 +53,8 @@ palisade-agent <command> --help for its options; palisade-agent --version
   --namespace NS       namespace of the PolicyNode objects (with --rollout --kubeconfig; default palisade)
   --rollout            follow this node's target in the store (palisade rollout controller) instead of the latest
                        bundle, and report to its status record (needs --node; writes need the store token)
-  --node-label K=V     a label of this node, for rollout waves that select by label (repeat)
+  --node-label K=V     a label of this node, for rollout waves that select by label (repeat; with --rollout
+                       --kubeconfig and none given: the labels of this node's Node object, read at start)
   --token-file FILE    the store's token, for the rollout status records (default $PALISADE_STORE_TOKEN)
   --config FILE        JSON: {"health": {"command": [...]} | {"url": "..."}, "bake": {"maxPolicyDrops": N, "intervalSeconds": S}}
 
@@ -147,6 +148,8 @@ export async function main(argv: string[], version: string, out: NodeJS.Writable
         if (!m) throw new Usage(`palisade-agent run: --node-label must be KEY=VALUE (a Kubernetes label), got '${pair}'`);
         labels[m[1]!] = m[2]!;
       }
+      // On Kubernetes, waves select by the Node's own labels unless --node-label names them.
+      if (v.rollout && v.kubeconfig !== undefined && Object.keys(labels).length === 0) Object.assign(labels, await nodeLabelsFromApi(kubeConfigOf(v.kubeconfig as string), v.node as string));
       const dieAt = process.env[DIE_AT_ENV];
       if (dieAt !== undefined && dieAt !== '' && !(APPLY_STEPS as readonly string[]).includes(dieAt)) throw new Usage(`${DIE_AT_ENV}: not a step (${APPLY_STEPS.join(', ')})`);
       const ac = new AbortController();

@@ -41,6 +41,8 @@ export interface ApiCall {
   /** `group/resource[/subresource]`, core group as '' (e.g. `/pods`, `palisade.dev/policynodes/status`). */
   readonly resource: string;
   readonly namespace: string;
+  /** The object named in the path, if any (what RBAC resourceNames match). */
+  readonly name?: string;
 }
 
 /** A running fake API server. */
@@ -54,7 +56,7 @@ export interface FakeApiServer {
   readonly objects: Map<string, Obj>;
   /** Served list and watch requests, as `list pods` / `watch pods from 1004`, in order. */
   readonly served: string[];
-  /** Creates or updates a pod or namespace (cluster-scoped: namespace ''), as a controller would; returns its resourceVersion. */
+  /** Creates or updates a pod, namespace or node (cluster-scoped: namespace ''), as a controller would; returns its resourceVersion. */
   put(resource: Watched, obj: Obj): string;
   /** Deletes a pod or namespace. */
   remove(resource: Watched, namespace: string, name: string): void;
@@ -72,7 +74,7 @@ export interface FakeApiServer {
 }
 
 /** The watchable resources. */
-export type Watched = 'pods' | 'namespaces';
+export type Watched = 'pods' | 'namespaces' | 'nodes';
 
 export const FAKE_TOKEN = 'fake-apiserver-token';
 
@@ -102,8 +104,8 @@ export function kubeconfigFor(url: string, certPem: string, token = FAKE_TOKEN):
 }
 
 const LISTS: Record<string, Watched> = { '/api/v1/pods': 'pods', '/api/v1/namespaces': 'namespaces' };
-const LIST_KIND: Record<Watched, string> = { pods: 'PodList', namespaces: 'NamespaceList' };
-const BOOKMARK_KIND: Record<Watched, string> = { pods: 'Pod', namespaces: 'Namespace' };
+const LIST_KIND: Record<Watched, string> = { pods: 'PodList', namespaces: 'NamespaceList', nodes: 'NodeList' };
+const BOOKMARK_KIND: Record<Watched, string> = { pods: 'Pod', namespaces: 'Namespace', nodes: 'Node' };
 
 const LEASES = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([a-z0-9-]+)\/leases(?:\/([a-z0-9.-]+))?$/;
 
@@ -180,6 +182,11 @@ export async function startFakeApiServer(options: { crds?: readonly CrdDocument[
     if (fault) {
       fault.count--;
       return status(res, fault.code, fault.code === 409 ? 'Conflict' : 'InternalError', fault.code === 409 ? 'the object has been modified; please apply your changes to the latest version and try again' : 'injected failure');
+    }
+    const node = /^\/api\/v1\/nodes\/([a-z0-9.-]+)$/.exec(url.pathname);
+    if (node && req.method === 'GET') {
+      const obj = objects.get(`nodes//${node[1]}`);
+      return obj ? send(res, 200, obj) : status(res, 404, 'NotFound', `nodes "${node[1]}" not found`);
     }
     const custom = CUSTOM.exec(url.pathname);
     if (custom) return handleCustom(req, body, res, custom);
@@ -358,7 +365,7 @@ function rbacOf(method: string, url: URL): Omit<ApiCall, 'who'> {
   const [group, namespace, resource, name, sub] = core ? ['', core[1], core[2], core[3], core[4]] : named ? [named[1], named[2], named[3], named[4], named[5]] : ['?', '', url.pathname, undefined, undefined];
   // GET /api/v1/namespaces lists namespaces; GET /api/v1/namespaces/x gets one.
   const verb = method === 'GET' ? (name === undefined ? (url.searchParams.get('watch') === 'true' ? 'watch' : 'list') : 'get') : ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[method] ?? method;
-  return { verb, resource: `${group}/${resource}${sub ? `/${sub}` : ''}`, namespace: namespace ?? '' };
+  return { verb, resource: `${group}/${resource}${sub ? `/${sub}` : ''}`, namespace: namespace ?? '', ...(name === undefined ? {} : { name }) };
 }
 
 type Schema = { type?: string; properties?: Record<string, Schema>; additionalProperties?: Schema | boolean; items?: Schema; 'x-kubernetes-preserve-unknown-fields'?: boolean };
