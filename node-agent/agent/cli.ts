@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { PalisadeError } from '../../pipeline/core/errors.js';
 import { defaultObjectPath } from '../engine/index.js';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { KubernetesRecordStore, loadKubeConfig, loadStoreToken } from '../../pipeline/stores/index.js';
+import { DEFAULT_KUBE_NAMESPACE, KubernetesRecordStore, loadKubeConfig, loadStoreToken } from '../../pipeline/stores/index.js';
 import { FileEndpointSource, KubernetesEndpointSource, nodeLabelsFromApi } from '../discovery/index.js';
 import { DEFAULT_CONFIG, readAgentConfig } from './config.js';
 import { AgentError } from './errors.js';
@@ -166,7 +166,7 @@ export async function main(argv: string[], version: string, out: NodeJS.Writable
                 rollout: {
                   labels,
                   token: await loadStoreToken(v['token-file'] as string | undefined),
-                  ...(v.kubeconfig !== undefined ? { records: new KubernetesRecordStore({ kubeConfig: kubeConfigOf(v.kubeconfig as string), namespace: (v.namespace as string | undefined) ?? 'palisade' }) } : {}),
+                  ...(v.kubeconfig !== undefined ? { records: new KubernetesRecordStore({ kubeConfig: kubeConfigOf(v.kubeconfig as string), namespace: (v.namespace as string | undefined) ?? DEFAULT_KUBE_NAMESPACE }) } : {}),
                 },
               }
             : {}),

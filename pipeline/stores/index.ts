@@ -28,7 +28,7 @@ export { checkRecordName, isRecordName, MAX_RECORD_BYTES } from './records.js';
 export type { ExpectedVersion, RecordStore, StoredRecord } from './records.js';
 export { FsRecordStore } from './fs-records.js';
 export { HttpRecordStore, RECORDS_PREFIX } from './http-records.js';
-export { KubernetesRecordStore, KUBE_GROUP, KUBE_VERSION, POLICY_ROLLOUTS, POLICY_NODES, CURRENT_ROLLOUT_OBJECT } from './kubernetes-records.js';
+export { KubernetesRecordStore, DEFAULT_KUBE_NAMESPACE, KUBE_GROUP, KUBE_VERSION, POLICY_ROLLOUTS, POLICY_NODES, CURRENT_ROLLOUT_OBJECT } from './kubernetes-records.js';
 export type { KubernetesRecordsOptions, PolicyRolloutView } from './kubernetes-records.js';
 export { loadKubeConfig } from './kube-config.js';
 export type { RegistryCredentials } from './oci-auth.js';

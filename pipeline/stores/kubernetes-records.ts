@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as wait } from 'node:timers/promises';
-import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { ApiException, CustomObjectsApi, Observable, PatchStrategy, setHeaderOptions, type ConfigurationOptions, type KubeConfig, type RequestContext, type ResponseContext } from '@kubernetes/client-node';
 import { StoreError } from './errors.js';
 import { checkRecordName, checkRecordPrefix, MAX_RECORD_BYTES, MAX_RECORD_LIST, recordConflict, recordText, type ExpectedVersion, type RecordStore, type StoredRecord } from './records.js';
 
@@ -28,6 +28,8 @@ export const KUBE_VERSION = 'v1alpha1';
 /** Plurals of the two custom resources. */
 export const POLICY_ROLLOUTS = 'policyrollouts';
 export const POLICY_NODES = 'policynodes';
+/** Namespace of the rollout objects (and the controller's Lease) when none is named. */
+export const DEFAULT_KUBE_NAMESPACE = 'palisade';
 /** The PolicyRollout holding the current rollout. */
 export const CURRENT_ROLLOUT_OBJECT = 'current';
 
@@ -54,6 +56,8 @@ export interface KubernetesRecordsOptions {
   readonly attempts?: number;
   /** First retry delay, ms, doubled each time (default 200). */
   readonly retryDelayMs?: number;
+  /** Deadline of one request, ms (default 30 s); a request past it is abandoned and retried like a 5xx. */
+  readonly requestTimeoutMs?: number;
 }
 
 type Obj = { metadata?: { name?: string; resourceVersion?: string; generation?: number }; spec?: unknown; status?: Record<string, unknown> } & Record<string, unknown>;
@@ -80,33 +84,34 @@ export class KubernetesRecordStore implements RecordStore {
   readonly #o: Required<Omit<KubernetesRecordsOptions, 'kubeConfig'>>;
 
   constructor(options: KubernetesRecordsOptions) {
-    this.#o = { view: { spec: () => ({}), status: () => ({}) }, attempts: 4, retryDelayMs: 200, ...options };
+    this.#o = { view: { spec: () => ({}), status: () => ({}) }, attempts: 4, retryDelayMs: 200, requestTimeoutMs: 30_000, ...options };
     this.#api = options.kubeConfig.makeApiClient(CustomObjectsApi);
     this.location = `kubernetes ${options.kubeConfig.getCurrentCluster()?.server ?? '(no cluster)'} namespace ${options.namespace}`;
   }
 
-  async getRecord(name: string): Promise<StoredRecord | undefined> {
+  async getRecord(name: string, options: { signal?: AbortSignal } = {}): Promise<StoredRecord | undefined> {
     const place = placeOf(name);
-    const obj = await this.#read(place);
+    const obj = await this.#read(place, options.signal);
     const value = obj ? partOf(obj, place) : undefined;
     if (value === undefined) return undefined;
     return { value, version: versionOf(obj!, value, this.location, name) };
   }
 
-  async putRecord(name: string, value: unknown, expect: ExpectedVersion): Promise<string> {
+  async putRecord(name: string, value: unknown, expect: ExpectedVersion, options: { signal?: AbortSignal } = {}): Promise<string> {
     const place = placeOf(name);
     recordText(value);
+    const signal = options.signal;
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      let obj = await this.#read(place);
+      let obj = await this.#read(place, signal);
       const current = obj ? partOf(obj, place) : undefined;
       const currentVersion = current === undefined ? undefined : versionOf(obj!, current, this.location, name);
       if (!matches(expect, currentVersion)) throw recordConflict(this.location, name, expect, currentVersion);
       try {
         if (!obj) {
-          obj = await this.#create(place, value);
+          obj = await this.#create(place, value, signal);
           if (place.part === 'spec') return versionOf(obj, value, this.location, name);
         }
-        const written = await this.#write(place, obj, value);
+        const written = await this.#write(place, obj, value, signal);
         return versionOf(written, partOf(written, place), this.location, name);
       } catch (err) {
         // Someone wrote the object (or created it) between our read and our write: look again.
@@ -116,11 +121,12 @@ export class KubernetesRecordStore implements RecordStore {
     throw new StoreError('store-conflict', `${this.location}: record ${name} kept changing while being written`, { detail: `record ${name} kept changing` });
   }
 
-  async listRecords(prefix: string): Promise<string[]> {
+  async listRecords(prefix: string, options: { signal?: AbortSignal } = {}): Promise<string[]> {
     checkRecordPrefix(prefix);
+    const signal = options.signal;
     const names: string[] = [];
     if ('rollout'.startsWith(prefix) || prefix.startsWith('rollout')) {
-      for (const obj of await this.#list(POLICY_ROLLOUTS)) {
+      for (const obj of await this.#list(POLICY_ROLLOUTS, signal)) {
         if (partOf(obj, { plural: POLICY_ROLLOUTS, kind: 'PolicyRollout', object: '', part: 'state' }) === undefined) continue;
         const object = obj.metadata?.name ?? '';
         const past = PAST_OBJECT.exec(object);
@@ -129,7 +135,7 @@ export class KubernetesRecordStore implements RecordStore {
       }
     }
     if ('nodes/'.startsWith(prefix) || prefix.startsWith('nodes/')) {
-      for (const obj of await this.#list(POLICY_NODES)) {
+      for (const obj of await this.#list(POLICY_NODES, signal)) {
         const node = obj.metadata?.name ?? '';
         if (obj.spec !== undefined) names.push(`nodes/${node}/target`);
         if (obj.status !== undefined) names.push(`nodes/${node}/status`);
@@ -138,18 +144,18 @@ export class KubernetesRecordStore implements RecordStore {
     return names.filter((n) => n.startsWith(prefix)).sort().slice(0, MAX_RECORD_LIST);
   }
 
-  async #read(place: Place): Promise<Obj | undefined> {
+  async #read(place: Place, signal: AbortSignal | undefined): Promise<Obj | undefined> {
     try {
-      return (await this.#retrying(() => this.#api.getNamespacedCustomObject(this.#params(place)))) as Obj;
+      return (await this.#retrying(signal, (options) => this.#api.getNamespacedCustomObject(this.#params(place), options))) as Obj;
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
       throw this.#failure(err, `reading ${place.kind} ${place.object}`);
     }
   }
 
-  async #list(plural: Place['plural']): Promise<Obj[]> {
+  async #list(plural: Place['plural'], signal: AbortSignal | undefined): Promise<Obj[]> {
     try {
-      const list = (await this.#retrying(() => this.#api.listNamespacedCustomObject({ group: KUBE_GROUP, version: KUBE_VERSION, namespace: this.#o.namespace, plural }))) as { items?: unknown };
+      const list = (await this.#retrying(signal, (options) => this.#api.listNamespacedCustomObject({ group: KUBE_GROUP, version: KUBE_VERSION, namespace: this.#o.namespace, plural }, options))) as { items?: unknown };
       if (!Array.isArray(list.items)) throw new StoreError('store-protocol', `${this.location}: listing ${plural} answered no items`);
       return list.items as Obj[];
     } catch (err) {
@@ -158,12 +164,12 @@ export class KubernetesRecordStore implements RecordStore {
   }
 
   /** Creates the object; a PolicyNode made for its status starts empty (the status subresource is written next). */
-  async #create(place: Place, value: unknown): Promise<Obj> {
+  async #create(place: Place, value: unknown, signal: AbortSignal | undefined): Promise<Obj> {
     const body: Obj = { apiVersion: `${KUBE_GROUP}/${KUBE_VERSION}`, kind: place.kind, metadata: { name: place.object } };
     if (place.part === 'state') body.spec = this.#o.view.spec(value);
     if (place.part === 'spec') body.spec = value;
     try {
-      return (await this.#retrying(() => this.#api.createNamespacedCustomObject({ group: KUBE_GROUP, version: KUBE_VERSION, namespace: this.#o.namespace, plural: place.plural, body }))) as Obj;
+      return (await this.#retrying(signal, (options) => this.#api.createNamespacedCustomObject({ group: KUBE_GROUP, version: KUBE_VERSION, namespace: this.#o.namespace, plural: place.plural, body }, options))) as Obj;
     } catch (err) {
       if (statusOf(err) === 409) throw err;
       throw this.#failure(err, `creating ${place.kind} ${place.object}`);
@@ -171,24 +177,26 @@ export class KubernetesRecordStore implements RecordStore {
   }
 
   /** Writes the record into `obj` as read (its resourceVersion the precondition). @returns the object written. */
-  async #write(place: Place, obj: Obj, value: unknown): Promise<Obj> {
+  async #write(place: Place, obj: Obj, value: unknown, signal: AbortSignal | undefined): Promise<Obj> {
     let base = obj;
     if (place.part === 'state') {
       // The spec shows which bundle the state is about: updated first, so the status names the new generation.
       const spec = this.#o.view.spec(value);
-      if (canonical(spec) !== canonical(obj.spec ?? {})) base = await this.#patch(place, base, false, [{ op: 'add', path: '/spec', value: spec }]);
+      if (canonical(spec) !== canonical(obj.spec ?? {})) base = await this.#patch(place, base, false, [{ op: 'add', path: '/spec', value: spec }], signal);
       const status = { ...this.#o.view.status(value, obj.status, base.metadata?.generation ?? 1), state: value };
-      return this.#patch(place, base, true, [{ op: 'add', path: '/status', value: status }]);
+      return this.#patch(place, base, true, [{ op: 'add', path: '/status', value: status }], signal);
     }
-    return this.#patch(place, base, place.part === 'status', [{ op: 'add', path: `/${place.part}`, value }]);
+    return this.#patch(place, base, place.part === 'status', [{ op: 'add', path: `/${place.part}`, value }], signal);
   }
 
-  async #patch(place: Place, obj: Obj, status: boolean, ops: object[]): Promise<Obj> {
+  async #patch(place: Place, obj: Obj, status: boolean, ops: object[], signal: AbortSignal | undefined): Promise<Obj> {
     const body = [{ op: 'add', path: '/metadata/resourceVersion', value: obj.metadata?.resourceVersion ?? '' }, ...ops];
     const params = { ...this.#params(place), body };
-    const options = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
     try {
-      return (await this.#retrying(() => (status ? this.#api.patchNamespacedCustomObjectStatus(params, options) : this.#api.patchNamespacedCustomObject(params, options)))) as Obj;
+      return (await this.#retrying(signal, (deadline) => {
+        const options = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch, deadline);
+        return status ? this.#api.patchNamespacedCustomObjectStatus(params, options) : this.#api.patchNamespacedCustomObject(params, options);
+      })) as Obj;
     } catch (err) {
       if (statusOf(err) === 409) throw err;
       throw this.#failure(err, `writing ${place.kind} ${place.object}${status ? ' status' : ''}`);
@@ -199,17 +207,25 @@ export class KubernetesRecordStore implements RecordStore {
     return { group: KUBE_GROUP, version: KUBE_VERSION, namespace: this.#o.namespace, plural: place.plural, name: place.object };
   }
 
-  /** Runs `call`, again after a pause while it fails with an error that may pass (429, 5xx, network). */
-  async #retrying<T>(call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `call` (with options that bound it by the request deadline and `signal`), again after a pause while it
+   * fails with an error that may pass (429, 5xx, network, deadline). `signal` aborting ends it at once.
+   */
+  async #retrying<T>(signal: AbortSignal | undefined, call: (options: ConfigurationOptions) => Promise<T>): Promise<T> {
     let delay = this.#o.retryDelayMs;
     for (let attempt = 1; ; attempt++) {
+      const deadline = AbortSignal.timeout(this.#o.requestTimeoutMs);
       try {
-        return await call();
+        return await call(boundBy(signal ? AbortSignal.any([signal, deadline]) : deadline));
       } catch (err) {
+        if (signal?.aborted) throw new StoreError('store-timeout', `${this.location}: request abandoned: ${String(signal.reason)}`, { cause: err });
         const code = statusOf(err);
         const passing = code === undefined ? !(err instanceof StoreError) : code === 429 || code >= 500;
-        if (!passing || attempt >= this.#o.attempts) throw err;
-        await wait(delay * (0.8 + Math.random() * 0.4));
+        if (!passing || attempt >= this.#o.attempts) {
+          if (deadline.aborted) throw new StoreError('store-timeout', `${this.location}: no answer within ${this.#o.requestTimeoutMs} ms`, { cause: err, detail: 'the API server did not answer in time' });
+          throw err;
+        }
+        await wait(delay * (0.8 + Math.random() * 0.4), undefined, signal ? { signal } : {}).catch(() => undefined);
         delay *= 2;
       }
     }
@@ -262,6 +278,18 @@ function matches(expect: ExpectedVersion, current: string | undefined): boolean 
 /** JSON with object keys sorted (the API server stores objects with keys in its own order). */
 function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+}
+
+/** Request options that abort the request when `signal` does. */
+function boundBy(signal: AbortSignal): ConfigurationOptions {
+  const middleware = {
+    pre: (request: RequestContext) => {
+      request.setSignal(signal);
+      return new Observable(Promise.resolve(request));
+    },
+    post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
+  };
+  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
 }
 
 function statusOf(err: unknown): number | undefined {

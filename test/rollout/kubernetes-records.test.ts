@@ -5,9 +5,9 @@
  * errors retried, and names this backend does not keep.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StoreError } from '../../pipeline/stores/index.js';
+import { KubernetesRecordStore, StoreError } from '../../pipeline/stores/index.js';
 import type { FakeApiServer } from '../support/fake-kube-apiserver.js';
-import { recordsAs, startApiWithCrds } from './kube-fixtures.js';
+import { kubeConfigAs, recordsAs, startApiWithCrds } from './kube-fixtures.js';
 
 let api: FakeApiServer;
 beforeAll(async () => {
@@ -109,6 +109,19 @@ describe('records as Kubernetes objects', () => {
     expect((err as StoreError).code).toBe('store-protocol');
     expect((err as StoreError).message).toContain('HTTP 500');
     expect((await s.getRecord('nodes/n3/status'))?.value).toEqual(status('n3', 3));
+  });
+
+  it('a request without an answer is abandoned at its deadline and retried; a caller abandons at its signal', async () => {
+    const s = new KubernetesRecordStore({ kubeConfig: kubeConfigAs(api, 'agent'), namespace: 'palisade', retryDelayMs: 10, requestTimeoutMs: 300, attempts: 2 });
+    await s.putRecord('nodes/n5/status', status('n5', 1), null);
+    api.failNext(/^GET .*\/policynodes\/n5$/, 1, 'hang');
+    expect((await s.getRecord('nodes/n5/status'))?.value).toEqual(status('n5', 1));
+    api.failNext(/^GET .*\/policynodes\/n5$/, 2, 'hang');
+    expect(await conflictOf(s.getRecord('nodes/n5/status'))).toBe('store-timeout');
+    api.failNext(/^GET .*\/policynodes\/n5$/, 1, 'hang');
+    const slow = new KubernetesRecordStore({ kubeConfig: kubeConfigAs(api, 'agent'), namespace: 'palisade', requestTimeoutMs: 60_000 });
+    expect(await conflictOf(slow.getRecord('nodes/n5/status', { signal: AbortSignal.timeout(200) }))).toBe('store-timeout');
+    expect(api.faultsLeft()).toBe(0);
   });
 
   it('the rollout record is the PolicyRollout `current`; past rollouts are `serial-<N>`', async () => {

@@ -66,8 +66,11 @@ export interface FakeApiServer {
   dropWatches(): void;
   /** Every authenticated request, in order. */
   readonly calls: ApiCall[];
-  /** Answers the next `count` requests whose `METHOD path` matches `pattern` with HTTP `code`, touching nothing. */
-  failNext(pattern: RegExp, count: number, code: 409 | 500 | 503): void;
+  /**
+   * Answers the next `count` requests whose `METHOD path` matches `pattern` with HTTP `code`, touching nothing; or,
+   * with `hang`, never answers them.
+   */
+  failNext(pattern: RegExp, count: number, code: 409 | 500 | 503 | 'hang'): void;
   /** How many injected failures have not been answered yet. */
   faultsLeft(): number;
   close(): Promise<void>;
@@ -121,7 +124,7 @@ export interface CrdDocument {
 export async function startFakeApiServer(options: { crds?: readonly CrdDocument[] } = {}): Promise<FakeApiServer> {
   const schemas = compileCrdSchemas(options.crds ?? []);
   const calls: ApiCall[] = [];
-  const faults: { pattern: RegExp; count: number; code: number }[] = [];
+  const faults: { pattern: RegExp; count: number; code: number | 'hang' }[] = [];
   const tls = selfSignedLocalhost();
   const objects = new Map<string, Obj>();
   const unexpected: string[] = [];
@@ -181,6 +184,7 @@ export async function startFakeApiServer(options: { crds?: readonly CrdDocument[
     const fault = faults.find((f) => f.count > 0 && f.pattern.test(`${req.method} ${url.pathname}`));
     if (fault) {
       fault.count--;
+      if (fault.code === 'hang') return;
       return status(res, fault.code, fault.code === 409 ? 'Conflict' : 'InternalError', fault.code === 409 ? 'the object has been modified; please apply your changes to the latest version and try again' : 'injected failure');
     }
     const node = /^\/api\/v1\/nodes\/([a-z0-9.-]+)$/.exec(url.pathname);

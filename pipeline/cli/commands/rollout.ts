@@ -36,7 +36,7 @@ import {
   type RolloutSpec,
 } from '../../rollout/index.js';
 import { policyRolloutView, runElectedController } from '../../rollout/kubernetes/index.js';
-import { KubernetesRecordStore, loadKubeConfig, loadStoreToken, openRecordStore, openStore, StoreError, type BundleStore, type RecordStore, type UnlistedBundleStore } from '../../stores/index.js';
+import { DEFAULT_KUBE_NAMESPACE, KubernetesRecordStore, loadKubeConfig, loadStoreToken, openRecordStore, openStore, StoreError, type BundleStore, type RecordStore, type UnlistedBundleStore } from '../../stores/index.js';
 import { parseCommandArgs } from '../command-args.js';
 import { errorLine, printLine, printText } from '../output.js';
 
@@ -45,8 +45,6 @@ const USAGE = `usage: palisade rollout controller --store URL --trust PUB|ROOT.j
        palisade rollout status --store URL|--kubeconfig FILE [--namespace NS] [--config palisade.yaml] [--format table|json]
        palisade rollout pause|resume|promote|abort --store URL|--kubeconfig FILE [--namespace NS] [--reason TEXT] [--config palisade.yaml] [--token-file FILE]`;
 
-/** Namespace of the PolicyRollout, PolicyNode and Lease objects when --namespace is not given. */
-const DEFAULT_NAMESPACE = 'palisade';
 
 
 /** Runs `palisade rollout …`. @returns the exit code. */
@@ -82,7 +80,7 @@ export async function run(argv: string[]): Promise<number> {
   const spec = await loadSpec(values.config);
   if (spec === undefined) return 2;
   const token = await loadStoreToken(values['token-file']);
-  const kube = values.kubeconfig === undefined ? undefined : { kubeConfig: kubeConfigOf(values.kubeconfig), namespace: values.namespace ?? DEFAULT_NAMESPACE };
+  const kube = values.kubeconfig === undefined ? undefined : { kubeConfig: kubeConfigOf(values.kubeconfig), namespace: values.namespace ?? DEFAULT_KUBE_NAMESPACE };
   const records: RecordStore = kube ? new KubernetesRecordStore({ ...kube, view: policyRolloutView(spec) }) : openRecordStore(values.store!, { token });
   try {
     switch (sub) {
