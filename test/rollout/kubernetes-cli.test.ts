@@ -8,11 +8,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKeyPem, parseSigningKey } from '../../pipeline/core/bundle/index.js';
 import { nodeStatusRecord, nodeTargetRecord, parseNodeTarget, parseRolloutState } from '../../pipeline/rollout/index.js';
 import { FsBundleStore } from '../../pipeline/stores/index.js';
 import { KubernetesEndpointSource, nodeLabelsFromApi } from '../../node-agent/discovery/index.js';
+import { main as agentMain } from '../../node-agent/agent/cli.js';
 import { RolloutLink, statusFor } from '../../node-agent/agent/rollout-link.js';
 import { bundle } from '../bundle/fixtures.js';
 import { CLI } from '../stores/helpers.js';
@@ -183,4 +185,44 @@ describe('palisade rollout --kubeconfig', () => {
     const rules = [...rulesOf(manifest('node-agent/deploy/agent.yaml'), 'palisade-agent')];
     expect(compareRbac(rules, calls)).toEqual({ denied: [], unused: [] });
   }, 30_000);
+});
+
+describe('usage of the Kubernetes flags', () => {
+  const agent = async (...args: string[]): Promise<{ code: number; err: string }> => {
+    const err = new PassThrough();
+    let text = '';
+    err.on('data', (d: Buffer) => (text += d.toString()));
+    const code = await agentMain(['run', '--store', store, '--trust', join(work, 'k.pub'), ...args], 'test', new PassThrough(), err);
+    return { code, err: text };
+  };
+
+  it('palisade-agent run: --namespace only with --rollout --kubeconfig; an unreadable kubeconfig is a usage error', async () => {
+    expect(await agent('--endpoints', join(work, 'none.yaml'), '--namespace', 'x')).toEqual({ code: 2, err: 'palisade-agent run: --namespace goes with --rollout --kubeconfig\n' });
+    const missing = await agent('--rollout', '--kubeconfig', join(work, 'missing.kubeconfig'), '--node', 'n1');
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain(`palisade-agent run: --kubeconfig: kubeconfig ${join(work, 'missing.kubeconfig')}:`);
+    expect(await agent('--endpoints', join(work, 'none.yaml'), '--kubeconfig', join(work, 'operator.kubeconfig'))).toEqual({ code: 2, err: 'palisade-agent run: give one of --endpoints FILE or --kubeconfig FILE\n' });
+  });
+
+  it('palisade rollout: --store or --kubeconfig; --namespace only with --kubeconfig; the controller needs --store', async () => {
+    const run = (...args: string[]) =>
+      new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [CLI, 'rollout', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.once('close', (status) => resolve({ status, stderr }));
+      });
+    const none = await run('status');
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain('give --store URL or --kubeconfig FILE');
+    const ns = await run('status', '--store', store, '--namespace', 'x');
+    expect(ns.status).toBe(2);
+    expect(ns.stderr).toContain('--namespace and --identity go with --kubeconfig');
+    const noStore = await run('controller', '--kubeconfig', join(work, 'operator.kubeconfig'), '--trust', join(work, 'k.pub'), '--key', join(work, 'k.key'));
+    expect(noStore.status).toBe(2);
+    expect(noStore.stderr).toContain('--store is required (the bundles)');
+    const bad = await run('status', '--kubeconfig', join(work, 'missing.kubeconfig'));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--kubeconfig: kubeconfig');
+  });
 });
