@@ -13,8 +13,12 @@
  * controller's target and the agent's status), the version handed to callers is `<resourceVersion>:<digest of the
  * record's canonical JSON>`: a write succeeds when the record itself is unchanged since it was read even if its
  * sibling changed (the agent reporting does not make the controller's target write conflict). A conflict on the
- * record itself is a `store-conflict`; API errors that may pass (429, 5xx, network) are retried a few times with
- * backoff before they are raised.
+ * record itself is a `store-conflict`; API errors that may pass (429, 5xx, network, a request past its deadline)
+ * are retried a few times with backoff before they are raised.
+ *
+ * Requests per use: a node's record replaced at the version just read is one PATCH (a read and a check only after
+ * a 409); a listing answers the next read of each record it listed (for a few seconds), so a controller tick that
+ * lists the fleet and then reads every status and target costs one LIST, not one GET per record.
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as wait } from 'node:timers/promises';
@@ -72,16 +76,22 @@ interface Place {
 }
 
 const NODE_RECORD = /^nodes\/([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?)\/(status|target)$/;
+const NODE_NAME = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
 const PAST_ROLLOUT = /^rollouts\/([1-9]\d{0,15}|0)$/;
 const PAST_OBJECT = /^serial-(\d{1,16})$/;
 // Races with a sibling writer: each lost round re-reads and re-checks the record; more than this is a conflict.
 const MAX_ROUNDS = 8;
+// How long a listing may answer reads of what it listed (one controller tick reads them right after listing).
+const LISTING_FRESH_MS = 5_000;
 
 /** The rollout records of one namespace of a Kubernetes cluster. */
 export class KubernetesRecordStore implements RecordStore {
   readonly location: string;
   readonly #api: CustomObjectsApi;
   readonly #o: Required<Omit<KubernetesRecordsOptions, 'kubeConfig'>>;
+  /** The records of the last listing not read since (see getRecord). */
+  #listed = new Map<string, StoredRecord>();
+  #listedAt = 0;
 
   constructor(options: KubernetesRecordsOptions) {
     this.#o = { view: { spec: () => ({}), status: () => ({}) }, attempts: 4, retryDelayMs: 200, requestTimeoutMs: 30_000, ...options };
@@ -91,6 +101,11 @@ export class KubernetesRecordStore implements RecordStore {
 
   async getRecord(name: string, options: { signal?: AbortSignal } = {}): Promise<StoredRecord | undefined> {
     const place = placeOf(name);
+    // The listing just made answers the first read of each record it listed (the controller lists the fleet, then
+    // reads every status and target): one request per tick instead of one per record.
+    const listed = this.#listed.get(name);
+    this.#listed.delete(name);
+    if (listed && Date.now() - this.#listedAt <= LISTING_FRESH_MS) return listed;
     const obj = await this.#read(place, options.signal);
     const value = obj ? partOf(obj, place) : undefined;
     if (value === undefined) return undefined;
@@ -101,6 +116,17 @@ export class KubernetesRecordStore implements RecordStore {
     const place = placeOf(name);
     recordText(value);
     const signal = options.signal;
+    this.#listed.delete(name);
+    // A node's record replaced at the version just read: patch at once; a 409 falls back to reading and checking.
+    if (expect !== null && place.part !== 'state') {
+      const rv = expect.split(':')[0]!;
+      try {
+        const written = await this.#write(place, { metadata: { resourceVersion: rv } }, value, signal);
+        return versionOf(written, partOf(written, place), this.location, name);
+      } catch (err) {
+        if (statusOf(err) !== 409 && statusOf(err) !== 404) throw err;
+      }
+    }
     for (let round = 0; round < MAX_ROUNDS; round++) {
       let obj = await this.#read(place, signal);
       const current = obj ? partOf(obj, place) : undefined;
@@ -125,22 +151,31 @@ export class KubernetesRecordStore implements RecordStore {
     checkRecordPrefix(prefix);
     const signal = options.signal;
     const names: string[] = [];
+    const listed = new Map<string, StoredRecord>();
+    const keep = (name: string, obj: Obj, place: Place): void => {
+      const value = partOf(obj, place);
+      if (value === undefined) return;
+      names.push(name);
+      listed.set(name, { value, version: versionOf(obj, value, this.location, name) });
+    };
     if ('rollout'.startsWith(prefix) || prefix.startsWith('rollout')) {
       for (const obj of await this.#list(POLICY_ROLLOUTS, signal)) {
-        if (partOf(obj, { plural: POLICY_ROLLOUTS, kind: 'PolicyRollout', object: '', part: 'state' }) === undefined) continue;
         const object = obj.metadata?.name ?? '';
         const past = PAST_OBJECT.exec(object);
-        if (object === CURRENT_ROLLOUT_OBJECT) names.push('rollout');
-        else if (past) names.push(`rollouts/${past[1]}`);
+        const name = object === CURRENT_ROLLOUT_OBJECT ? 'rollout' : past ? `rollouts/${past[1]}` : undefined;
+        if (name) keep(name, obj, placeOf(name));
       }
     }
     if ('nodes/'.startsWith(prefix) || prefix.startsWith('nodes/')) {
       for (const obj of await this.#list(POLICY_NODES, signal)) {
         const node = obj.metadata?.name ?? '';
-        if (obj.spec !== undefined) names.push(`nodes/${node}/target`);
-        if (obj.status !== undefined) names.push(`nodes/${node}/status`);
+        if (!NODE_NAME.test(node)) continue;
+        keep(`nodes/${node}/target`, obj, placeOf(`nodes/${node}/target`));
+        keep(`nodes/${node}/status`, obj, placeOf(`nodes/${node}/status`));
       }
     }
+    this.#listed = listed;
+    this.#listedAt = Date.now();
     return names.filter((n) => n.startsWith(prefix)).sort().slice(0, MAX_RECORD_LIST);
   }
 
