@@ -12,13 +12,13 @@ import { StoreError } from './errors.js';
  */
 export function loadKubeConfig(source: string): KubeConfig {
   const kc = new KubeConfig();
+  if (source === 'in-cluster' && !process.env.KUBERNETES_SERVICE_HOST) throw new StoreError('store-bad-url', 'in-cluster: KUBERNETES_SERVICE_HOST is not set (not in a pod)');
   try {
     if (source === 'in-cluster') kc.loadFromCluster();
     else kc.loadFromFile(source);
   } catch (err) {
     throw new StoreError('store-bad-url', `kubeconfig ${source}: ${(err as Error).message}`, { cause: err });
   }
-  const server = kc.getCurrentCluster()?.server;
-  if (!server || server.includes('undefined')) throw new StoreError('store-bad-url', source === 'in-cluster' ? 'in-cluster: KUBERNETES_SERVICE_HOST is not set (not in a pod)' : `kubeconfig ${source}: no current cluster`);
+  if (!kc.getCurrentCluster()?.server) throw new StoreError('store-bad-url', `kubeconfig ${source}: no current cluster`);
   return kc;
 }
