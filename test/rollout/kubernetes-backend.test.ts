@@ -1,8 +1,9 @@
 /**
  * The rollout controller and agents on the Kubernetes backend (the fake API server, checking objects against the
  * CRDs): a good bundle goes wave by wave with the PolicyRollout's conditions following, conflicts and API errors
- * injected on the way are retried without losing a report, and a bad bundle is stopped on the canary (Degraded,
- * blast radius) and undone there with a rollback bundle, never reaching the other nodes.
+ * injected on the way are retried without losing a report, a bad bundle is stopped on the canary (Degraded,
+ * blast radius) and undone there with a rollback bundle, never reaching the other nodes, and a newer bundle
+ * supersedes a running rollout, which is kept as its own PolicyRollout.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRolloutState, rollbackMaker, RolloutController, type RolloutSpec } from '../../pipeline/rollout/index.js';
@@ -111,5 +112,22 @@ describe('rollout on the Kubernetes backend', () => {
     expect(rollback.serial).toBe(1);
     expect(fleet.agents[0]!.state.enforced?.bundleDigest).toBe(rollback.digest);
     for (const a of fleet.agents.slice(1)) expect([...a.told]).toEqual([1]);
+  }, 120_000);
+
+  it('a newer bundle supersedes a running rollout: the old one is kept as PolicyRollout serial-<N>', async () => {
+    const c = controller();
+    await fleet.publish(3);
+    await rounds(1, c);
+    expect(parseRolloutState(current().status.state)).toMatchObject({ phase: 'progressing', bundle: { serial: 3 } });
+    await fleet.publish(4);
+    await rounds(1, c);
+    expect(current().spec.bundle.serial).toBe(4);
+    const past = api.objects.get('policyrollouts/palisade/serial-3') as unknown as PolicyRollout;
+    expect(past.spec.bundle.serial).toBe(3);
+    expect(past.status).toMatchObject({ phase: 'superseded', observedGeneration: past.metadata.generation });
+    expect(past.status.conditions.map((x) => `${x.type}=${x.status}/${x.reason}`)).toEqual(['Ready=False/Superseded', 'Progressing=False/Superseded', 'Degraded=False/GatesPassing']);
+    expect(await records().listRecords('rollout')).toEqual(['rollout', 'rollouts/3']);
+    await rounds(40, c, () => current().status.phase === 'completed');
+    expect(current().status.phase).toBe('completed');
   }, 120_000);
 });
