@@ -1,16 +1,15 @@
-// The GitHub Action's entry (action.yml: runs.using node24). It needs the compiled pipeline in dist/ (`npm run
-// build`; a release of the Action ships it). Errors are one line, never a stack trace or a token.
+// The GitHub Action's entry (action.yml: runs.using node24, runs.main). It runs, first found:
+// - dist/pipeline/cli/action.js, a development build (`npm run build`);
+// - action-dist/palisade-action.mjs, the single-file bundle a release commit carries (`npm run build:action`,
+//   release/README.md), which needs nothing else: no node_modules, no dist/.
+// Errors are one line, never a stack trace or a token.
 import { existsSync } from 'node:fs';
 
-const entry = new URL('../dist/pipeline/github/action-main.js', import.meta.url);
-if (!existsSync(entry)) {
-  process.stdout.write('::error title=Palisade::dist/ is missing: use a release of the Palisade Action, or run `npm ci && npm run build` first\n');
+const candidates = [new URL('../dist/pipeline/cli/action.js', import.meta.url), new URL('../action-dist/palisade-action.mjs', import.meta.url)];
+const entry = candidates.find((u) => existsSync(u));
+if (!entry) {
+  process.stdout.write('::error title=Palisade::this checkout of the Palisade Action has no build: use a release tag (uses: OWNER/palisade@v1), or run `npm ci && npm run build` in it first\n');
   process.exit(2);
 }
-const { runAction } = await import(entry.href);
-const { reportError } = await import(new URL('../dist/pipeline/cli/main.js', import.meta.url).href);
-try {
-  process.exitCode = await runAction({ env: process.env, stdout: (t) => process.stdout.write(t) });
-} catch (err) {
-  process.exitCode = reportError(err);
-}
+const { actionMain } = await import(entry.href);
+process.exitCode = await actionMain(process.env);
