@@ -56,7 +56,7 @@ beforeAll(async () => {
   symlinkSync(join(ROOT, 'node_modules'), join(source, 'node_modules'), 'dir');
   const env = { ...process.env, ...GIT_ID, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
   tagOutput = execFileSync('bash', ['release/tag-action.sh', 'v1.2.3'], { cwd: source, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  expect(git('status', '--porcelain')).toBe(''); // the script left the work tree as it found it
+  expect(git('status', '--porcelain', '--', '.', ':!node_modules')).toBe(''); // the script left the work tree as it found it
   expect(git('rev-parse', 'v1^{commit}')).toBe(git('rev-parse', 'v1.2.3^{commit}'));
   expect(git('rev-parse', 'v1.2.3^{commit}^')).toBe(git('rev-parse', 'main')); // one commit on top of the source
   // What `uses: OWNER/palisade@v1` checks out: the tree of the tag, nothing else.
