@@ -7,11 +7,17 @@
  * a GitHub App's JWT is exchanged for an installation token.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { onPullRequest, type PullRequestResult } from '../../pipeline/handlers/index.js';
 import {
   COMMENT_MARKER,
   GithubError,
+  JOB_SUMMARY_LIMIT,
+  appendJobSummary,
+  githubClientsFromEnv,
   appBotLogin,
   createGithubClient,
   installationTokenSource,
@@ -123,6 +129,11 @@ describe('check run and comment', () => {
     expect(err).toMatchObject({ code: 'github-permission', status: 403, permission: 'checks: write' });
     expect((err as Error).message).toContain('needs checks: write');
     expect((err as Error).message).not.toContain(TOKEN);
+    // GitHub answers 404 for what the token may not see: the message still names the permission.
+    gh.failNext('issues/list-comments', 404, {}, { message: 'Not Found' });
+    const hidden = await upsertPullRequestComment(client(), { owner: 'acme', repo: 'policies', pullNumber: 3, botLogin: 'github-actions[bot]' }, 'x').catch((e: unknown) => e);
+    expect(hidden).toMatchObject({ code: 'github-permission', status: 404, permission: 'pull-requests: read' });
+    expect((hidden as Error).message).toBe('GET /repos/acme/policies/issues/3/comments: 404: Not Found; the token needs pull-requests: read');
     const bad = await createGithubClient({ token: 'wrong-token-xyz123', baseUrl: gh.url }).rest.issues.listComments({ owner: 'a', repo: 'b', issue_number: 1 }).catch((e: unknown) => e);
     expect(bad).toMatchObject({ code: 'github-unauthorized' });
     expect((bad as Error).message).not.toContain('wrong-token-xyz123');
@@ -183,6 +194,66 @@ describe('GitHub App authentication', () => {
       await app.stop();
     }
   }, 30_000);
+});
+
+describe('GitHub credentials from the environment', () => {
+  it('uses a GitHub App from PALISADE_GITHUB_APP_ID and its key file, and says what is wrong without showing the key', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const installationToken = 'ghs_envInstallation0123456789abcdefXYZ';
+    const app = await new GithubStandin({
+      tokens: [],
+      botLogin: 'palisade-test[bot]',
+      app: { id: '5151', publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), installationId: 88, installationToken },
+    }).start();
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-app-key-'));
+    try {
+      const keyFile = join(dir, 'app.pem');
+      writeFileSync(keyFile, privateKey.export({ type: 'pkcs1', format: 'pem' }).toString());
+      const identity = githubClientsFromEnv({ PALISADE_GITHUB_APP_ID: '5151', PALISADE_GITHUB_APP_PRIVATE_KEY_FILE: keyFile, GITHUB_API_URL: app.url });
+      const login = await identity.botLogin();
+      expect(login).toBe('palisade-test[bot]');
+      const target = { owner: 'acme', repo: 'policies', pullNumber: 4, botLogin: login };
+      expect((await upsertPullRequestComment(identity.clients('acme', 'policies'), target, 'one')).kind).toBe('created');
+      // Found again by the App's login: updated, not duplicated.
+      expect((await upsertPullRequestComment(identity.clients('acme', 'policies'), target, 'two')).kind).toBe('updated');
+      expect(app.comments.map((c) => c.body)).toEqual([`${COMMENT_MARKER}\ntwo`]);
+      expect(app.count('apps/create-installation-access-token')).toBe(1);
+      expect(app.violations).toEqual([]);
+
+      expect(() => githubClientsFromEnv({})).toThrow(/^no GitHub credentials: set GITHUB_TOKEN, or PALISADE_GITHUB_APP_ID and PALISADE_GITHUB_APP_PRIVATE_KEY_FILE$/);
+      expect(() => githubClientsFromEnv({ PALISADE_GITHUB_APP_ID: '5151', PALISADE_GITHUB_APP_PRIVATE_KEY_FILE: join(dir, 'missing.pem') })).toThrow(/the GitHub App private key cannot be read \(ENOENT\)/);
+      writeFileSync(join(dir, 'bad.pem'), 'not a key');
+      const bad = githubClientsFromEnv({ PALISADE_GITHUB_APP_ID: '5151', PALISADE_GITHUB_APP_PRIVATE_KEY_FILE: join(dir, 'bad.pem'), GITHUB_API_URL: app.url });
+      await expect(bad.botLogin()).rejects.toMatchObject({ code: 'github-app-config', message: 'the GitHub App private key is not a readable PEM private key' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await app.stop();
+    }
+  }, 30_000);
+});
+
+describe('the job summary', () => {
+  it('stays within 1 MiB for the whole step, cut on a line and character boundary with a count of what is left out', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-summary-'));
+    try {
+      const file = join(dir, 'summary.md');
+      // Another step's output already there, then a report far larger than the room left.
+      writeFileSync(file, 'x'.repeat(JOB_SUMMARY_LIMIT - 200_000));
+      const report = Array.from({ length: 50_000 }, (_, i) => `| 🚫 connection ${i} | é |`).join('\n');
+      const written = await appendJobSummary(file, report);
+      const text = readFileSync(file);
+      expect(text.length).toBeLessThanOrEqual(JOB_SUMMARY_LIMIT);
+      expect(written).toBe(text.length - (JOB_SUMMARY_LIMIT - 200_000));
+      const appended = text.subarray(JOB_SUMMARY_LIMIT - 200_000).toString('utf8');
+      expect(appended).not.toContain('\uFFFD');
+      expect(appended).toMatch(/\| é \|\n\n… \d+ more lines not shown\.\n$/);
+      // A full summary takes nothing more.
+      expect(await appendJobSummary(file, 'more')).toBe(0);
+      expect(readFileSync(file).length).toBe(text.length);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('truncateUtf8', () => {

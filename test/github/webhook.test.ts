@@ -4,7 +4,7 @@
  * work; and `palisade serve --webhook-secret-file` end to end: a pull request delivery gets a check run and a
  * comment on the GitHub stand-in, a push to main is published once even when delivered twice.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -96,9 +96,22 @@ describe('receiver over HTTP', () => {
     expect(ran).toEqual([]);
   });
 
-  it('refuses an oversized body', async () => {
+  it('refuses an oversized body, declared or streamed without a length', async () => {
     const big = JSON.stringify({ pad: 'x'.repeat(100 * 1024) });
     expect((await deliver('pull_request', 'd-big', big)).status).toBe(413);
+    // Chunked: no Content-Length to go by, so the receiver counts what arrives and stops reading at the bound.
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const req = request(url, { method: 'POST', headers: { 'x-github-event': 'pull_request', 'x-github-delivery': 'd-big-2', 'x-hub-signature-256': signWebhookBody(SECRET, big) } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      for (let i = 0; i < big.length; i += 16 * 1024) req.write(big.slice(i, i + 16 * 1024));
+      req.end();
+    });
+    expect(chunked).toBe(413);
+    await receiver.idle();
+    expect(ran.map((r) => r.delivery)).not.toContain('d-big-2');
   });
 
   it('runs a delivery once: a replay gets 2xx and is not run again', async () => {
@@ -127,6 +140,52 @@ describe('receiver over HTTP', () => {
     expect((await fetch(url)).status).toBe(405);
     await receiver.idle();
     expect(ran.length).toBe(before);
+  });
+});
+
+describe('answering at once from a bounded queue', () => {
+  it('answers while a handler runs, queues up to the bound, answers 503 beyond it and forgets that delivery', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const ran: string[] = [];
+    const receiver = createWebhookReceiver({
+      secret: SECRET,
+      maxQueued: 2,
+      run: async (_work, delivery) => {
+        ran.push(delivery);
+        await gate; // a handler that takes as long as it takes
+      },
+    });
+    const server = createServer(receiver.handle);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const body = JSON.stringify(example('pull_request', 'opened'));
+    const deliver = async (delivery: string) => {
+      const res = await fetch(url, { method: 'POST', headers: { 'x-github-event': 'pull_request', 'x-github-delivery': delivery, 'x-hub-signature-256': signWebhookBody(SECRET, body) }, body });
+      return { status: res.status, retryAfter: res.headers.get('retry-after'), message: ((await res.json()) as { message: string }).message };
+    };
+    try {
+      // Every answer below arrives while the first handler is still blocked: answering never waits for the work.
+      expect(await deliver('q-1')).toMatchObject({ status: 202 });
+      expect(ran).toEqual(['q-1']);
+      expect(await deliver('q-2')).toMatchObject({ status: 202 });
+      expect(await deliver('q-3')).toMatchObject({ status: 202 });
+      expect(await deliver('q-4')).toEqual({ status: 503, retryAfter: '60', message: 'busy: try the delivery again later' });
+      expect(await deliver('q-2')).toMatchObject({ status: 200, message: 'delivery q-2 already taken' });
+      expect(ran).toEqual(['q-1']);
+      release();
+      await receiver.idle();
+      expect(ran).toEqual(['q-1', 'q-2', 'q-3']);
+      // The refused delivery was not remembered: GitHub's redelivery of it runs.
+      expect(await deliver('q-4')).toMatchObject({ status: 202 });
+      await receiver.idle();
+      expect(ran).toEqual(['q-1', 'q-2', 'q-3', 'q-4']);
+      expect(receiver.stats).toMatchObject({ accepted: 4, duplicates: 1, rejected: 1, completed: 4 });
+    } finally {
+      release();
+      await receiver.close();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
 
