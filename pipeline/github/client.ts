@@ -57,7 +57,8 @@ export function createGithubClient(options: GithubClientOptions): GithubClient {
         const real = typeof status === 'number' && status > 0 ? status : undefined;
         options.onRequest?.(method, url, real);
         const headers = ((err as { response?: { headers?: Record<string, string | number | undefined> } }).response?.headers) ?? {};
-        const decision = retryDecision({ status: real, headers, retry, nowMs: now() }, limits);
+        const message = (err as { response?: { data?: { message?: unknown } } }).response?.data?.message;
+        const decision = retryDecision({ status: real, headers, retry, nowMs: now(), ...(typeof message === 'string' ? { message } : {}) }, limits);
         if (decision.delayMs !== null) {
           await sleep(decision.delayMs);
           continue;

@@ -1,7 +1,8 @@
 /**
- * When to retry a GitHub API call, as a pure function: rate limits (429, or 403 with `x-ratelimit-remaining: 0` or a
- * secondary-limit `retry-after`) wait what GitHub says (`retry-after` seconds, else until `x-ratelimit-reset`),
- * 5xx and network errors back off exponentially; everything else is final.
+ * When to retry a GitHub API call, as a pure function: rate limits (429, or 403 with `x-ratelimit-remaining: 0`, a
+ * `retry-after`, or GitHub's "secondary rate limit" message, which may come with neither header) wait what GitHub
+ * says (`retry-after` seconds, else until `x-ratelimit-reset`, else a minute, as GitHub advises), 5xx and network
+ * errors back off exponentially; everything else is final.
  */
 
 /** Bounds of the policy. */
@@ -25,6 +26,8 @@ export interface FailedAttempt {
   readonly retry: number;
   /** Now, in Unix milliseconds (for `x-ratelimit-reset`). */
   readonly nowMs: number;
+  /** The `message` of GitHub's error body, when there was one. */
+  readonly message?: string;
 }
 
 /** The decision: wait this many milliseconds and retry, or give up (`null`), and whether it was a rate limit. */
@@ -38,7 +41,8 @@ export function retryDecision(attempt: FailedAttempt, limits: RetryLimits = DEFA
   const h = attempt.headers;
   const retryAfter = Number(h['retry-after']);
   const remaining = h['x-ratelimit-remaining'];
-  const rateLimited = attempt.status === 429 || (attempt.status === 403 && (String(remaining) === '0' || Number.isFinite(retryAfter) && h['retry-after'] !== undefined));
+  const secondary = /\bsecondary rate limit\b/i.test(attempt.message ?? '');
+  const rateLimited = attempt.status === 429 || (attempt.status === 403 && (String(remaining) === '0' || (Number.isFinite(retryAfter) && h['retry-after'] !== undefined) || secondary));
   const isServer = attempt.status === undefined || attempt.status >= 500;
   if ((!rateLimited && !isServer) || attempt.retry >= limits.maxRetries) return { delayMs: null, rateLimited };
   let delay: number;

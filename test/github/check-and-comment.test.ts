@@ -120,6 +120,12 @@ describe('check run and comment', () => {
     const out = await publishCheckRun(client(), { owner: 'acme', repo: 'policies', headSha: 'e'.repeat(40) }, { conclusion: 'success', title: 'ok', summary: 'ok', annotations: [] });
     expect(out.kind).toBe('created');
     expect(sleeps).toEqual([3000, 500, 1000]);
+    // A secondary rate limit: 403 with GitHub's message and no header is waited out, not taken for a permission.
+    sleeps.length = 0;
+    gh.failNext('checks/list-for-ref', 403, {}, { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' });
+    const after = await publishCheckRun(client(), { owner: 'acme', repo: 'policies', headSha: 'e'.repeat(40) }, { conclusion: 'success', title: 'ok', summary: 'ok', annotations: [] });
+    expect(after.kind).toBe('unchanged');
+    expect(sleeps).toEqual([60_000]);
   });
 
   it('says which permission a 403 lacks, never printing the token', async () => {

@@ -8,6 +8,10 @@ describe('retryDecision', () => {
     expect(at(429, { 'retry-after': '7' })).toEqual({ delayMs: 7000, rateLimited: true });
     expect(at(403, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(1_700_000_030) })).toEqual({ delayMs: 31_000, rateLimited: true });
     expect(at(403, { 'retry-after': '2' })).toEqual({ delayMs: 2000, rateLimited: true });
+    // A secondary limit may come with neither header: GitHub's advice is to wait a minute.
+    const secondary = retryDecision({ status: 403, headers: {}, retry: 0, nowMs: 0, message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' });
+    expect(secondary).toEqual({ delayMs: 60_000, rateLimited: true });
+    expect(retryDecision({ status: 403, headers: {}, retry: 0, nowMs: 0, message: 'Resource not accessible by integration' })).toEqual({ delayMs: null, rateLimited: false });
   });
   it('backs off exponentially on 5xx and network errors, then gives up', () => {
     expect([0, 1, 2, 3].map((r) => at(502, {}, r).delayMs)).toEqual([500, 1000, 2000, 4000]);
