@@ -4,6 +4,8 @@
  * - `mode: check` on a pull_request event: onPullRequest, then the check run and the PR comment, the job summary and
  *   workflow-command annotations; the step fails when the check does.
  * - `mode: publish` on a push to the default branch: onPush (idempotent per commit).
+ * A pull request from a fork runs with a read-only token: when GitHub refuses the check run or the comment, a warning
+ * says so and the annotations and the job summary are the report.
  * Inputs are documented in action.yml. Exit codes: 0 ok, 1 check failed or nothing could be published, 2 bad inputs.
  */
 import { readFile } from 'node:fs/promises';
@@ -71,7 +73,14 @@ export async function runAction(io: ActionIo): Promise<number> {
     if (token) {
       const client = createGithubClient({ token, baseUrl: env.GITHUB_API_URL || 'https://api.github.com' });
       const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
-      await reportPullRequest(client, { owner: work.owner, repo: work.repo, pullNumber: work.number, botLogin: input('bot-login') || 'github-actions[bot]', ...(runUrl ? { detailsUrl: runUrl } : {}) }, outcome);
+      try {
+        await reportPullRequest(client, { owner: work.owner, repo: work.repo, pullNumber: work.number, botLogin: input('bot-login') || 'github-actions[bot]', ...(runUrl ? { detailsUrl: runUrl } : {}) }, outcome);
+      } catch (err) {
+        // A pull request from a fork gets a read-only GITHUB_TOKEN whatever the workflow asks for: the annotations
+        // and the job summary above are its report, and the step still passes or fails with the check.
+        if (!(err instanceof GithubError && err.code === 'github-permission' && fromFork(payload))) throw err;
+        io.stdout(`${workflowCommand('warning', { title: 'Palisade' }, `the check run and the comment were not posted: this pull request comes from a fork, whose token is read-only (${err.message})`)}\n`);
+      }
     }
     return outcome.conclusion === 'failure' ? 1 : 0;
   }
@@ -110,6 +119,15 @@ export async function runAction(io: ActionIo): Promise<number> {
     io.stdout(`${err.diagnostics.map(formatDiagnostic).join('\n')}\n`);
     return 1;
   }
+}
+
+/** Whether a pull_request payload's head is in another repository than its base. */
+function fromFork(payload: unknown): boolean {
+  const pr = (payload as { pull_request?: { head?: { repo?: { full_name?: unknown } | null }; base?: { repo?: { full_name?: unknown } } } } | null)?.pull_request;
+  const head = pr?.head?.repo?.full_name;
+  const base = pr?.base?.repo?.full_name;
+  // A deleted fork leaves head.repo null: still not the base repository.
+  return typeof base === 'string' && head !== base;
 }
 
 function need(env: NodeJS.ProcessEnv, name: string): string {

@@ -63,6 +63,36 @@ describe('the Action', () => {
     expect(gh.violations).toEqual([]);
   }, 60_000);
 
+  it('reports a pull request from a fork, whose token is read-only, through annotations and the job summary', async () => {
+    // A head commit no check has been published for yet, so the check run is created (and refused).
+    const head = repo.onBranch('from-fork', 'main', () => repo.replace('policies/data/redis.yaml', 'port: "6379"', 'port: "6381"'));
+    const payload = pullRequestPayload('opened', 'acme', 'policies', 6, repo.rev('main'), head);
+    payload.pull_request.base.repo.full_name = 'acme/policies';
+    payload.pull_request.head.repo.full_name = 'mallory/policies';
+    const event = join(work, 'fork-event.json');
+    writeFileSync(event, JSON.stringify(payload));
+    const summary = join(work, 'fork-summary.md');
+    writeFileSync(summary, '');
+    const denied = { message: 'Resource not accessible by integration' };
+    gh.failNext('checks/create', 403, {}, denied);
+    const env = { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: event, GITHUB_STEP_SUMMARY: summary, INPUT_MODE: 'check', INPUT_TOKEN: TOKEN };
+    const r = await runAction(env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(1); // the check's own verdict
+    expect(r.stdout).toContain('::warning title=Palisade::the check run and the comment were not posted: this pull request comes from a fork, whose token is read-only (POST /repos/acme/policies/check-runs: 403: Resource not accessible by integration; the token needs checks: write)');
+    expect(r.stdout).toMatch(/::error file=policies\/data\/redis\.yaml,line=\d+,/);
+    expect(readFileSync(summary, 'utf8')).toMatch(/^## Palisade: Blocks/);
+    // The same refusal on a pull request from the repository itself is a misconfiguration: the step says so.
+    payload.pull_request.head.repo.full_name = 'acme/policies';
+    writeFileSync(event, JSON.stringify(payload));
+    gh.failNext('checks/create', 403, {}, denied);
+    const own = await runAction(env);
+    expect(own.code).toBe(1);
+    expect(own.stderr).toBe('palisade: POST /repos/acme/policies/check-runs: 403: Resource not accessible by integration; the token needs checks: write [github-permission]\n');
+    expect(own.stdout).not.toContain('::warning title=Palisade::');
+    expect(gh.violations).toEqual([]);
+  }, 60_000);
+
   it('publishes a push to main once', async () => {
     const k = await runCli(['keygen', '--out', join(work, 'signer')]);
     expect(k.code, k.stderr).toBe(0);

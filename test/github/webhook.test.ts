@@ -47,6 +47,11 @@ describe('payloads', () => {
     const suite = example('check_suite', 'rerequested', (x) => x.check_suite.pull_requests.length > 0);
     expect(webhookWork('check_suite', suite)).toMatchObject({ kind: 'pull-request', headSha: suite.check_suite.head_sha });
     expect(webhookWork('check_run', example('check_run', 'rerequested'))).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('not for a pull request') });
+    // A re-run of one check on a pull request: the run's head commit against the pull request's base.
+    const run = example('check_run', 'rerequested');
+    run.check_run.pull_requests = suite.check_suite.pull_requests;
+    expect(webhookWork('check_run', run)).toMatchObject({ kind: 'pull-request', number: suite.check_suite.pull_requests[0].number, baseSha: suite.check_suite.pull_requests[0].base.sha, headSha: run.check_run.head_sha });
+    expect(webhookWork('check_run', example('check_run', 'completed'))).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('only rerequested') });
     expect(webhookWork('ping', example('ping')).kind).toBe('ignored');
     expect(webhookWork('pull_request', { repository: 'nope' }).kind).toBe('ignored');
   });
