@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 const candidates = [new URL('../dist/pipeline/cli/action.js', import.meta.url), new URL('../action-dist/palisade-action.mjs', import.meta.url)];
 const entry = candidates.find((u) => existsSync(u));
 if (!entry) {
-  process.stdout.write('::error title=Palisade::this checkout of the Palisade Action has no build: use a release tag (uses: OWNER/palisade@v1), or run `npm ci && npm run build` in it first\n');
+  process.stdout.write('::error title=Palisade::this checkout of the Palisade Action has no build: use a release tag (uses: OWNER/palisade@v0), or run `npm ci && npm run build` in it first\n');
   process.exit(2);
 }
 const { actionMain } = await import(entry.href);

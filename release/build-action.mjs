@@ -1,7 +1,7 @@
 // Builds the GitHub Action's release payload into action-dist/: one ESM file with the Action's code and every
 // dependency it uses (esbuild, from the TypeScript build in dist/), the BPF object `mode: publish` puts into
 // bundles, and the notices of the bundled packages. A release commit carries action-dist/ (release/tag-action.sh),
-// so `uses: OWNER/palisade@v1` runs on the runner's node24 with no install step and no network.
+// so `uses: OWNER/palisade@v0` runs on the runner's node24 with no install step and no network.
 // Run through `npm run build:action` (which builds dist/ and bpf/build/ first).
 import { build } from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
