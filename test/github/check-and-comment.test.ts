@@ -101,6 +101,12 @@ describe('check run and comment', () => {
     const run = gh.checkRuns.at(-1)!;
     expect(run.annotations.map((a) => a.message)).toEqual(annotations.map((a) => a.message));
     expect(run).toMatchObject({ status: 'completed', conclusion: 'neutral', updates: 2 });
+    // Past the total bound (1,000) the rest are counted in the summary instead of sent.
+    const flood = Array.from({ length: 1_030 }, (_, i) => ({ path: 'policies/big.yaml', line: i + 1, level: 'failure' as const, title: 't', message: `m${i}` }));
+    const big = await publishCheckRun(client(), { owner: 'acme', repo: 'policies', headSha: '9'.repeat(40) }, { conclusion: 'failure', title: 'flood', summary: 'a flood', annotations: flood });
+    expect(big).toMatchObject({ kind: 'created', annotationsSent: 1_000, requests: 21 });
+    expect(gh.checkRuns.at(-1)!.annotations).toHaveLength(1_000);
+    expect(gh.checkRuns.at(-1)!.output.summary).toBe('a flood\n\n30 more annotations not shown.\n');
   });
 
   it('cuts an oversized summary to 65,535 bytes of UTF-8 on a character boundary, saying how much is left out', async () => {
