@@ -8,7 +8,7 @@
  * says so and the annotations and the job summary are the report.
  * Inputs are documented in action.yml. Exit codes: 0 ok, 1 check failed or nothing could be published, 2 bad inputs.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { PolicyErrorsError, readSigningKeys } from '../bundle-build/index.js';
 import { formatDiagnostic } from '../core/validate/diagnostic.js';
 import { onPullRequest, onPush } from '../handlers/index.js';
@@ -46,7 +46,7 @@ export async function runAction(io: ActionIo): Promise<number> {
   if (mode !== 'check' && mode !== 'publish') throw new GithubError('github-action-env', `input mode must be check or publish, not '${mode}'`);
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
   const eventName = need(env, 'GITHUB_EVENT_NAME');
-  const payload = JSON.parse((await readFile(need(env, 'GITHUB_EVENT_PATH'))).subarray(0, MAX_EVENT_BYTES).toString('utf8')) as unknown;
+  const payload = await readEvent(need(env, 'GITHUB_EVENT_PATH'));
   const policies = input('policies') || undefined;
   const flows = list('flows');
   const inventory = list('inventory');
@@ -118,6 +118,27 @@ export async function runAction(io: ActionIo): Promise<number> {
     for (const d of err.diagnostics) io.stdout(`${workflowCommand('error', { file: d.pos.file, line: d.pos.line || undefined, col: d.pos.col || undefined, title: d.code }, d.message)}\n`);
     io.stdout(`${err.diagnostics.map(formatDiagnostic).join('\n')}\n`);
     return 1;
+  }
+}
+
+/**
+ * The event payload GitHub wrote.
+ * @throws GithubError `github-action-env` when it cannot be read, is larger than GitHub's 25 MB or is not JSON.
+ */
+async function readEvent(file: string): Promise<unknown> {
+  let bytes: Buffer;
+  try {
+    const s = await stat(file);
+    if (!s.isFile() || s.size > MAX_EVENT_BYTES) throw new GithubError('github-action-env', `$GITHUB_EVENT_PATH: not a file of at most ${MAX_EVENT_BYTES} bytes`);
+    bytes = await readFile(file);
+  } catch (err) {
+    if (err instanceof GithubError) throw err;
+    throw new GithubError('github-action-env', `$GITHUB_EVENT_PATH: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  } catch {
+    throw new GithubError('github-action-env', '$GITHUB_EVENT_PATH: the event payload is not JSON');
   }
 }
 

@@ -32,7 +32,7 @@ export interface WebhookReceiver {
   handle(req: IncomingMessage, res: ServerResponse): void;
   /** Resolves when the queue is empty and nothing runs. */
   idle(): Promise<void>;
-  /** Stops taking work (503) and waits for the job in progress. */
+  /** Stops taking work (503), drops the queued jobs (logging each delivery id) and waits for the job in progress. */
   close(): Promise<void>;
   /** Counts since start. */
   readonly stats: { accepted: number; duplicates: number; ignored: number; rejected: number; completed: number; failed: number };
@@ -196,7 +196,11 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
     idle: () => (running || queue.length > 0 ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
     async close() {
       closed = true;
-      queue.length = 0;
+      // Accepted work that will not run now: say which, so the deliveries can be redelivered from GitHub.
+      for (const job of queue.splice(0)) {
+        deliveries.delete(job.delivery);
+        log(`delivery ${job.delivery} (${job.work.kind}) not run: stopping; redeliver it from the webhook's recent deliveries`);
+      }
       if (running) await new Promise<void>((r) => idleWaiters.push(r));
     },
   };

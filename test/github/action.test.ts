@@ -123,5 +123,9 @@ describe('the Action', () => {
     const r = await runAction({ INPUT_MODE: 'check' });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('palisade: $GITHUB_EVENT_NAME is not set: run this as a GitHub Action step [github-action-env]\n');
+    const notJson = join(work, 'not-json.json');
+    writeFileSync(notJson, '{"truncated":');
+    const bad = await runAction({ INPUT_MODE: 'check', GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: notJson });
+    expect(bad).toMatchObject({ code: 1, stdout: '', stderr: 'palisade: $GITHUB_EVENT_PATH: the event payload is not JSON [github-action-env]\n' });
   });
 });

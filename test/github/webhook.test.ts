@@ -186,6 +186,24 @@ describe('answering at once from a bounded queue', () => {
       await receiver.idle();
       expect(ran).toEqual(['q-1', 'q-2', 'q-3', 'q-4']);
       expect(receiver.stats).toMatchObject({ accepted: 4, duplicates: 1, rejected: 1, completed: 4 });
+      // Stopping with work queued: the job in progress ends, the queued ones are named for redelivery.
+      let next!: () => void;
+      const slow = new Promise<void>((r) => (next = r));
+      const logged: string[] = [];
+      const stopping = createWebhookReceiver({ secret: SECRET, run: () => slow, log: (l) => logged.push(l) });
+      const s2 = createServer(stopping.handle);
+      await new Promise<void>((r) => s2.listen(0, '127.0.0.1', r));
+      const url2 = `http://127.0.0.1:${(s2.address() as AddressInfo).port}/`;
+      for (const d of ['s-1', 's-2']) {
+        const res = await fetch(url2, { method: 'POST', headers: { 'x-github-event': 'pull_request', 'x-github-delivery': d, 'x-hub-signature-256': signWebhookBody(SECRET, body) }, body });
+        expect(res.status).toBe(202);
+      }
+      const closing = stopping.close();
+      next();
+      await closing;
+      await new Promise<void>((r) => s2.close(() => r()));
+      expect(logged).toEqual(["delivery s-2 (pull-request) not run: stopping; redeliver it from the webhook's recent deliveries"]);
+      expect(stopping.stats).toMatchObject({ accepted: 2, completed: 1 });
     } finally {
       release();
       await receiver.close();
