@@ -21,4 +21,4 @@ export { webhookRunner, type WebhookRunnerDeps } from './webhook-runner.js';
 export { mountOnPath } from './mount.js';
 export { githubClientsFromEnv, type GithubIdentity } from './credentials.js';
 export { runAction, type ActionIo } from './action-main.js';
-export { appendJobSummary, resultWorkflowCommands } from './action-output.js';
+export { appendJobSummary, resultWorkflowCommands, MAX_WORKFLOW_ANNOTATIONS } from './action-output.js';

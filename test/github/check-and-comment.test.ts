@@ -18,6 +18,8 @@ import {
   JOB_SUMMARY_LIMIT,
   appendJobSummary,
   githubClientsFromEnv,
+  MAX_WORKFLOW_ANNOTATIONS,
+  resultWorkflowCommands,
   appBotLogin,
   createGithubClient,
   installationTokenSource,
@@ -242,6 +244,21 @@ describe('GitHub credentials from the environment', () => {
       await app.stop();
     }
   }, 30_000);
+});
+
+describe('workflow-command annotations', () => {
+  it('write the most severe first, at most 50, and count the rest', () => {
+    const warnings = Array.from({ length: 60 }, (_, i) => ({ path: 'policies/a.yaml', line: i + 1, level: 'warning' as const, title: 'w', message: `w${i}` }));
+    const failures = Array.from({ length: 10 }, (_, i) => ({ path: 'policies/z.yaml', line: i + 1, level: 'failure' as const, title: 'f', message: `f${i}` }));
+    const lines = resultWorkflowCommands({ title: 'Blocks 10 recorded flows', conclusion: 'failure', annotations: [...warnings, ...failures] }).trimEnd().split('\n');
+    expect(lines).toHaveLength(MAX_WORKFLOW_ANNOTATIONS + 2);
+    expect(lines.slice(0, 10).every((l) => l.startsWith('::error file=policies/z.yaml,'))).toBe(true);
+    expect(lines.slice(10, 50).every((l) => l.startsWith('::warning file=policies/a.yaml,'))).toBe(true);
+    expect(lines.slice(-2)).toEqual([
+      '::notice title=Palisade::20 more annotations not written here (GitHub shows 50 per job); the check run carries them',
+      '::error title=Palisade::Blocks 10 recorded flows',
+    ]);
+  });
 });
 
 describe('the job summary', () => {
