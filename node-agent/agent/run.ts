@@ -92,7 +92,7 @@ export async function runAgent(o: RunOptions): Promise<void> {
     const trust = readAgentTrust(o.trustPaths, new Date());
     const store = openStore(o.storeUrl, { ociCredentials: ociCredentialsFromEnv() });
     if (o.rollout && !o.node) throw new AgentError('bad-argument', 'rollout mode needs --node (the name of this node\'s records)');
-    const link = o.rollout ? new RolloutLink(o.rollout.records ?? openRecordStore(o.storeUrl, { token: o.rollout.token }), o.node!, o.rollout.labels) : undefined;
+    const link = o.rollout ? new RolloutLink(o.rollout.records ?? openRecordStore(o.storeUrl, { token: o.rollout.token, ociCredentials: ociCredentialsFromEnv(), writer: `agent:${o.node!}` }), o.node!, o.rollout.labels) : undefined;
     let endpoints: EndpointSet = await o.endpoints.read();
     o.log.line('info', `endpoints from ${o.endpoints.description}: ${endpoints.pods.length} pods, ${endpoints.pods.filter((p) => p.interface !== undefined).length} on this node`);
 

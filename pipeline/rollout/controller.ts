@@ -3,11 +3,14 @@
  * record, every node's status), decides with the pure functions of ./step.ts, stores the new state with
  * compare-and-swap, then makes every node's target record match {@link desiredTargets}. Everything it knows is in
  * the store, so a controller killed anywhere and started again continues the same rollout; two controllers ticking
- * at once cannot both apply a transition (the slower one's write conflicts and it re-reads on its next tick).
+ * at once cannot both apply a transition (the slower one's write conflicts and it re-reads on its next tick). On a
+ * store whose compare-and-swap is only verified (an OCI registry), a heartbeat makes a second controller stand
+ * down instead (controller-heartbeat.ts).
  */
 import { setTimeout as wait } from 'node:timers/promises';
 import type { BundleStore } from '../stores/index.js';
-import { StoreError, type RecordStore, type StoredRecord } from '../stores/index.js';
+import { readRecordsUnder, StoreError, type RecordStore, type StoredRecord } from '../stores/index.js';
+import { ControllerHeartbeat } from './controller-heartbeat.js';
 import {
   NODES_PREFIX,
   ROLLOUT_RECORD,
@@ -37,6 +40,8 @@ export interface ControllerDeps {
   readonly now: () => number;
   /** One line per event and per conflict or failure. */
   readonly log: (line: string) => void;
+  /** This controller's name in its heartbeat (stores with verified compare-and-swap only; default: random). */
+  readonly id?: string;
 }
 
 /** What one tick saw and did. */
@@ -48,6 +53,8 @@ export interface TickResult {
   readonly targetsWritten: number;
   /** True when a compare-and-swap lost to another writer (the tick's decision was dropped; the next re-reads). */
   readonly conflicted: boolean;
+  /** True when another controller's heartbeat is fresh and this one did nothing (see controller-heartbeat.ts). */
+  readonly stoodDown?: boolean;
 }
 
 /** The current fleet as the store has it. */
@@ -55,16 +62,24 @@ export interface FleetView {
   readonly fleet: FleetNode[];
   readonly reports: Map<string, NodeReport>;
   readonly statuses: Map<string, NodeStatus>;
+  /** Every node's target record as read with the statuses (the versions to replace). */
+  readonly targetRecords: Map<string, StoredRecord>;
 }
 
 /** A rollout controller over a store's bundles and records. */
 export class RolloutController {
   /** Measurements taken after the last tick, fed to the next one. */
   #pending: Measurement[] = [];
+  /** Present when the store's compare-and-swap is only verified: then one controller at a time acts. */
+  readonly #heartbeat: ControllerHeartbeat | undefined;
+  #intervalMs = 2_000;
 
   /** @throws RangeError when the spec has metric gates and no Prometheus is given. */
   constructor(private readonly deps: ControllerDeps) {
     if (deps.spec.gates.metrics.length > 0 && !deps.prometheus) throw new RangeError('the rollout spec has metric gates: give the Prometheus URL to measure them');
+    if (deps.records.casStrength === 'verified') {
+      this.#heartbeat = new ControllerHeartbeat(deps.records, deps.id ?? `controller-${Math.random().toString(36).slice(2, 10)}`, deps.log);
+    }
   }
 
   /**
@@ -74,6 +89,7 @@ export class RolloutController {
   async tick(): Promise<TickResult> {
     const { deps } = this;
     const now = deps.now();
+    if (this.#heartbeat && !(await this.#heartbeat.claim(now, this.#intervalMs))) return { state: undefined, events: [], targetsWritten: 0, conflicted: false, stoodDown: true };
     const latest = await deps.bundles.latest();
     const record = await deps.records.getRecord(ROLLOUT_RECORD);
     let state = record ? parseRolloutState(record.value) : undefined;
@@ -122,12 +138,13 @@ export class RolloutController {
       await store({ ...current, rollbackBundle, updatedAt: now });
     }
     for (const e of events) deps.log(`rollout ${state!.bundle.serial}: ${describeEvent(e)}`);
-    const targetsWritten = state && !conflicted ? await writeTargets(deps.records, state, deps.spec, view.fleet, deps.log) : 0;
+    const targetsWritten = state && !conflicted ? await writeTargets(deps.records, state, deps.spec, view, deps.log) : 0;
     return { state, events, targetsWritten, conflicted };
   }
 
   /** Ticks every `intervalMs` until `signal` aborts; a failing tick is logged and retried with backoff (capped). */
   async run(signal: AbortSignal, intervalMs = 2_000): Promise<void> {
+    this.#intervalMs = intervalMs;
     let delay = intervalMs;
     while (!signal.aborted) {
       try {
@@ -142,40 +159,47 @@ export class RolloutController {
   }
 }
 
-/** Every node status in the store (malformed ones left out: such a node counts as not reporting). */
+/**
+ * Every node status and target record in the store (malformed statuses left out: such a node counts as not
+ * reporting), in one listing call where the store has one (see readRecordsUnder).
+ */
 export async function readFleet(records: RecordStore): Promise<FleetView> {
-  const names = await records.listRecords(NODES_PREFIX);
   const statuses = new Map<string, NodeStatus>();
-  for (const name of names) {
-    const node = nodeOfStatusRecord(name);
-    if (node === undefined) continue;
-    const rec = await records.getRecord(name);
-    const status = rec ? parseNodeStatus(node, rec.value) : undefined;
+  const targetRecords = new Map<string, StoredRecord>();
+  const wanted = (name: string): boolean => nodeOfStatusRecord(name) !== undefined || nodeOfTargetRecord(name) !== undefined;
+  for (const rec of await readRecordsUnder(records, NODES_PREFIX, wanted)) {
+    const target = nodeOfTargetRecord(rec.name);
+    if (target !== undefined) {
+      targetRecords.set(target, { value: rec.value, version: rec.version });
+      continue;
+    }
+    const node = nodeOfStatusRecord(rec.name)!;
+    const status = parseNodeStatus(node, rec.value);
     if (status) statuses.set(node, status);
   }
   const fleet = [...statuses.values()].map((s) => ({ name: s.node, labels: s.labels }));
-  return { fleet, reports: new Map(statuses), statuses };
+  return { fleet, reports: new Map(statuses), statuses, targetRecords };
 }
 
 /** Every well-formed node target in the store (what the controller last told each node). */
 export async function readTargets(records: RecordStore): Promise<Map<string, NodeTargetValue>> {
   const targets = new Map<string, NodeTargetValue>();
-  for (const name of await records.listRecords(NODES_PREFIX)) {
-    const node = nodeOfTargetRecord(name);
-    if (node === undefined) continue;
-    const rec = await records.getRecord(name);
-    const value = rec ? parseNodeTarget(rec.value) : undefined;
-    if (value) targets.set(node, value);
+  for (const rec of await readRecordsUnder(records, NODES_PREFIX, (name) => nodeOfTargetRecord(name) !== undefined)) {
+    const value = parseNodeTarget(rec.value);
+    if (value) targets.set(nodeOfTargetRecord(rec.name)!, value);
   }
   return targets;
 }
 
-/** Writes the target records that differ from what the rollout decides. @returns how many were written. */
-async function writeTargets(records: RecordStore, state: RolloutState, spec: RolloutSpec, fleet: readonly FleetNode[], log: (l: string) => void): Promise<number> {
+/**
+ * Writes the target records that differ from what the rollout decides, replacing the versions read with the fleet
+ * (a target changed since conflicts and is rewritten next tick). @returns how many were written.
+ */
+async function writeTargets(records: RecordStore, state: RolloutState, spec: RolloutSpec, view: FleetView, log: (l: string) => void): Promise<number> {
   let written = 0;
-  for (const [node, target] of desiredTargets(state, spec, fleet)) {
+  for (const [node, target] of desiredTargets(state, spec, view.fleet)) {
     const name = nodeTargetRecord(node);
-    const cur: StoredRecord | undefined = await records.getRecord(name);
+    const cur = view.targetRecords.get(node);
     const have = cur ? parseNodeTarget(cur.value) : undefined;
     if (have && sameTarget(have, target)) continue;
     const value: NodeTargetValue = { ...target, rollout: state.bundle.serial };

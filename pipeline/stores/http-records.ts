@@ -3,6 +3,10 @@
  *
  *   GET /v1/records/<name>        `{value}`; ETag = `"<version>"`; 404 when there is none
  *   GET /v1/records?prefix=P      `{names}`: the record names starting with P, sorted
+ *   GET /v1/records?prefix=P&values=1[&after=N]
+ *                                 `{records: [{name, value, version}], next?}`: those records with values, sorted,
+ *                                 names after N only; a page is at most MAX_RECORD_PAGE_BYTES of JSON and `next`
+ *                                 (the last name in it) says there is more: ask again with after=next
  *   PUT /v1/records/<name>        body `{value}`, Authorization: Bearer <token>, and exactly one of
  *                                 `If-Match: "<version>"` (replace that version) or `If-None-Match: *` (create);
  *                                 200 + ETag, 412 when the record changed (the compare-and-swap failed)
@@ -16,11 +20,14 @@ import { StoreError } from './errors.js';
 import { fetchWithTimeout } from './fetch-with-timeout.js';
 import { bearerMatches } from './http-auth.js';
 import { storeErrorAnswer } from './http-error-answer.js';
-import { checkRecordName, checkRecordPrefix, MAX_RECORD_BYTES, recordText, type ExpectedVersion, type RecordStore, type StoredRecord } from './records.js';
+import { checkRecordName, checkRecordPrefix, isRecordName, MAX_RECORD_BYTES, MAX_RECORD_LIST, MAX_RECORD_PAGE_BYTES, readEachRecord, recordText, type ExpectedVersion, type NamedRecord, type RecordStore, type StoredRecord } from './records.js';
 
 /** Path prefix of the record routes. */
 export const RECORDS_PREFIX = '/v1/records';
 const VERSION_ETAG = /^"([1-9]\d{0,15})"$/;
+const VERSION = /^[1-9]\d{0,15}$/;
+// Pages a client follows before it calls the listing endless (MAX_RECORD_LIST records fit in far fewer).
+const MAX_RECORD_PAGES = 10_000;
 // The JSON envelope around a value adds a few bytes.
 const MAX_BODY_BYTES = MAX_RECORD_BYTES + 64;
 
@@ -43,6 +50,11 @@ export async function serveRecordRequest(req: IncomingMessage, res: ServerRespon
     if (path === RECORDS_PREFIX && (method === 'GET' || method === 'HEAD')) {
       const prefix = url.searchParams.get('prefix') ?? '';
       checkRecordPrefix(prefix);
+      if (url.searchParams.get('values') === '1') {
+        const after = url.searchParams.get('after') ?? '';
+        if (after !== '') checkRecordName(after);
+        return send(200, await recordPage(records, prefix, after));
+      }
       return send(200, { names: await records.listRecords(prefix) });
     }
     const name = path.slice(RECORDS_PREFIX.length + 1);
@@ -83,6 +95,23 @@ export async function serveRecordRequest(req: IncomingMessage, res: ServerRespon
   } catch (err) {
     return fail(err);
   }
+}
+
+/** One page of records with values: names after `after`, at most MAX_RECORD_PAGE_BYTES of JSON (at least one). */
+async function recordPage(records: RecordStore, prefix: string, after: string): Promise<{ records: NamedRecord[]; next?: string }> {
+  const page: NamedRecord[] = [];
+  let bytes = 0;
+  for (const name of await records.listRecords(prefix)) {
+    if (name <= after) continue;
+    const rec = await records.getRecord(name);
+    if (!rec) continue;
+    const entry = { name, value: rec.value, version: rec.version };
+    const size = Buffer.byteLength(JSON.stringify(entry)) + 1;
+    if (page.length > 0 && bytes + size > MAX_RECORD_PAGE_BYTES) return { records: page, next: page.at(-1)!.name };
+    page.push(entry);
+    bytes += size;
+  }
+  return { records: page };
 }
 
 /** Options of {@link HttpRecordStore}. */
@@ -143,6 +172,39 @@ export class HttpRecordStore implements RecordStore {
     const names = (body as { names?: unknown }).names;
     if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) throw new StoreError('store-protocol', `${this.location}: the record listing is malformed`);
     return names as string[];
+  }
+
+  /**
+   * @inheritdoc Follows the pages of `?values=1`; a server that predates it (answers `{names}`) is read one record
+   * at a time.
+   */
+  async getRecords(prefix: string, options: { signal?: AbortSignal } = {}): Promise<NamedRecord[]> {
+    checkRecordPrefix(prefix);
+    const out: NamedRecord[] = [];
+    let after = '';
+    for (let page = 0; page < MAX_RECORD_PAGES; page++) {
+      const res = await this.#send(`${RECORDS_PREFIX}?prefix=${encodeURIComponent(prefix)}&values=1${after ? `&after=${encodeURIComponent(after)}` : ''}`, { method: 'GET' }, options.signal);
+      const body = await this.#json(res, MAX_RECORD_PAGE_BYTES + 64 * 1024);
+      if (res.status !== 200) throw this.#refused(res, body, 'listing records');
+      const { records, next, names } = (typeof body === 'object' && body !== null ? body : {}) as { records?: unknown; next?: unknown; names?: unknown };
+      if (records === undefined && Array.isArray(names) && page === 0) return readEachRecord(this, prefix, () => true, options);
+      if (!Array.isArray(records)) throw new StoreError('store-protocol', `${this.location}: the record page is malformed`);
+      for (const r of records as unknown[]) out.push(this.#pageEntry(r, prefix, after));
+      if (out.length > MAX_RECORD_LIST) throw new StoreError('store-protocol', `${this.location}: more than ${MAX_RECORD_LIST} records under ${prefix}`);
+      if (next === undefined) return out;
+      // Each page must move forward, or a broken server would keep us here.
+      if (typeof next !== 'string' || next !== out.at(-1)?.name || next <= after) throw new StoreError('store-protocol', `${this.location}: the record page's next name is malformed`);
+      after = next;
+    }
+    throw new StoreError('store-protocol', `${this.location}: the record listing did not end after ${MAX_RECORD_PAGES} pages`);
+  }
+
+  #pageEntry(r: unknown, prefix: string, after: string): NamedRecord {
+    const e = (typeof r === 'object' && r !== null ? r : {}) as { name?: unknown; value?: unknown; version?: unknown };
+    if (typeof e.name !== 'string' || !isRecordName(e.name) || !e.name.startsWith(prefix) || e.name <= after || typeof e.version !== 'string' || !VERSION.test(e.version) || !('value' in e)) {
+      throw new StoreError('store-protocol', `${this.location}: a record in the page is malformed`);
+    }
+    return { name: e.name, value: e.value, version: e.version };
   }
 
   #send(path: string, init: RequestInit, signal: AbortSignal | undefined): Promise<Response> {

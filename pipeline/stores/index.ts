@@ -4,8 +4,8 @@
  * chosen by URL ({@link openStore}): the filesystem store (the embedded default, which also lists a page at a time),
  * the HTTP client of `palisade serve` (whose server is here too), and an OCI registry repository. Beside the bundles,
  * records ({@link RecordStore}: small JSON documents changed by compare-and-swap, for rollout state and node
- * targets and statuses) in the filesystem store and over HTTP ({@link openRecordStore}), and as Kubernetes custom
- * resources ({@link KubernetesRecordStore}). Failures are
+ * targets and statuses) in the filesystem store, over HTTP and in an OCI registry ({@link openRecordStore}), and as
+ * Kubernetes custom resources ({@link KubernetesRecordStore}). Failures are
  * StoreErrors with a typed code (full, read-only, timeout, conflict…) whose messages say what failed and why.
  */
 export type { BundleDescriptor, BundlePage, BundleStore, GetOptions, PublishableBundle, PublishOptions, PagedBundleSource, StreamingBundleSource, UnlistedBundleStore, WatchOptions } from './types.js';
@@ -24,8 +24,10 @@ export type { OciStoreOptions } from './oci-store.js';
 export { startStoreServer } from './http-server.js';
 export type { RunningStoreServer, StoreServerOptions } from './http-server.js';
 export { openStore, openRecordStore, ociCredentialsFromEnv } from './open-store.js';
-export { checkRecordName, isRecordName, MAX_RECORD_BYTES } from './records.js';
-export type { ExpectedVersion, RecordStore, StoredRecord } from './records.js';
+export { checkRecordName, isRecordName, MAX_RECORD_BYTES, MAX_RECORD_PAGE_BYTES, readRecordsUnder } from './records.js';
+export type { CasStrength, ExpectedVersion, NamedRecord, RecordStore, StoredRecord } from './records.js';
+export { OciRecordStore, RECORD_ARTIFACT_TYPE, recordTag } from './oci-records.js';
+export type { OciRecordStoreOptions } from './oci-records.js';
 export { FsRecordStore } from './fs-records.js';
 export { HttpRecordStore, RECORDS_PREFIX } from './http-records.js';
 export { KubernetesRecordStore, DEFAULT_KUBE_NAMESPACE, KUBE_GROUP, KUBE_VERSION, POLICY_ROLLOUTS, POLICY_NODES, CURRENT_ROLLOUT_OBJECT } from './kubernetes-records.js';

@@ -14,6 +14,13 @@ export const OCI_MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+js
 // Manifests and tag lists are small; a registry that sends more is not one we talk to.
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
+/** @throws StoreError `store-bad-url` unless `repository` is a distribution-spec repository name. */
+export function checkRepositoryName(repository: string): void {
+  if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(repository)) {
+    throw new StoreError('store-bad-url', `not an OCI repository name: ${repository}`);
+  }
+}
+
 /** Where a repository lives. */
 export interface RegistryTarget {
   /** `http://host:port` or `https://host[:port]`. */
@@ -31,6 +38,8 @@ export interface RegistryTarget {
 /** A manifest as fetched: its text, digest and ETag. */
 export interface FetchedManifest {
   readonly text: string;
+  /** The manifest's bytes as served (their sha256 is its digest). */
+  readonly bytes: Uint8Array;
   readonly digest: string | undefined;
 }
 
@@ -103,14 +112,18 @@ export class RegistryClient {
     }
     if (res.status !== 200) throw this.#unexpected(res, `GET manifest ${reference}`);
     const bytes = await readBodyBounded(res.body, MAX_MANIFEST_BYTES, `${this.location}: manifest ${reference}`);
-    return { text: new TextDecoder().decode(bytes), digest: res.headers.get('docker-content-digest') ?? undefined };
+    return { text: new TextDecoder().decode(bytes), bytes, digest: res.headers.get('docker-content-digest') ?? undefined };
   }
 
-  /** Stores a manifest under a tag. Unconditional: the distribution spec has no compare-and-swap for tags. */
-  async putManifest(tag: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+  /**
+   * Stores a manifest under a tag. Unconditional: the distribution spec has no compare-and-swap for tags.
+   * @returns the digest the registry answered with (`Docker-Content-Digest`), when it sent one.
+   */
+  async putManifest(tag: string, bytes: Uint8Array, signal?: AbortSignal): Promise<string | undefined> {
     const res = await this.#call('PUT', `/manifests/${tag}`, { headers: { 'Content-Type': OCI_MANIFEST_MEDIA_TYPE }, body: bytes }, signal);
     await res.body?.cancel();
     if (res.status !== 201) throw this.#unexpected(res, `PUT manifest ${tag}`);
+    return res.headers.get('docker-content-digest') ?? undefined;
   }
 
   /** Every tag of the repository (following `Link` pagination, at most 100 pages). */

@@ -13,14 +13,14 @@
  */
 import { StoreError, serialConflict } from './errors.js';
 import { checkFetched, checkPublishable, digestHex, isDigest, isSerial, sha256Digest } from './digest.js';
-import { RegistryClient } from './oci-registry.js';
+import { checkRepositoryName, RegistryClient } from './oci-registry.js';
 import type { RegistryTarget } from './oci-registry.js';
 import { ENTRY_MEDIA_TYPE, entryMediaType } from './oci-layers.js';
 import { joinBundle, splitBundle } from './bundle-entries.js';
 import { pollLatest } from './watch.js';
 import { tarSize } from '../core/bundle/tar.js';
 import { DEFAULT_MAX_BUNDLE_BYTES } from './types.js';
-import type { BundleDescriptor, BundleStore, GetOptions, PublishableBundle, PublishOptions, WatchOptions } from './types.js';
+import type { BundleDescriptor, BundleStore, GetOptions, PublishableBundle, PublishOptions, UnlistedBundleStore, WatchOptions } from './types.js';
 
 /** `artifactType` of a Palisade bundle artifact. */
 export const PALISADE_ARTIFACT_TYPE = 'application/vnd.palisade.bundle.v1';
@@ -52,7 +52,7 @@ export interface OciStoreOptions extends Omit<RegistryTarget, 'origin' | 'reposi
 }
 
 /** A bundle store in an OCI registry repository. */
-export class OciBundleStore implements BundleStore {
+export class OciBundleStore implements BundleStore, UnlistedBundleStore {
   readonly location: string;
   readonly #registry: RegistryClient;
   readonly #maxBytes: number;
@@ -62,9 +62,7 @@ export class OciBundleStore implements BundleStore {
    * @param repository the repository name, e.g. `palisade/bundles`.
    */
   constructor(origin: string, repository: string, options: OciStoreOptions = {}) {
-    if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(repository)) {
-      throw new StoreError('store-bad-url', `not an OCI repository name: ${repository}`);
-    }
+    checkRepositoryName(repository);
     this.#registry = new RegistryClient({ ...options, origin, repository });
     this.location = this.#registry.location;
     this.#maxBytes = options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
@@ -75,10 +73,7 @@ export class OciBundleStore implements BundleStore {
     checkPublishable(bundle.serial, bundle.bytes, this.#maxBytes);
     const signal = options.signal;
     const descriptor: BundleDescriptor = { serial: bundle.serial, digest: sha256Digest(bundle.bytes), size: bundle.bytes.byteLength };
-    const entries = splitBundle(bundle.bytes);
-    if (sha256Digest(joinBundle(entries)) !== descriptor.digest) {
-      throw new StoreError('store-bad-input', 'not a bundle file: its tar is not in the canonical form the bundle format writes');
-    }
+    const entries = this.#entriesOf(bundle.bytes, descriptor);
 
     const current = await this.latest({ signal });
     this.#checkCas(descriptor.serial, current, options.expectLatestSerial);
@@ -86,26 +81,7 @@ export class OciBundleStore implements BundleStore {
       throw new StoreError('store-conflict', `${this.location}: serial ${descriptor.serial} is already tagged`, current ? { current } : {});
     }
 
-    const layers: Layer[] = [];
-    await this.#registry.pushBlob(OCI_EMPTY_DESCRIPTOR.digest, new TextEncoder().encode('{}'), signal);
-    for (const e of entries) {
-      const digest = sha256Digest(e.bytes);
-      await this.#registry.pushBlob(digest, e.bytes, signal);
-      layers.push({ mediaType: entryMediaType(e.name), digest, size: e.bytes.byteLength, annotations: { [ANN_TITLE]: e.name } });
-    }
-    const manifest = new TextEncoder().encode(JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      artifactType: PALISADE_ARTIFACT_TYPE,
-      config: OCI_EMPTY_DESCRIPTOR,
-      layers,
-      annotations: {
-        [ANN_SERIAL]: String(descriptor.serial),
-        [ANN_DIGEST]: descriptor.digest,
-        [ANN_SIZE]: String(descriptor.size),
-        'org.opencontainers.image.created': new Date().toISOString(),
-      },
-    }));
+    const manifest = await this.#pushArtifact(descriptor, entries, signal);
     // Content tag and serial tag first: `latest` only ever names an artifact that is complete.
     await this.#registry.putManifest(`sha256-${digestHex(descriptor.digest)}`, manifest, signal);
     await this.#registry.putManifest(String(descriptor.serial), manifest, signal);
@@ -120,6 +96,17 @@ export class OciBundleStore implements BundleStore {
       if (repair >= MAX_REPAIRS) throw serialConflict(this.location, descriptor.serial, now);
       await this.#registry.putManifest(LATEST_TAG, manifest, signal);
     }
+  }
+
+  /** @inheritdoc Tags the artifact only by its digest (`sha256-<hex>`): no serial tag, `latest` unchanged. */
+  async storeUnlisted(bundle: PublishableBundle, options: { signal?: AbortSignal } = {}): Promise<BundleDescriptor> {
+    checkPublishable(bundle.serial, bundle.bytes, this.#maxBytes);
+    const descriptor: BundleDescriptor = { serial: bundle.serial, digest: sha256Digest(bundle.bytes), size: bundle.bytes.byteLength };
+    const tag = `sha256-${digestHex(descriptor.digest)}`;
+    const have = await this.#readArtifact(tag, options.signal);
+    if (have && have.descriptor.digest === descriptor.digest && have.descriptor.serial === descriptor.serial) return descriptor;
+    await this.#registry.putManifest(tag, await this.#pushArtifact(descriptor, this.#entriesOf(bundle.bytes, descriptor), options.signal), options.signal);
+    return descriptor;
   }
 
   /** @inheritdoc */
@@ -168,6 +155,39 @@ export class OciBundleStore implements BundleStore {
       if (a) out.push(a.descriptor);
     }
     return out;
+  }
+
+  /** The bundle's tar entries. @throws StoreError `store-bad-input` unless they join back into the same bytes. */
+  #entriesOf(bytes: Uint8Array, descriptor: BundleDescriptor): ReturnType<typeof splitBundle> {
+    const entries = splitBundle(bytes);
+    if (sha256Digest(joinBundle(entries)) !== descriptor.digest) {
+      throw new StoreError('store-bad-input', 'not a bundle file: its tar is not in the canonical form the bundle format writes');
+    }
+    return entries;
+  }
+
+  /** Pushes the config and one blob per entry. @returns the artifact's manifest (not yet tagged). */
+  async #pushArtifact(descriptor: BundleDescriptor, entries: ReturnType<typeof splitBundle>, signal: AbortSignal | undefined): Promise<Uint8Array> {
+    const layers: Layer[] = [];
+    await this.#registry.pushBlob(OCI_EMPTY_DESCRIPTOR.digest, new TextEncoder().encode('{}'), signal);
+    for (const e of entries) {
+      const digest = sha256Digest(e.bytes);
+      await this.#registry.pushBlob(digest, e.bytes, signal);
+      layers.push({ mediaType: entryMediaType(e.name), digest, size: e.bytes.byteLength, annotations: { [ANN_TITLE]: e.name } });
+    }
+    return new TextEncoder().encode(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      artifactType: PALISADE_ARTIFACT_TYPE,
+      config: OCI_EMPTY_DESCRIPTOR,
+      layers,
+      annotations: {
+        [ANN_SERIAL]: String(descriptor.serial),
+        [ANN_DIGEST]: descriptor.digest,
+        [ANN_SIZE]: String(descriptor.size),
+        'org.opencontainers.image.created': new Date().toISOString(),
+      },
+    }));
   }
 
   #checkCas(serial: number, current: BundleDescriptor | undefined, expected: number | undefined): void {

@@ -10,6 +10,7 @@ import { OciBundleStore } from './oci-store.js';
 import type { BundleStore } from './types.js';
 import { FsRecordStore } from './fs-records.js';
 import { HttpRecordStore } from './http-records.js';
+import { OciRecordStore } from './oci-records.js';
 import type { RecordStore } from './records.js';
 import type { RegistryCredentials } from './oci-auth.js';
 
@@ -61,11 +62,8 @@ export function openStore(url: string, options: OpenStoreOptions = {}): BundleSt
     case 'https':
       return new HttpBundleStore(url, { token: options.token, ...limits });
     case 'oci': {
-      const repository = parsed.pathname.replace(/^\/+|\/+$/g, '');
-      if (!parsed.host || !repository) throw new StoreError('store-bad-url', `expected oci://host[:port]/repository, got ${redact(url)}`);
-      const plain = options.ociPlainHttp ?? isLoopback(parsed.hostname);
-      return new OciBundleStore(`${plain ? 'http' : 'https'}://${parsed.host}`, repository,
-        { token: options.token, credentials: options.ociCredentials, ...limits });
+      const { origin, repository } = ociTarget(parsed, url, options.ociPlainHttp);
+      return new OciBundleStore(origin, repository, { token: options.token, credentials: options.ociCredentials, ...limits });
     }
     default:
       throw new StoreError('store-bad-url', `unknown store URL scheme '${scheme}://' (use a directory, file://, http(s):// or oci://)`);
@@ -73,13 +71,12 @@ export function openStore(url: string, options: OpenStoreOptions = {}): BundleSt
 }
 
 /**
- * Opens the records of the store a URL names: a directory or `file://` (the filesystem store's records) or
- * `http(s)://` (`palisade serve`'s record routes). Nothing is contacted or created yet.
- * @throws StoreError `store-bad-url` for a malformed URL, and for `oci://`: registries keep no mutable records
- *   with compare-and-swap (a registry ignores If-Match), so a rollout over an OCI store keeps its records in a
- *   directory or behind `palisade serve`.
+ * Opens the records of the store a URL names: a directory or `file://` (the filesystem store's records),
+ * `http(s)://` (`palisade serve`'s record routes) or `oci://` (tags in the registry repository; their
+ * compare-and-swap is verified, not atomic: see oci-records.ts). Nothing is contacted or created yet.
+ * @throws StoreError `store-bad-url` for a malformed URL.
  */
-export function openRecordStore(url: string, options: Pick<OpenStoreOptions, 'token'> = {}): RecordStore {
+export function openRecordStore(url: string, options: Pick<OpenStoreOptions, 'token' | 'ociPlainHttp' | 'ociCredentials'> & { writer?: string } = {}): RecordStore {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
   if (scheme === undefined) {
     if (url.trim() === '') throw new StoreError('store-bad-url', 'empty store URL');
@@ -93,8 +90,19 @@ export function openRecordStore(url: string, options: Pick<OpenStoreOptions, 'to
   }
   if (scheme === 'file') return new FsRecordStore(localPathOf(parsed, url));
   if (scheme === 'http' || scheme === 'https') return new HttpRecordStore(url, { token: options.token });
-  if (scheme === 'oci') throw new StoreError('store-bad-url', 'an oci:// store keeps no records (registries have no compare-and-swap); keep rollout records in a directory or behind palisade serve');
-  throw new StoreError('store-bad-url', `unknown store URL scheme '${scheme}://' (use a directory, file:// or http(s)://)`);
+  if (scheme === 'oci') {
+    const { origin, repository } = ociTarget(parsed, url, options.ociPlainHttp);
+    return new OciRecordStore(origin, repository, { token: options.token, credentials: options.ociCredentials, ...(options.writer ? { writer: options.writer } : {}) });
+  }
+  throw new StoreError('store-bad-url', `unknown store URL scheme '${scheme}://' (use a directory, file://, http(s):// or oci://)`);
+}
+
+/** Registry origin and repository of an `oci://host[:port]/repository` URL. */
+function ociTarget(parsed: URL, url: string, plainHttp: boolean | undefined): { origin: string; repository: string } {
+  const repository = parsed.pathname.replace(/^\/+|\/+$/g, '');
+  if (!parsed.host || !repository) throw new StoreError('store-bad-url', `expected oci://host[:port]/repository, got ${redact(url)}`);
+  const plain = plainHttp ?? isLoopback(parsed.hostname);
+  return { origin: `${plain ? 'http' : 'https'}://${parsed.host}`, repository };
 }
 
 /** The local path of a `file:` URL: no host but `localhost`, no encoded slashes. */

@@ -14,6 +14,22 @@ export interface StoredRecord {
   readonly version: string;
 }
 
+/** A record with its name, as {@link RecordStore.getRecords} returns it. */
+export interface NamedRecord extends StoredRecord {
+  readonly name: string;
+}
+
+/**
+ * How strong a store's compare-and-swap is:
+ * - `atomic`: the store itself refuses a write whose expected version is stale (link(2), `palisade serve`'s
+ *   If-Match). Any number of writers per record is safe.
+ * - `verified`: the store cannot refuse (an OCI registry has no conditional tag update): the writer checks the
+ *   version before writing and reads the record back after. A conflicting write that lands between the two is
+ *   reported as `store-conflict`; one whose check came before our write and whose write lands after our read-back
+ *   replaces ours unseen. Safe with one writer per record (see oci-records.ts for the protocol that keeps it so).
+ */
+export type CasStrength = 'atomic' | 'verified';
+
 /** What a {@link RecordStore.putRecord} expects to find: the version it read, or nothing (`null`: a new record). */
 export type ExpectedVersion = string | null;
 
@@ -35,12 +51,41 @@ export interface RecordStore {
   putRecord(name: string, value: unknown, expect: ExpectedVersion, options?: { signal?: AbortSignal }): Promise<string>;
   /** Names of the records whose name starts with `prefix`, sorted. */
   listRecords(prefix: string, options?: { signal?: AbortSignal }): Promise<string[]>;
+  /**
+   * Every record whose name starts with `prefix`, with values, sorted by name, in as few requests as the store
+   * allows (`palisade serve`: one per page of {@link MAX_RECORD_PAGE_BYTES}). Absent on stores where it would cost
+   * one request per record anyway: use {@link readRecordsUnder}, which falls back to listing and reading each.
+   */
+  getRecords?(prefix: string, options?: { signal?: AbortSignal }): Promise<NamedRecord[]>;
+  /** Absent means `atomic`. */
+  readonly casStrength?: CasStrength;
+}
+
+/**
+ * The records under `prefix` that `wanted` accepts (by name), with values: one listing call where the store has
+ * {@link RecordStore.getRecords}, else a listing and one read per wanted name.
+ */
+export async function readRecordsUnder(records: RecordStore, prefix: string, wanted: (name: string) => boolean, options: { signal?: AbortSignal } = {}): Promise<NamedRecord[]> {
+  if (records.getRecords) return (await records.getRecords(prefix, options)).filter((r) => wanted(r.name));
+  return readEachRecord(records, prefix, wanted, options);
+}
+
+/** The records under `prefix` that `wanted` accepts: a listing, then one read per name. */
+export async function readEachRecord(records: RecordStore, prefix: string, wanted: (name: string) => boolean, options: { signal?: AbortSignal } = {}): Promise<NamedRecord[]> {
+  const out: NamedRecord[] = [];
+  for (const name of (await records.listRecords(prefix, options)).filter(wanted)) {
+    const rec = await records.getRecord(name, options);
+    if (rec) out.push({ name, ...rec });
+  }
+  return out;
 }
 
 /** Largest record value, in bytes of its JSON text. */
 export const MAX_RECORD_BYTES = 256 * 1024;
 /** Most names one listing returns. */
 export const MAX_RECORD_LIST = 100_000;
+/** Largest page of records with values one request returns (a page holds at least one record). */
+export const MAX_RECORD_PAGE_BYTES = 4 * 1024 * 1024;
 
 const SEGMENT = /^[a-z0-9][a-z0-9._-]*$/;
 

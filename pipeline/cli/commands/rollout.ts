@@ -7,11 +7,13 @@
  *   status     --store URL [--config palisade.yaml] [--format table|json]
  *   pause|resume|promote|abort --store URL [--reason TEXT] [--config palisade.yaml]
  *
- * The store URL is a directory, `file://…` or `http(s)://…` (`palisade serve`; writes need the token from
- * --token-file or PALISADE_STORE_TOKEN). With `--kubeconfig FILE [--namespace NS]` the rollout state and the node
- * records are PolicyRollout and PolicyNode objects of that cluster instead (the bundles stay in --store, which only
- * the controller needs), and the controller acts only while it holds the namespace's Lease. Exit codes: 0 done; 1 the
- * command does not apply (e.g. resume of a completed rollout) or the store failed; 2 usage or a bad --config.
+ * The store URL is a directory, `file://…`, `http(s)://…` (`palisade serve`; writes need the token from
+ * --token-file or PALISADE_STORE_TOKEN) or `oci://host/repository` (records as tags; one controller at a time,
+ * see stores/oci-records.ts; registry credentials from PALISADE_OCI_USERNAME/PASSWORD). With `--kubeconfig FILE
+ * [--namespace NS]` the rollout state and the node records are PolicyRollout and PolicyNode objects of that cluster
+ * instead (the bundles stay in --store, which only the controller needs), and the controller acts only while it
+ * holds the namespace's Lease. Exit codes: 0 done; 1 the command does not apply (e.g. resume of a completed
+ * rollout) or the store failed; 2 usage or a bad --config.
  */
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -36,7 +38,7 @@ import {
   type RolloutSpec,
 } from '../../rollout/index.js';
 import { policyRolloutView, runElectedController } from '../../rollout/kubernetes/index.js';
-import { DEFAULT_KUBE_NAMESPACE, KubernetesRecordStore, loadKubeConfig, loadStoreToken, openRecordStore, openStore, StoreError, type BundleStore, type RecordStore, type UnlistedBundleStore } from '../../stores/index.js';
+import { DEFAULT_KUBE_NAMESPACE, KubernetesRecordStore, loadKubeConfig, loadStoreToken, ociCredentialsFromEnv, openRecordStore, openStore, StoreError, type BundleStore, type RecordStore, type UnlistedBundleStore } from '../../stores/index.js';
 import { parseCommandArgs } from '../command-args.js';
 import { errorLine, printLine, printText } from '../output.js';
 
@@ -81,7 +83,7 @@ export async function run(argv: string[]): Promise<number> {
   if (spec === undefined) return 2;
   const token = await loadStoreToken(values['token-file']);
   const kube = values.kubeconfig === undefined ? undefined : { kubeConfig: kubeConfigOf(values.kubeconfig), namespace: values.namespace ?? DEFAULT_KUBE_NAMESPACE };
-  const records: RecordStore = kube ? new KubernetesRecordStore({ ...kube, view: policyRolloutView(spec) }) : openRecordStore(values.store!, { token });
+  const records: RecordStore = kube ? new KubernetesRecordStore({ ...kube, view: policyRolloutView(spec) }) : openRecordStore(values.store!, { token, ociCredentials: ociCredentialsFromEnv() });
   try {
     switch (sub) {
       case 'status':
@@ -152,8 +154,9 @@ async function controller(
   if (keys.length === 0) throw new UsageError('the controller needs --key to sign rollback bundles', USAGE);
   const intervalMs = values.interval === undefined ? 2_000 : parseDuration(values.interval);
   if (intervalMs === undefined || intervalMs < 100) throw new UsageError('--interval must be a duration of at least 100ms, e.g. 2s', USAGE);
-  const bundles = openStore(values.store!, { token }) as BundleStore & Partial<UnlistedBundleStore>;
-  if (!bundles.storeUnlisted) throw new StoreError('store-bad-url', `${bundles.location}: the rollout controller needs a directory or palisade serve store (it stores rollback bundles)`);
+  const ociCredentials = ociCredentialsFromEnv();
+  const bundles = openStore(values.store!, { token, ociCredentials }) as BundleStore & Partial<UnlistedBundleStore>;
+  if (!bundles.storeUnlisted) throw new StoreError('store-bad-url', `${bundles.location}: this store cannot keep rollback bundles, which the rollout controller needs`);
   const { trust } = await readTrust(values.trust, new Date());
   const c = new RolloutController({
     bundles,
@@ -169,6 +172,9 @@ async function controller(
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   await printLine(`palisade rollout: controller running on ${bundles.location}, records ${records.location} (tick ${intervalMs} ms, ${spec.waves.length} wave(s))`);
+  if (records.casStrength === 'verified') {
+    errorLine(`palisade rollout: warning: ${records.location} cannot arbitrate between writers (no conditional update in an OCI registry): run exactly one controller; this one stands down while another's heartbeat is fresh`);
+  }
   try {
     if (kube) {
       const identity = values.identity ?? `${hostname()}-${process.pid}`;
