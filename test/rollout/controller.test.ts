@@ -22,7 +22,8 @@ import {
   type RolloutSpec,
   type RolloutState,
 } from '../../pipeline/rollout/index.js';
-import { FsBundleStore, FsRecordStore } from '../../pipeline/stores/index.js';
+import { FsBundleStore, FsRecordStore, OciBundleStore, OciRecordStore, type BundleStore, type RecordStore, type UnlistedBundleStore } from '../../pipeline/stores/index.js';
+import { useRegistry } from '../stores/helpers.js';
 import { bundle, newKey, T0, trustOf } from '../bundle/fixtures.js';
 
 const dirs: string[] = [];
@@ -40,12 +41,14 @@ const spec: RolloutSpec = {
 };
 const NODES = ['node-a', 'node-b', 'node-c', 'node-d', 'node-e'];
 
-/** A store, a clock, agents that apply a target one tick after seeing it (or fail on the digests in `bad`). */
-function world() {
+/**
+ * A store (a directory unless `open` gives another), a clock, agents that apply a target one tick after seeing it
+ * (or fail on the digests in `bad`).
+ */
+function world(open?: () => { bundles: BundleStore & UnlistedBundleStore; records: RecordStore }) {
   const dir = mkdtempSync(join(tmpdir(), 'pld-rollout-'));
   dirs.push(dir);
-  const bundles = new FsBundleStore(dir);
-  const records = new FsRecordStore(dir);
+  const { bundles, records } = open ? open() : { bundles: new FsBundleStore(dir), records: new FsRecordStore(dir) };
   let now = T0.getTime() + 3_600_000;
   const bad = new Set<string>();
   const running = new Map<string, { bundle: BundleRef | null; phase: NodePhase; seenAt: number }>();
@@ -101,7 +104,17 @@ function world() {
     }
     return state;
   }
-  return { dir, bundles, records, deps, bad, everRan, log, publish, targets, run, agentsReport };
+  const advance = (ms: number): void => {
+    now += ms;
+  };
+  return { dir, bundles, records, deps, bad, everRan, log, publish, targets, run, agentsReport, advance };
+}
+
+/** The first rollout (serial 1) completed everywhere. */
+async function expectCompleted(w: ReturnType<typeof world>, state: RolloutState | undefined): Promise<void> {
+  expect(state?.phase).toBe('completed');
+  expect(state?.promoted).toEqual([0, 1, 2]);
+  expect(Object.values(await w.targets())).toEqual([1, 1, 1, 1, 1]);
 }
 
 describe('rollout controller (embedded backend)', () => {
@@ -114,10 +127,7 @@ describe('rollout controller (embedded backend)', () => {
     expect(state?.wave).toBe(0);
     expect(await w.targets()).toEqual({ 'node-a': 1, 'node-b': null, 'node-c': null, 'node-d': null, 'node-e': null });
     state = await w.run(20, () => [controller]);
-    expect(state?.phase).toBe('completed');
-    expect(state?.promoted).toEqual([0, 1, 2]);
-    expect(Object.values(await w.targets())).toEqual([1, 1, 1, 1, 1]);
-
+    await expectCompleted(w, state);
     const badRef = await w.publish(2, 'b');
     w.bad.add(badRef.digest);
     state = await w.run(6, () => [controller]);
@@ -173,4 +183,62 @@ describe('rollout controller (embedded backend)', () => {
     expect(() => new RolloutController({ ...w.deps, spec: { ...spec, gates: { ...spec.gates, metrics: [{ name: 'm', query: 'up', successCondition: { op: '>', threshold: 0 }, intervalMs: 1, count: 1, failureLimit: 0, inconclusiveLimit: 0, consecutiveErrorLimit: 4 }] } } })).toThrowError(/Prometheus/);
     expect(await verifyBundle(bundle(1, [key]), { trust, now: new Date(T0.getTime() + 1000) })).toBeTruthy();
   });
+});
+
+describe('rollout controller on an OCI registry (the real docker-registry; records verified, not atomic)', () => {
+  const registry = useRegistry();
+  const oci = (repo: string, writer: string) => () => ({
+    bundles: new OciBundleStore(`http://${registry().host}`, repo),
+    records: new OciRecordStore(`http://${registry().host}`, repo, { writer }),
+  });
+
+  it('rolls a good bundle out wave by wave and stops a bad one on the canary, rollback bundle kept in the registry', async () => {
+    const w = world(oci('palisade/rollout', 'controller'));
+    const controller = new RolloutController({ ...w.deps, id: 'controller-1' });
+    await w.agentsReport();
+    await w.publish(1, 'a');
+    let state = await w.run(22, () => [controller]);
+    await expectCompleted(w, state);
+    const badRef = await w.publish(2, 'b');
+    w.bad.add(badRef.digest);
+    state = await w.run(6, () => [controller]);
+    expect(state?.phase).toBe('aborted');
+    expect(state?.blastRadius?.nodes).toEqual(['node-a']);
+    const rollback = state!.rollbackBundle!;
+    expect(parseNodeTarget((await w.records.getRecord(nodeTargetRecord('node-a')))!.value)!.bundle).toEqual(rollback);
+    // The rollback bundle is in the registry by digest, and neither listed nor latest.
+    expect((await w.bundles.get(rollback.digest)).byteLength).toBe(rollback.size);
+    expect((await w.bundles.list()).map((d) => d.serial)).toEqual([1, 2]);
+    expect((await w.bundles.latest())?.serial).toBe(2);
+    for (const node of NODES.slice(1)) expect(w.everRan.get(node)).toEqual(new Set([1]));
+  }, 120_000);
+
+  it('a second controller stands down while the first beats, says why, and takes over once the beat stops', async () => {
+    const w = world(oci('palisade/two-controllers', 'w'));
+    const logA: string[] = [];
+    const logB: string[] = [];
+    const a = new RolloutController({ ...w.deps, id: 'controller-a', log: (l) => void logA.push(l) });
+    const b = new RolloutController({ ...w.deps, id: 'controller-b', log: (l) => void logB.push(l) });
+    await w.agentsReport();
+    await w.publish(1, 'a');
+    expect((await a.tick()).stoodDown).toBeFalsy();
+    const first = await b.tick();
+    expect(first.stoodDown).toBe(true);
+    expect(logB.join('\n')).toMatch(/another controller \(controller-a\) is beating.*standing down.*run one/);
+    for (let i = 0; i < 4; i++) {
+      await w.run(1, () => [a]);
+      expect((await b.tick()).stoodDown).toBe(true);
+    }
+    // A stops. B sees A's last beat unchanged; after three of A's 2 s intervals on B's own clock, B takes over.
+    w.advance(5_000);
+    expect((await b.tick()).stoodDown).toBe(true);
+    w.advance(5_000);
+    const taken = await b.tick();
+    expect(taken.stoodDown).toBeFalsy();
+    expect(taken.state?.bundle.serial).toBe(1);
+    expect(logB.join('\n')).toMatch(/controller controller-a stopped beating 10 s ago; taking over/);
+    // A comes back: now it is the one that stands down.
+    expect((await a.tick()).stoodDown).toBe(true);
+    expect(logA.join('\n')).toMatch(/another controller \(controller-b\)/);
+  }, 120_000);
 });

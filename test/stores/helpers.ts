@@ -3,6 +3,7 @@
  * port, the real Debian docker-registry, and a real `palisade serve` child process.
  */
 import { spawn } from 'node:child_process';
+import { afterAll, beforeAll } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile, access } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -81,35 +82,63 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Pro
 
 /**
  * The real distribution registry (Debian's docker-registry) on 127.0.0.1 with storage in a temp dir;
- * `extraConfig` lines are appended to its YAML configuration (e.g. an `auth:` section).
+ * `extraConfig` lines are appended to its YAML configuration (e.g. an `auth:` section). `down()` stops it keeping
+ * its data and port; `up(extraConfig, storageConfig)` starts it again on them, optionally with other extra
+ * configuration (`storageConfig`: lines inside `storage:`, indented by two spaces, e.g. a read-only `maintenance:`).
  */
-export async function startRegistry(extraConfig: string[] = []): Promise<{ host: string; stop(): Promise<void> }> {
+export async function startRegistry(extraConfig: string[] = []): Promise<{ host: string; stop(): Promise<void>; down(): Promise<void>; up(extra?: string[], storage?: string[]): Promise<void> }> {
   await access('/usr/bin/docker-registry');
   const dir = await tempDir('registry');
   const port = await freePort();
   const config = join(dir.path, 'config.yml');
-  await writeFile(config, [
-    'version: 0.1',
-    'log:',
-    '  level: error',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${join(dir.path, 'data')}`,
-    'http:',
-    `  addr: 127.0.0.1:${port}`,
-    ...extraConfig,
-    '',
-  ].join('\n'));
-  const child = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr?.resume();
-  await waitFor(`http://127.0.0.1:${port}/`, child, 'docker-registry');
+  let child: ChildProcess | undefined;
+  const up = async (extra: string[] = extraConfig, storage: string[] = []): Promise<void> => {
+    await writeFile(config, [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${join(dir.path, 'data')}`,
+      ...storage,
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      ...extra,
+      '',
+    ].join('\n'));
+    const c = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    c.stderr?.resume();
+    child = c;
+    await waitFor(`http://127.0.0.1:${port}/`, c, 'docker-registry');
+  };
+  await up();
   return {
     host: `127.0.0.1:${port}`,
+    up,
+    async down() {
+      if (child) await stopChild(child);
+      child = undefined;
+    },
     async stop() {
-      await stopChild(child);
+      if (child) await stopChild(child);
       await dir.remove();
     },
   };
+}
+
+/** The registry {@link startRegistry} runs. */
+export type RunningRegistry = Awaited<ReturnType<typeof startRegistry>>;
+
+/** Starts a registry before the tests of the calling suite and stops it after; call the result in a test. */
+export function useRegistry(): () => RunningRegistry {
+  let registry: RunningRegistry | undefined;
+  beforeAll(async () => {
+    registry = await startRegistry();
+  }, 30_000);
+  afterAll(async () => {
+    await registry?.stop();
+  });
+  return () => registry!;
 }
 
 /** A running `palisade serve` child. */

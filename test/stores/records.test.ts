@@ -7,7 +7,7 @@
 import { readdir, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FsBundleStore, FsRecordStore, HttpBundleStore, HttpRecordStore, MAX_RECORD_BYTES, openRecordStore, sha256Digest, type RecordStore } from '../../pipeline/stores/index.js';
+import { FsBundleStore, FsRecordStore, HttpBundleStore, HttpRecordStore, MAX_RECORD_BYTES, MAX_RECORD_PAGE_BYTES, openRecordStore, readRecordsUnder, sha256Digest, type RecordStore } from '../../pipeline/stores/index.js';
 import { makeBundle, startServe, storeErrorOf, tempDir, type ServeProcess } from './helpers.js';
 
 const TOKEN = 'records-test-token-0123456789';
@@ -121,12 +121,40 @@ describe('records: store-specific promises', () => {
     expect(JSON.stringify(await traversal.json())).not.toContain(httpDir.path);
   });
 
-  it('openRecordStore: directories, file:// and http(s)://; oci:// says why not', () => {
+  it('openRecordStore: directories, file://, http(s):// and oci:// (tested in oci-records.test.ts)', () => {
     expect(openRecordStore(fsDir.path)).toBeInstanceOf(FsRecordStore);
     expect(openRecordStore(`file://${fsDir.path}`)).toBeInstanceOf(FsRecordStore);
     expect(openRecordStore(serve.url)).toBeInstanceOf(HttpRecordStore);
-    expect(() => openRecordStore('oci://127.0.0.1:5000/policies')).toThrowError(/keeps no records/);
+    expect(openRecordStore(serve.url).casStrength ?? 'atomic').toBe('atomic');
+    expect(() => openRecordStore('oci://127.0.0.1:5000/')).toThrowError(/expected oci:\/\/host/);
+    expect(() => openRecordStore('gopher://x/')).toThrowError(/unknown store URL scheme/);
   });
+
+  it('palisade serve lists records with values in pages of at most MAX_RECORD_PAGE_BYTES, and the client follows them', async () => {
+    const s = new HttpRecordStore(serve.url, { token: TOKEN });
+    const big = 'y'.repeat(MAX_RECORD_BYTES - 1024);
+    const names = Array.from({ length: 20 }, (_, i) => `paged/n${String(i).padStart(2, '0')}/status`);
+    const versions = new Map<string, string>();
+    for (const n of names) versions.set(n, await s.putRecord(n, { n, big }, null));
+    await s.putRecord('paged/n00/target', { small: true }, null);
+    await s.putRecord('unpaged', 1, null);
+
+    const first = await fetch(`${serve.url}/v1/records?prefix=paged/&values=1`);
+    const page = (await first.json()) as { records: { name: string; version: string }[]; next?: string };
+    expect(page.records.length).toBeGreaterThan(0);
+    expect(page.records.length).toBeLessThan(21);
+    expect(page.next).toBe(page.records.at(-1)!.name);
+    expect(JSON.stringify(page).length).toBeLessThanOrEqual(MAX_RECORD_PAGE_BYTES + 64);
+
+    const all = await s.getRecords('paged/');
+    expect(all.map((r) => r.name)).toEqual([...names.slice(0, 1), 'paged/n00/target', ...names.slice(1)]);
+    for (const r of all) if (versions.has(r.name)) expect(r).toEqual({ name: r.name, value: { n: r.name, big }, version: versions.get(r.name) });
+    expect((await readRecordsUnder(s, 'paged/', (n) => n.endsWith('/target'))).map((r) => r.value)).toEqual([{ small: true }]);
+    expect((await readRecordsUnder(new FsRecordStore(httpDir.path), 'paged/', (n) => n.endsWith('/target'))).map((r) => r.value)).toEqual([{ small: true }]);
+
+    const badAfter = await fetch(`${serve.url}/v1/records?prefix=paged/&values=1&after=..%2Fx`);
+    expect(badAfter.status).toBe(400);
+  }, 60_000);
 });
 
 describe('unlisted bundles (rollback bundles carry an older serial, so latest never names them)', () => {
