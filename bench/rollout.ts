@@ -5,7 +5,10 @@
  * controller with 3 waves (1%, 10%, 100%; wave bake 0 and agent bake 20 ms, so the machinery is what is timed). Prints: publish → every node
  * enforcing (wall time and controller ticks), first failure (the canary's bake fails) → every node it reached back on
  * a rollback bundle, and the controller's CPU time per node status it read. Baseline: one agent applying one bundle
- * alone, measured in the same run. Asserts nothing.
+ * alone, measured in the same run. Then the controller's fleet read (readFleet: every status and target) over
+ * `palisade serve` (in-process, the same records): one request per record (the path for stores without a listing
+ * with values, e.g. an OCI registry) against the paged listing with values; requests, wall time and CPU per read.
+ * Asserts nothing.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,8 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { REFERENCE_ENGINES, composeBundle } from '../pipeline/bundle-build/index.js';
 import { PALISADE_ABI_VERSION, generateSigningKeyPem, parsePublicKey, parseSigningKey, trustOfKey } from '../pipeline/core/bundle/index.js';
 import { loadPolicyModel } from '../pipeline/core/policy/index.js';
-import { RolloutController, parseRolloutState, ROLLOUT_RECORD, rollbackMaker, type RolloutSpec } from '../pipeline/rollout/index.js';
-import { FsBundleStore, FsRecordStore } from '../pipeline/stores/index.js';
+import { RolloutController, parseRolloutState, readFleet, ROLLOUT_RECORD, rollbackMaker, type RolloutSpec } from '../pipeline/rollout/index.js';
+import { FsBundleStore, FsRecordStore, HttpRecordStore, readBundleSerial, startStoreServer, type RecordStore } from '../pipeline/stores/index.js';
 import { applyBundle } from '../node-agent/agent/apply.js';
 import type { CycleDeps } from '../node-agent/agent/cycle.js';
 import { memoryLog } from '../node-agent/agent/log.js';
@@ -169,6 +172,41 @@ async function main(): Promise<void> {
   console.log(`publish -> all ${AGENTS} agents enforcing        ${goodMs.toFixed(0)} ms (${goodTicks} controller ticks; ${(goodMs / soloMs).toFixed(1)}x the baseline)`);
   console.log(`canary failure -> fleet-wide abort complete  ${abortMs.toFixed(0)} ms (nodes that ever got the bad bundle: ${touched})`);
   console.log(`controller CPU per node status read          ${(controllerCpuUs / statusesRead).toFixed(1)} µs (${ticks} ticks, ${statusesRead} statuses)`);
+  await fleetReadOverHttp();
+}
+
+/** readFleet over palisade serve: one request per record vs the listing with values (same store, same run). */
+async function fleetReadOverHttp(): Promise<void> {
+  const server = await startStoreServer({ store: bundles, readSerial: readBundleSerial, records }, '127.0.0.1', 0);
+  try {
+    let requests = 0;
+    const counting: typeof fetch = (input, init) => {
+      requests++;
+      return fetch(input, init);
+    };
+    const paged = new HttpRecordStore(server.url, { fetch: counting });
+    // The same client without the listing with values: what readFleet does on a store that has none.
+    const perRecord: RecordStore = { location: paged.location, getRecord: (n, o) => paged.getRecord(n, o), putRecord: (n, v, e, o) => paged.putRecord(n, v, e, o), listRecords: (p, o) => paged.listRecords(p, o) };
+    const ROUNDS = 20;
+    const measure = async (store: RecordStore): Promise<{ requests: number; ms: number; cpuUs: number; nodes: number }> => {
+      await readFleet(store);
+      requests = 0;
+      const cpu = process.cpuUsage();
+      const t = performance.now();
+      let nodes = 0;
+      for (let i = 0; i < ROUNDS; i++) nodes = (await readFleet(store)).statuses.size;
+      const used = process.cpuUsage(cpu);
+      return { requests: requests / ROUNDS, ms: (performance.now() - t) / ROUNDS, cpuUs: (used.user + used.system) / ROUNDS, nodes };
+    };
+    const one = await measure(perRecord);
+    const listed = await measure(paged);
+    const line = (label: string, m: typeof one): string => `${label} ${String(m.requests).padStart(4)} requests, ${m.ms.toFixed(1).padStart(6)} ms, CPU ${(m.cpuUs / 1000).toFixed(1)} ms (client and server) per read of ${m.nodes} nodes`;
+    console.log(line('fleet read over palisade serve, per record:  ', one));
+    console.log(line('fleet read over palisade serve, with values: ', listed));
+    console.log(`  ratio per record / with values: ${(one.requests / listed.requests).toFixed(0)}x requests, ${(one.ms / listed.ms).toFixed(1)}x time`);
+  } finally {
+    await server.close(1_000);
+  }
 }
 
 try {

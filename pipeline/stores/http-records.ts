@@ -20,7 +20,7 @@ import { StoreError } from './errors.js';
 import { fetchWithTimeout } from './fetch-with-timeout.js';
 import { bearerMatches } from './http-auth.js';
 import { storeErrorAnswer } from './http-error-answer.js';
-import { checkRecordName, checkRecordPrefix, isRecordName, MAX_RECORD_BYTES, MAX_RECORD_LIST, MAX_RECORD_PAGE_BYTES, readEachRecord, recordText, type ExpectedVersion, type NamedRecord, type RecordStore, type StoredRecord } from './records.js';
+import { checkRecordName, checkRecordPrefix, isRecordName, MAX_RECORD_BYTES, MAX_RECORD_LIST, MAX_RECORD_PAGE_BYTES, RECORD_READ_CONCURRENCY, readEachRecord, readNamedRecords, recordText, type ExpectedVersion, type NamedRecord, type RecordStore, type StoredRecord } from './records.js';
 
 /** Path prefix of the record routes. */
 export const RECORDS_PREFIX = '/v1/records';
@@ -99,17 +99,16 @@ export async function serveRecordRequest(req: IncomingMessage, res: ServerRespon
 
 /** One page of records with values: names after `after`, at most MAX_RECORD_PAGE_BYTES of JSON (at least one). */
 async function recordPage(records: RecordStore, prefix: string, after: string): Promise<{ records: NamedRecord[]; next?: string }> {
+  const names = (await records.listRecords(prefix)).filter((n) => n > after);
   const page: NamedRecord[] = [];
   let bytes = 0;
-  for (const name of await records.listRecords(prefix)) {
-    if (name <= after) continue;
-    const rec = await records.getRecord(name);
-    if (!rec) continue;
-    const entry = { name, value: rec.value, version: rec.version };
-    const size = Buffer.byteLength(JSON.stringify(entry)) + 1;
-    if (page.length > 0 && bytes + size > MAX_RECORD_PAGE_BYTES) return { records: page, next: page.at(-1)!.name };
-    page.push(entry);
-    bytes += size;
+  for (let i = 0; i < names.length; i += RECORD_READ_CONCURRENCY) {
+    for (const entry of await readNamedRecords(records, names.slice(i, i + RECORD_READ_CONCURRENCY))) {
+      const size = Buffer.byteLength(JSON.stringify(entry)) + 1;
+      if (page.length > 0 && bytes + size > MAX_RECORD_PAGE_BYTES) return { records: page, next: page.at(-1)!.name };
+      page.push(entry);
+      bytes += size;
+    }
   }
   return { records: page };
 }

@@ -72,10 +72,21 @@ export async function readRecordsUnder(records: RecordStore, prefix: string, wan
 
 /** The records under `prefix` that `wanted` accepts: a listing, then one read per name. */
 export async function readEachRecord(records: RecordStore, prefix: string, wanted: (name: string) => boolean, options: { signal?: AbortSignal } = {}): Promise<NamedRecord[]> {
+  return readNamedRecords(records, (await records.listRecords(prefix, options)).filter(wanted), options);
+}
+
+/** How many records are read at once when each is its own request or file. */
+export const RECORD_READ_CONCURRENCY = 16;
+
+/** The named records in order, {@link RECORD_READ_CONCURRENCY} reads at a time; names without a record are left out. */
+export async function readNamedRecords(records: RecordStore, names: readonly string[], options: { signal?: AbortSignal } = {}): Promise<NamedRecord[]> {
   const out: NamedRecord[] = [];
-  for (const name of (await records.listRecords(prefix, options)).filter(wanted)) {
-    const rec = await records.getRecord(name, options);
-    if (rec) out.push({ name, ...rec });
+  for (let i = 0; i < names.length; i += RECORD_READ_CONCURRENCY) {
+    const batch = names.slice(i, i + RECORD_READ_CONCURRENCY);
+    const got = await Promise.all(batch.map((name) => records.getRecord(name, options)));
+    got.forEach((rec, j) => {
+      if (rec) out.push({ name: batch[j]!, ...rec });
+    });
   }
   return out;
 }
