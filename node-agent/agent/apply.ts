@@ -163,10 +163,11 @@ export async function bake(deps: CycleDeps, gen: Generation, contents: BundleCon
   const end = deps.clock.now().getTime() + durationMs;
   const dropsAtStart = deps.datapath.policyDrops(gen);
   const probes = liveProbes(contents.model, endpoints, contents.probes, { audit });
-  for (;;) {
+  for (let checks = 0; ; checks++) {
     const left = end - deps.clock.now().getTime();
-    if (left <= 0) return null;
-    await deps.clock.sleep(Math.min(intervalMs, left));
+    // A bake checks at least once: on a loaded host, setting up can outlast a short bake.
+    if (left <= 0 && (checks > 0 || durationMs <= 0)) return null;
+    await deps.clock.sleep(Math.max(0, Math.min(intervalMs, left)));
     if (health) {
       const why = await health();
       if (why !== null) return `health check failed: ${why}`;
