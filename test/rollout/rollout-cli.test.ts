@@ -1,7 +1,8 @@
 /**
  * `palisade rollout` as a user runs it: the controller as its own process over a directory store, agents (simulated
  * here, through their status and target records) following it, `status` as a table and JSON, the operator's
- * commands and their exit codes, a bad --config at its file:line:col, and a clean stop on SIGTERM.
+ * commands and their exit codes, a bad --config at its file:line:col, and a clean stop on SIGTERM; and over an
+ * OCI registry (the real docker-registry), where a second controller process stands down.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,9 +11,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateSigningKeyPem, parseSigningKey } from '../../pipeline/core/bundle/index.js';
 import { nodeStatusRecord, nodeTargetRecord, parseNodeTarget, parseRolloutState, ROLLOUT_RECORD } from '../../pipeline/rollout/index.js';
-import { FsBundleStore, FsRecordStore } from '../../pipeline/stores/index.js';
+import { FsBundleStore, FsRecordStore, OciBundleStore, OciRecordStore, type RecordStore } from '../../pipeline/stores/index.js';
 import { bundle } from '../bundle/fixtures.js';
-import { CLI } from '../stores/helpers.js';
+import { CLI, useRegistry } from '../stores/helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'pld-rollout-cli-'));
 const store = join(work, 'store');
@@ -31,14 +32,15 @@ writeFileSync(
   'rollout:\n  waves:\n    - name: canary\n      nodeSelector: { matchLabels: { canary: "true" } }\n      bake: 1s\n    - name: everyone\n      percent: 100\n      bake: 1s\n  gates:\n    reportTimeout: 30s\n',
 );
 const NODES = ['node-a', 'node-b', 'node-c'];
-const records = new FsRecordStore(store);
+const fsRecords = new FsRecordStore(store);
+const records = fsRecords;
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   return spawnSync(process.execPath, [CLI, 'rollout', ...args], { encoding: 'utf8' });
 }
 
 /** Agents: each reports the bundle its target names as active (one round after seeing it). */
-async function agentsFollowTargets(): Promise<void> {
+async function agentsFollowTargets(records: RecordStore = fsRecords): Promise<void> {
   for (const node of NODES) {
     const t = await records.getRecord(nodeTargetRecord(node));
     const target = t ? parseNodeTarget(t.value) : undefined;
@@ -48,11 +50,11 @@ async function agentsFollowTargets(): Promise<void> {
   }
 }
 
-async function until(what: string, cond: () => Promise<boolean>, ms = 40_000): Promise<void> {
+async function until(what: string, cond: () => Promise<boolean>, ms = 40_000, agentRecords: RecordStore = fsRecords): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await agentsFollowTargets();
+    await agentsFollowTargets(agentRecords);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -125,4 +127,43 @@ describe('palisade rollout', () => {
     expect(noKey.status).toBe(2);
     expect(noKey.stderr).toContain('needs --key');
   });
+});
+
+describe('palisade rollout over an OCI registry', () => {
+  const registry = useRegistry();
+
+  it('the controller rolls a bundle out through registry records, warns that one controller must run, and a second one stands down', async () => {
+    const url = `oci://${registry().host}/palisade/cli`;
+    const ociRecords = new OciRecordStore(`http://${registry().host}`, 'palisade/cli', { writer: 'test-agents' });
+    await agentsFollowTargets(ociRecords);
+    const start = (): { child: ChildProcess; err: () => string } => {
+      const child = spawn(process.execPath, [CLI, 'rollout', 'controller', '--store', url, '--trust', join(work, 'k.pub'), '--key', join(work, 'k.key'), '--config', join(work, 'palisade.yaml'), '--interval', '200ms'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(child);
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      child.stdout!.resume();
+      return { child, err: () => err };
+    };
+    const first = start();
+    const far = new Date(Date.now() + 20 * 86_400_000);
+    await new OciBundleStore(`http://${registry().host}`, 'palisade/cli').publish({ serial: 1, bytes: bundle(1, [key], { createdAt: new Date(), expiresAt: far }, 'oci') });
+    const ociPhase = async (): Promise<string | undefined> => {
+      const rec = await ociRecords.getRecord(ROLLOUT_RECORD);
+      return rec ? parseRolloutState(rec.value)?.phase : undefined;
+    };
+    await until('serial 1 completed over the registry', async () => (await ociPhase()) === 'completed', 60_000, ociRecords);
+    expect(first.err()).toMatch(/warning: oci:\/\/127\.0\.0\.1:\d+\/palisade\/cli cannot arbitrate between writers .* run exactly one controller/);
+    expect(first.err()).toContain('rollout 1: completed');
+    const json = JSON.parse(cli('status', '--store', url, '--format', 'json').stdout) as { rollout: { phase: string }; targets: Record<string, { bundle: { serial: number } }> };
+    expect(json.rollout.phase).toBe('completed');
+    expect(Object.keys(json.targets)).toEqual(NODES);
+
+    const second = start();
+    await until('the second controller to stand down', async () => /another controller \(controller-[a-z0-9]+\) is beating/.test(second.err()), 30_000, ociRecords);
+    for (const c of [first, second]) {
+      const stopped = new Promise<number | null>((r) => c.child.once('exit', r));
+      c.child.kill('SIGTERM');
+      expect(await stopped).toBe(0);
+    }
+  }, 120_000);
 });
