@@ -151,7 +151,8 @@ describe('palisade rollout over an OCI registry', () => {
       const rec = await ociRecords.getRecord(ROLLOUT_RECORD);
       return rec ? parseRolloutState(rec.value)?.phase : undefined;
     };
-    await until('serial 1 completed over the registry', async () => (await ociPhase()) === 'completed', 60_000, ociRecords);
+    // The controller's log arrives through a pipe, maybe after the record it wrote: wait for both.
+    await until('serial 1 completed over the registry', async () => (await ociPhase()) === 'completed' && first.err().includes('rollout 1: completed'), 60_000, ociRecords);
     expect(first.err()).toMatch(/warning: oci:\/\/127\.0\.0\.1:\d+\/palisade\/cli cannot arbitrate between writers .* run exactly one controller/);
     expect(first.err()).toContain('rollout 1: completed');
     const json = JSON.parse(cli('status', '--store', url, '--format', 'json').stdout) as { rollout: { phase: string }; targets: Record<string, { bundle: { serial: number } }> };
