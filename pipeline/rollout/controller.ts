@@ -7,6 +7,7 @@
  * store whose compare-and-swap is only verified (an OCI registry), a heartbeat makes a second controller stand
  * down instead (controller-heartbeat.ts).
  */
+import { hostname } from 'node:os';
 import { setTimeout as wait } from 'node:timers/promises';
 import type { BundleStore } from '../stores/index.js';
 import { readRecordsUnder, StoreError, type RecordStore, type StoredRecord } from '../stores/index.js';
@@ -40,7 +41,7 @@ export interface ControllerDeps {
   readonly now: () => number;
   /** One line per event and per conflict or failure. */
   readonly log: (line: string) => void;
-  /** This controller's name in its heartbeat (stores with verified compare-and-swap only; default: random). */
+  /** This controller's name in its heartbeat (stores with verified compare-and-swap only; default `<host>:<pid>`). */
   readonly id?: string;
 }
 
@@ -78,7 +79,7 @@ export class RolloutController {
   constructor(private readonly deps: ControllerDeps) {
     if (deps.spec.gates.metrics.length > 0 && !deps.prometheus) throw new RangeError('the rollout spec has metric gates: give the Prometheus URL to measure them');
     if (deps.records.casStrength === 'verified') {
-      this.#heartbeat = new ControllerHeartbeat(deps.records, deps.id ?? `controller-${Math.random().toString(36).slice(2, 10)}`, deps.log);
+      this.#heartbeat = new ControllerHeartbeat(deps.records, deps.id ?? `${hostname()}:${process.pid}`, deps.log);
     }
   }
 

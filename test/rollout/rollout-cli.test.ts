@@ -160,7 +160,7 @@ describe('palisade rollout over an OCI registry', () => {
     expect(Object.keys(json.targets)).toEqual(NODES);
 
     const second = start();
-    await until('the second controller to stand down', async () => /another controller \(controller-[a-z0-9]+\) is beating/.test(second.err()), 30_000, ociRecords);
+    await until('the second controller to stand down', async () => /another controller \([^)]+:\d+\) is beating/.test(second.err()), 30_000, ociRecords);
     for (const c of [first, second]) {
       const stopped = new Promise<number | null>((r) => c.child.once('exit', r));
       c.child.kill('SIGTERM');
