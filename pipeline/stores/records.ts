@@ -1,7 +1,8 @@
 /**
  * Records: small JSON documents a store keeps beside its bundles (a rollout's state, each node's target and status),
  * each changed only by compare-and-swap on its version, so concurrent writers (two controllers, an agent and an
- * operator) never lose an update unknowingly. Versions are opaque strings to callers.
+ * operator) never lose an update unknowingly — on stores whose compare-and-swap is atomic; an OCI registry's is
+ * only verified (see {@link CasStrength}). Versions are opaque strings to callers.
  *
  * Names are paths of 1–4 segments of `[a-z0-9][a-z0-9._-]*` (at most 253 characters), e.g. `rollout`,
  * `nodes/node-a/status`; values are JSON of at most {@link MAX_RECORD_BYTES} bytes.
