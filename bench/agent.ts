@@ -22,6 +22,7 @@ import type { CycleDeps } from '../node-agent/agent/cycle.js';
 import { KernelAgentDatapath } from '../node-agent/agent/kernel-datapath.js';
 import { memoryLog } from '../node-agent/agent/log.js';
 import type { AgentState, ApplyStep } from '../node-agent/agent/types.js';
+import { initialAgentState } from '../node-agent/agent/types.js';
 import { openDatapath } from '../node-agent/datapath/index.js';
 import type { PodEndpoint } from '../node-agent/discovery/index.js';
 
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
     log: memoryLog(),
     observer: { step: (s, sec) => (steps.get(s) ?? steps.set(s, []).get(s)!).push(sec * 1000) },
   };
-  let state: AgentState = { trusted: { minSerial: 0, minRollbackOf: 0, trustRootVersion: null }, enforced: null, enforcedContents: null, enforcedTables: null, enforcedBundle: null, rejected: new Map(), lastRejection: null, lastRollback: null };
+  let state: AgentState = initialAgentState();
   const totals: number[] = [];
   const floors: number[] = [];
   let entries = 0;

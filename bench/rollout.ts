@@ -25,6 +25,7 @@ import { memoryLog } from '../node-agent/agent/log.js';
 import { RolloutLink, statusFor, type NodeTargetView } from '../node-agent/agent/rollout-link.js';
 import { TableDatapath } from '../node-agent/agent/table-datapath.js';
 import type { AgentState } from '../node-agent/agent/types.js';
+import { initialAgentState } from '../node-agent/agent/types.js';
 import type { EndpointSet, PodEndpoint } from '../node-agent/discovery/index.js';
 
 const AGENTS = 100;
@@ -79,7 +80,7 @@ interface Agent {
 }
 
 let badDigest = '';
-const fresh = (): AgentState => ({ trusted: { minSerial: 0, minRollbackOf: 0, trustRootVersion: null }, enforced: null, enforcedContents: null, enforcedTables: null, enforcedBundle: null, rejected: new Map(), lastRejection: null, lastRollback: null });
+const fresh = (): AgentState => initialAgentState();
 const agents: Agent[] = Array.from({ length: AGENTS }, (_, i) => {
   const endpoints = endpointsOf(i);
   const deps: CycleDeps = {

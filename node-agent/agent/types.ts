@@ -185,3 +185,8 @@ export interface BakeOptions {
   /** A health check: null when healthy, else why not. */
   readonly health?: () => Promise<string | null>;
 }
+
+/** The state of an agent that has enforced nothing yet and trusts no serial floor. */
+export function initialAgentState(): AgentState {
+  return { trusted: { minSerial: 0, minRollbackOf: 0, trustRootVersion: null }, enforced: null, enforcedContents: null, enforcedTables: null, enforcedBundle: null, rejected: new Map(), lastRejection: null, lastRollback: null };
+}

@@ -20,47 +20,33 @@ export interface AttemptCounts {
 
 const POD_MAIN = fileURLToPath(new URL('./pod-main.js', import.meta.url));
 
-export class LiveTraffic {
+/** Attempts per connection, and from them each node's health. */
+export class AttemptMeter {
   readonly #counts = new Map<string, AttemptCounts>();
   /** Connection id → failed attempts in a row (0 after a success). */
   readonly #failedInARow = new Map<string, number>();
   #health: Server | undefined;
 
-  constructor(private readonly plan: LabPlan) {
+  constructor(protected readonly plan: LabPlan) {
     for (const c of plan.connections) this.#counts.set(c.id, { ok: 0, failed: 0 });
   }
 
-  /**
-   * Starts every pod's workload and waits until all listen.
-   * @param intervalMs pause between two attempts of a connection
-   */
-  async start(net: LabNetwork, procs: ProcessGroup, options: { intervalMs: number; timeoutMs: number }): Promise<void> {
-    const ipOf = new Map(this.plan.pods.map((p) => [p.id, p.ipv4]));
-    await Promise.all(
-      net.pods.map((p) => {
-        const connect = this.plan.connections.flatMap((c, id) => (c.from === p.pod.id ? [{ id, ip: ipOf.get(c.to)!, port: c.port, protocol: c.protocol }] : []));
-        const work = { serve: p.pod.ports, connect, intervalMs: options.intervalMs, timeoutMs: options.timeoutMs };
-        const started = procs.start(`pod-${p.pod.id.replace('/', '-')}`, 'ip', ['netns', 'exec', p.ns, process.execPath, POD_MAIN, JSON.stringify(work)]);
-        started.onLine((line) => this.#record(line));
-        return procs.ready(started, /"ready":true/, 15_000);
-      }),
-    );
+  /** Counts one attempt of the connection at `index` of the plan. */
+  record(index: number, ok: boolean): void {
+    const c = this.plan.connections[index];
+    if (!c) return;
+    const counts = this.#counts.get(c.id)!;
+    if (ok) counts.ok++;
+    else counts.failed++;
+    this.#failedInARow.set(c.id, ok ? 0 : (this.#failedInARow.get(c.id) ?? 0) + 1);
   }
 
-  #record(line: string): void {
-    let r: { c?: unknown; ok?: unknown };
-    try {
-      r = JSON.parse(line) as typeof r;
-    } catch {
-      return;
-    }
-    const c = typeof r.c === 'number' ? this.plan.connections[r.c] : undefined;
-    if (!c || typeof r.ok !== 'boolean') return;
-    const counts = this.#counts.get(c.id)!;
-    if (r.ok) counts.ok++;
-    else counts.failed++;
-    this.#failedInARow.set(c.id, r.ok ? 0 : (this.#failedInARow.get(c.id) ?? 0) + 1);
+  /** null when `node` is healthy, else why not (its bake health check). */
+  async health(node: string): Promise<string | null> {
+    const failing = this.failing(node);
+    return failing.length === 0 ? null : `failing: ${failing.map((c) => c.id).join(', ')}`;
   }
+
 
   /** A copy of the counts so far, per connection id (subtract two to get a window's). */
   snapshot(): Map<string, AttemptCounts> {
@@ -94,6 +80,37 @@ export class LiveTraffic {
     this.#health = undefined;
     if (h) await new Promise((r) => h.close(r));
   }
+}
+
+/** The pods' real workloads in their network namespaces. */
+export class LiveTraffic extends AttemptMeter {
+  /**
+   * Starts every pod's workload and waits until all listen.
+   * @param intervalMs pause between two attempts of a connection
+   */
+  async start(net: LabNetwork, procs: ProcessGroup, options: { intervalMs: number; timeoutMs: number }): Promise<void> {
+    const ipOf = new Map(this.plan.pods.map((p) => [p.id, p.ipv4]));
+    await Promise.all(
+      net.pods.map((p) => {
+        const connect = this.plan.connections.flatMap((c, id) => (c.from === p.pod.id ? [{ id, ip: ipOf.get(c.to)!, port: c.port, protocol: c.protocol }] : []));
+        const work = { serve: p.pod.ports, connect, intervalMs: options.intervalMs, timeoutMs: options.timeoutMs };
+        const started = procs.start(`pod-${p.pod.id.replace('/', '-')}`, 'ip', ['netns', 'exec', p.ns, process.execPath, POD_MAIN, JSON.stringify(work)]);
+        started.onLine((line) => this.#record(line));
+        return procs.ready(started, /"ready":true/, 15_000);
+      }),
+    );
+  }
+
+  #record(line: string): void {
+    let r: { c?: unknown; ok?: unknown };
+    try {
+      r = JSON.parse(line) as typeof r;
+    } catch {
+      return;
+    }
+    if (typeof r.c === 'number' && typeof r.ok === 'boolean') this.record(r.c, r.ok);
+  }
+
 }
 
 /** `after - before`, per connection. */

@@ -22,7 +22,8 @@ import { DemoError } from './errors.js';
 import { GithubStandIn, type StandInCheckRun } from './github-stand-in.js';
 import { createLabNetwork, destroyLabNetwork, labLeftovers, type LabNetwork } from './lab-network.js';
 import { planLab, type LabConnection, type LabPlan } from './lab-plan.js';
-import { countsBetween, LiveTraffic, type AttemptCounts } from './live-traffic.js';
+import { AttemptMeter, countsBetween, LiveTraffic, type AttemptCounts } from './live-traffic.js';
+import { runSimulatedNodes, SimulatedTraffic, type SimulatedNodeFactory, type SimulatedNodeHandle } from './simulated-cluster.js';
 import { Narrator } from './narrator.js';
 import { MOVE_POSTGRES_PORT, SCRAPE_COREDNS, SHOP_DNS_UDP_ONLY, type PolicyChange } from './policy-changes.js';
 import { DemoPolicyRepo } from './policy-repo.js';
@@ -59,6 +60,8 @@ export interface DemoOptions {
   readonly line: (text: string) => void;
   /** Aborted on SIGINT/SIGTERM: the demo stops waiting, cleans up and throws `demo-interrupted`. */
   readonly signal: AbortSignal;
+  /** Nodes whose datapath is the tables engine, for a machine without root or BPF. */
+  readonly simulatedNodes: SimulatedNodeFactory;
 }
 
 /** One connection's live counts beside the simulation's prediction. */
@@ -85,7 +88,8 @@ export interface PullRequestResult {
 /** What `--format json` prints. */
 export interface DemoResult {
   ok: boolean;
-  datapath: 'kernel';
+  /** `simulated`: no root or BPF here; the agents' datapath was the tables engine and nothing was enforced. */
+  datapath: 'kernel' | 'simulated';
   seconds: number;
   steps: { step: number; title: string; seconds: number }[];
   initial?: { serial: number; waves: { wave: number; nodes: string[] }[]; traffic: TrafficRow[]; packets: Record<string, { forwarded: number; dropped: number }> };
@@ -127,7 +131,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     say.step(title);
   };
   try {
-    preflight();
+    const noKernel = kernelUnavailable();
+    const simulated = noKernel !== undefined;
+    if (simulated) {
+      result.datapath = 'simulated';
+      o.line(`palisade demo: ${noKernel}: running the same loop with the agents' datapath replaced by the tables engine; every verdict below is SIMULATED, nothing is enforced`);
+    }
+    const sim = simulated ? ' (simulated)' : '';
     work = await mkdtemp(path.join(tmpdir(), 'palisade-demo-'));
     const workDir = work;
     teardown.add('remove the work directory', async () => {
@@ -171,41 +181,53 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const webhookUrl = `${storeUrl}/github/webhook`;
     say.say(`store ${storeUrl} (palisade serve), GitHub webhooks at ${webhookUrl}, GitHub API stand-in ${githubUrl}`);
 
-    const traffic = new LiveTraffic(plan);
-    teardown.add('stop the health endpoint', () => traffic.close());
-    const healthUrl = await traffic.serveHealth();
-    const net = createLabNetwork(runId, plan.pods);
-    teardown.add('remove the pods\' namespaces and links', () => destroyLabNetwork(net));
+    const traffic = simulated ? new SimulatedTraffic(plan) : new LiveTraffic(plan);
+    teardown.add('stop the traffic meter', () => traffic.close());
+    const healthUrl = simulated ? '' : await traffic.serveHealth();
+    const net = simulated ? undefined : createLabNetwork(runId, plan.pods);
+    if (net) teardown.add('remove the pods\' namespaces and links', () => destroyLabNetwork(net));
     // Agents, controller and pods start together: the agents need the pods' links, not their processes.
-    const agents = await startAgents(workDir, runId, plan, net, procs, teardown, { storeUrl, trust: key.pub, healthUrl });
+    const agents = net ? await startAgents(workDir, runId, plan, net, procs, teardown, { storeUrl, trust: key.pub, healthUrl }) : [];
+    const simNodes = simulated ? simulatedNodes(plan, o.simulatedNodes, { storeUrl, storeToken, trustFile: key.pub, health: (node) => traffic.health(node) }) : undefined;
+    if (simNodes) {
+      const rounds = runSimulatedNodes(simNodes, 250, () => undefined);
+      teardown.add('stop the simulated nodes', () => rounds.stop());
+    }
     procs.start('controller', PALISADE, [
       'rollout', 'controller', '--store', storeUrl, '--token-file', path.join(workDir, 'store-token'), '--trust', key.pub, '--key', key.priv,
       '--config', path.join(repo.authorDir, 'palisade.yaml'), '--interval', '250ms',
     ]);
-    say.waiting('the pods\' servers and clients, the agents\' first reports');
-    await traffic.start(net, procs, { intervalMs: 300, timeoutMs: 800 });
-    for (const n of plan.nodes) say.say(`${n.name}${n.labels.role ? ` (${n.labels.role})` : ''}: ${net.pods.filter((p) => p.pod.node === n.name).map((p) => `${p.pod.id} ${p.pod.ipv4}`).join(', ')}`);
+    say.waiting(simulated ? 'the simulated agents\' first reports' : 'the pods\' servers and clients, the agents\' first reports');
+    if (traffic instanceof LiveTraffic) await traffic.start(net!, procs, { intervalMs: 300, timeoutMs: 800 });
+    else traffic.start(simNodes!, 300);
+    for (const n of plan.nodes) say.say(`${n.name}${n.labels.role ? ` (${n.labels.role})` : ''}${sim}: ${plan.pods.filter((p) => p.node === n.name).map((p) => `${p.id} ${p.ipv4}`).join(', ')}`);
     const records = openRecordStore(storeUrl, { token: storeToken });
     await wait('the three agents to report to the store', async () => (await readFleet(records)).statuses.size === plan.nodes.length, 60_000);
-    say.say(`agents: ${agents.map((a) => `${a.node} (metrics ${a.metricsUrl})`).join(', ')}; controller: palisade rollout controller`);
-    say.say(`each node's bake health check: no connection its pods need failed twice in a row (${healthUrl}/health/<node>)`);
+    if (simulated) say.say('agents: the real apply cycle and rollout link over the tables engine, in this process (SIMULATED); controller: palisade rollout controller');
+    else say.say(`agents: ${agents.map((a) => `${a.node} (metrics ${a.metricsUrl})`).join(', ')}; controller: palisade rollout controller`);
+    say.say(`each node's bake health check: no connection its pods need failed twice in a row${simulated ? '' : ` (${healthUrl}/health/<node>)`}`);
     stepDone();
 
     // ── 3. The first rollout.
-    step('Merge the policies to main: publish, roll out wave by wave, enforce');
+    step(`Merge the policies to main: publish, roll out wave by wave, enforce${sim}`);
     const initialHead = await repo.head();
     await deliverWebhook(webhookUrl, secret, pushEvent(GITHUB_REPO, '0'.repeat(40), initialHead));
     say.say(`push ${short(initialHead)} → webhook → palisade serve compiles, signs and publishes`);
-    const first = await followRollout(records, wait, say, 1, (s) => s.phase === 'completed');
+    const first = await followRollout(records, wait, say, 1, (s) => s.phase === 'completed', sim);
     const predictions1 = await predict();
     await wait('every node to enforce serial 1', async () => sameSerial(await serials(records, plan), 1), 30_000);
-    const rows1 = await trafficWindow(traffic, plan, predictions1, wait, say);
+    const rows1 = await trafficWindow(traffic, plan, predictions1, wait, say, `${simulated ? 'SIMULATED' : 'live'} traffic over 2.5 s, beside the simulation`);
     const packets: Record<string, { forwarded: number; dropped: number }> = {};
-    for (const a of agents) packets[a.node] = await packetCounts(`${a.metricsUrl}/metrics`);
-    say.say(`agents' metrics (palisade_forward_count_total / palisade_drop_count_total): ${agents.map((a) => `${a.node} ${packets[a.node]!.forwarded} forwarded, ${packets[a.node]!.dropped} dropped`).join('; ')}`);
-    const [dropped, dropped3] = await Promise.all([observeLines(PALISADE_AGENT, agents[0]!.stateDir, 'DROPPED', 2), observeLines(PALISADE_AGENT, agents[2]!.stateDir, 'DROPPED', 1)]);
-    say.say(`palisade-agent observe --verdict DROPPED (node-1, node-3):`);
-    for (const l of [...dropped, ...dropped3]) say.say(`  ${renderFlowLine(l)}`);
+    if (simNodes) {
+      for (const [node, n] of simNodes) packets[node] = { forwarded: 0, dropped: n.drops() };
+      say.say(`simulated datapaths' policy drops (SIMULATED, no kernel): ${[...simNodes.keys()].map((node) => `${node} ${packets[node]!.dropped}`).join('; ')}`);
+    } else {
+      for (const a of agents) packets[a.node] = await packetCounts(`${a.metricsUrl}/metrics`);
+      say.say(`agents' metrics (palisade_forward_count_total / palisade_drop_count_total): ${agents.map((a) => `${a.node} ${packets[a.node]!.forwarded} forwarded, ${packets[a.node]!.dropped} dropped`).join('; ')}`);
+      const [dropped, dropped3] = await Promise.all([observeLines(PALISADE_AGENT, agents[0]!.stateDir, 'DROPPED', 2), observeLines(PALISADE_AGENT, agents[2]!.stateDir, 'DROPPED', 1)]);
+      say.say(`palisade-agent observe --verdict DROPPED (node-1, node-3):`);
+      for (const l of [...dropped, ...dropped3]) say.say(`  ${renderFlowLine(l)}`);
+    }
     result.initial = { serial: 1, waves: first.waves, traffic: rows1, packets };
     stepDone();
 
@@ -216,7 +238,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     stepDone();
 
     // ── 5. A change that passes the simulation but fails on the canary.
-    step('Merge a change that passes the simulation but breaks live traffic on the canary');
+    step(`Merge a change that passes the simulation but breaks ${simulated ? 'traffic (SIMULATED)' : 'live traffic'} on the canary`);
     const pr2 = await openPullRequest(repo, SHOP_DNS_UDP_ONLY, 2, github, webhookUrl, secret, wait, say);
     const before2 = await repo.head();
     const merge2 = await repo.merge(SHOP_DNS_UDP_ONLY.branch, 2, SHOP_DNS_UDP_ONLY.title);
@@ -225,7 +247,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     say.say(`merged #2 (${short(merge2)}) → published serial 2`);
     const seen = watchSerials(records, o.signal);
     teardown.add('stop watching the nodes', () => seen.stop());
-    const bad = await followRollout(records, wait, say, 2, (s) => s.phase === 'aborted' || s.phase === 'completed');
+    const bad = await followRollout(records, wait, say, 2, (s) => s.phase === 'aborted' || s.phase === 'completed', sim);
     const aborted = bad.state;
     await wait('the canary to run the rollback bundle', async () => {
       const s = await rolloutState(records);
@@ -237,8 +259,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const rolledBackOn = [...new Set(seenSerials.rolledBack)];
     say.say(`blast radius: ${aborted.blastRadius ? `${aborted.blastRadius.nodes.join(', ')} for ${(aborted.blastRadius.exposedMs / 1000).toFixed(1)} s, ${aborted.blastRadius.drops} drops` : 'none'}`);
     const nodesThatRanIt = [...seenSerials.ran].sort();
-    say.say(`nodes that ran serial 2: ${nodesThatRanIt.join(', ') || 'none'}; node-2 and node-3 stayed on serial 1`);
-    const rows2 = await trafficWindow(traffic, plan, predictions1, wait, say, 'traffic after the rollback (the policy of serial 1 again)');
+    say.say(`nodes that ran serial 2: ${nodesThatRanIt.join(', ') || 'none'}; node-2 and node-3 stayed on serial 1${sim}`);
+    const rows2 = await trafficWindow(traffic, plan, predictions1, wait, say, `${simulated ? 'SIMULATED ' : ''}traffic after the rollback (the policy of serial 1 again)`);
     const states2 = await serials(records, plan);
     result.badChange = {
       pullRequest: pr2,
@@ -255,7 +277,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     stepDone();
 
     // ── 6. Revert, and a good change everywhere.
-    step('Revert #2 and merge a good change: it rolls out to every node');
+    step(`Revert #2 and merge a good change: it rolls out to every node${sim}`);
     await repo.revertMerge(merge2);
     say.say('reverted #2 on main (git revert -m 1)');
     const pr3 = await openPullRequest(repo, SCRAPE_COREDNS, 3, github, webhookUrl, secret, wait, say);
@@ -264,9 +286,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     await repo.pushMain();
     await deliverWebhook(webhookUrl, secret, pushEvent(GITHUB_REPO, before3, merge3));
     say.say(`merged #3 (${short(merge3)}) → published serial 3`);
-    await followRollout(records, wait, say, 3, (s) => s.phase === 'completed');
+    await followRollout(records, wait, say, 3, (s) => s.phase === 'completed', sim);
     await wait('every node to enforce serial 3', async () => sameSerial(await serials(records, plan), 3), 30_000);
-    const rows3 = await trafficWindow(traffic, plan, await predict(), wait, say);
+    const rows3 = await trafficWindow(traffic, plan, await predict(), wait, say, `${simulated ? 'SIMULATED' : 'live'} traffic over 2.5 s, beside the simulation`);
     result.goodChange = { pullRequest: pr3, serial: 3, serials: await serials(records, plan), traffic: rows3 };
     result.github = { checkRuns: github.checkRuns.length, comments: github.comments.length, unexpectedRequests: [...github.unexpected] };
     stepDone();
@@ -308,11 +330,40 @@ async function keepLogs(workDir: string, runId: string): Promise<string> {
   return dir;
 }
 
-/** Fails fast, in one line, when this machine cannot run the kernel demo. */
-function preflight(): void {
-  if (process.platform !== 'linux') throw new DemoError('demo-lab-failed', 'the demo needs Linux (network namespaces and eBPF)');
-  if (process.getuid?.() !== 0) throw new DemoError('demo-lab-failed', 'the demo needs root (network namespaces, eBPF programs): run it with sudo');
-  if (!existsSync('/sys/fs/bpf')) throw new DemoError('demo-lab-failed', 'bpffs is not mounted at /sys/fs/bpf');
+/** Why this machine cannot run the demo on its kernel (then it runs simulated), or undefined when it can. */
+function kernelUnavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'not Linux';
+  if (process.getuid?.() !== 0) return 'not root (network namespaces and eBPF need root)';
+  if (!existsSync('/sys/fs/bpf') || !existsSync('/sys/kernel/btf/vmlinux')) return 'no BPF here (no bpffs at /sys/fs/bpf or no kernel BTF)';
+  if (!existsSync(path.join(REPO_ROOT, 'bpf', 'build', 'palisade.bpf.o'))) return 'the BPF object is not built (run ./setup.sh)';
+  return undefined;
+}
+
+/** The simulated nodes of a plan, each with the whole cluster as its endpoints and its own pods local. */
+function simulatedNodes(plan: LabPlan, make: SimulatedNodeFactory, c: { storeUrl: string; storeToken: string; trustFile: string; health: (node: string) => Promise<string | null> }): Map<string, SimulatedNodeHandle> {
+  return new Map(
+    plan.nodes.map((n) => [
+      n.name,
+      make({
+        node: n.name,
+        labels: n.labels,
+        storeUrl: c.storeUrl,
+        storeToken: c.storeToken,
+        trustFile: c.trustFile,
+        bakeMs: 3000,
+        health: () => c.health(n.name),
+        pods: plan.pods.map((p, i) => ({
+          namespace: p.namespace,
+          name: p.name,
+          labels: p.labels,
+          namespaceLabels: p.namespaceLabels,
+          ips: [p.ipv4],
+          ports: p.ports,
+          ...(p.node === n.name ? { interface: `sim${i}` } : {}),
+        })),
+      }),
+    ]),
+  );
 }
 
 const round = (s: number): number => Math.round(s * 10) / 10;
@@ -440,7 +491,7 @@ const sameSerial = (s: Record<string, number | null>, serial: number): boolean =
  * Narrates the rollout of `serial` until `done`: each wave as it starts (its nodes), each node as it enforces, each
  * promotion, and the end.
  */
-async function followRollout(records: RecordStore, wait: Wait, say: Narrator, serial: number, done: (s: RolloutState) => boolean): Promise<{ state: RolloutState; waves: { wave: number; nodes: string[] }[] }> {
+async function followRollout(records: RecordStore, wait: Wait, say: Narrator, serial: number, done: (s: RolloutState) => boolean, sim: string): Promise<{ state: RolloutState; waves: { wave: number; nodes: string[] }[] }> {
   const told = new Set<string>();
   const waves: { wave: number; nodes: string[] }[] = [];
   let state: RolloutState | undefined;
@@ -463,8 +514,8 @@ async function followRollout(records: RecordStore, wait: Wait, say: Narrator, se
     for (const w of waves) note(`wave ${w.wave}`, `wave ${w.wave + 1}: ${w.nodes.sort().join(', ')} told to run serial ${serial}`);
     for (const [node, st] of fleet.statuses) {
       if (st.bundle?.serial !== serial) continue;
-      if (st.phase === 'baking' || st.phase === 'active') note(`${node} enforcing`, `${node}: enforcing serial ${serial} (${st.phase})`);
-      if (st.phase === 'rolled-back') note(`${node} rolled back`, `${node}: its agent rolled back by itself: ${st.reason?.message ?? ''} [${st.reason?.code ?? ''}]`);
+      if (st.phase === 'baking' || st.phase === 'active') note(`${node} enforcing`, `${node}: enforcing serial ${serial} (${st.phase})${sim}`);
+      if (st.phase === 'rolled-back') note(`${node} rolled back`, `${node}: its agent rolled back by itself${sim}: ${st.reason?.message ?? ''} [${st.reason?.code ?? ''}]`);
       if (st.phase === 'rejected') note(`${node} rejected`, `${node}: rejected serial ${serial}: ${st.reason?.message ?? ''} [${st.reason?.code ?? ''}]`);
     }
     for (const w of state.promoted) note(`promoted ${w}`, `wave ${w + 1} baked and healthy: promoted`);
@@ -501,7 +552,8 @@ function watchSerials(records: RecordStore, signal: AbortSignal): { stop(): { ra
 }
 
 /** Measures 2.5 s of live traffic and sets it beside the predictions. */
-async function trafficWindow(traffic: LiveTraffic, plan: LabPlan, predictions: Map<string, Prediction>, wait: Wait, say: Narrator, title = 'live traffic over 2.5 s, beside the simulation'): Promise<TrafficRow[]> {
+async function trafficWindow(traffic: AttemptMeter, plan: LabPlan, predictions: Map<string, Prediction>, wait: Wait, say: Narrator, title: string): Promise<TrafficRow[]> {
+  const observed = traffic instanceof LiveTraffic ? 'live' : 'tables (SIMULATED)';
   say.waiting(`${title}`);
   // Attempts begun under the previous policy end within a timeout and an interval: let them pass first.
   const settled = Date.now() + 1200;
@@ -514,7 +566,7 @@ async function trafficWindow(traffic: LiveTraffic, plan: LabPlan, predictions: M
   const width = Math.max(...rows.map((r) => r.connection.length));
   for (const r of rows) {
     const live = r.failed === 0 ? `${r.ok} ok` : r.ok === 0 ? `${r.failed} blocked` : `${r.ok} ok, ${r.failed} blocked`;
-    say.say(`${r.agrees ? '✓' : '✗'} ${r.connection.padEnd(width)}  simulated ${r.predicted.padEnd(7)}  live ${live.padEnd(12)}${r.recorded ? '' : '  (not in the recording)'}`);
+    say.say(`${r.agrees ? '✓' : '✗'} ${r.connection.padEnd(width)}  predicted ${r.predicted.padEnd(7)}  ${observed} ${live.padEnd(12)}${r.recorded ? '' : '  (not in the recording)'}`);
   }
   const agree = rows.filter((r) => r.agrees).length;
   say.say(`${agree} of ${rows.length} connections behave as the simulation predicted`);

@@ -8,6 +8,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../../core/errors.js';
 import { runDemo, type DemoResult } from '../../demo/run-demo.js';
+import type { SimulatedNodeFactory } from '../../demo/simulated-cluster.js';
+import { openRecordStore, openStore } from '../../stores/index.js';
+import { SimulatedNode } from '../../../node-agent/agent/simulated-node.js';
+import { readAgentTrust } from '../../../node-agent/agent/trust.js';
 import { parseCommandArgs } from '../command-args.js';
 import { errorLine, printLine, printText, queueText } from '../output.js';
 
@@ -18,11 +22,45 @@ function embeddedTemplate(): string {
   return fileURLToPath(new URL('../../../../policy-repo-template/', import.meta.url));
 }
 
+/**
+ * A node agent over the tables engine (this command is a composition root: it may join the agent with the
+ * pipeline), for the demo on a machine without root or BPF.
+ */
+const simulatedNodes: SimulatedNodeFactory = (spec) => {
+  const node = new SimulatedNode({
+    node: spec.node,
+    labels: spec.labels,
+    store: openStore(spec.storeUrl),
+    records: openRecordStore(spec.storeUrl, { token: spec.storeToken }),
+    trust: readAgentTrust([spec.trustFile], new Date()),
+    endpoints: {
+      // An endpoint set is sorted by namespace, then name.
+      pods: [...spec.pods].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name)).map((p) => ({
+        namespace: p.namespace,
+        name: p.name,
+        labels: p.labels,
+        namespaceLabels: p.namespaceLabels,
+        ips: p.ips,
+        namedPorts: p.ports.flatMap((x) => (x.name ? [{ name: x.name, port: x.port, protocol: x.protocol }] : [])),
+        ...(p.interface ? { interface: p.interface } : {}),
+      })),
+    },
+    bakeMs: spec.bakeMs,
+    health: spec.health,
+  });
+  return {
+    round: () => node.round(),
+    judge: (direction, localIp, peerIp, protocol, dport) => node.judge({ direction, localIp, peerIp, protocol, dport }),
+    drops: () => node.datapath.policyDrops(node.datapath.activeGeneration()),
+  };
+};
+
 /** The story's results, a line each, for the summary. */
 function outcomeLines(r: DemoResult): string[] {
   const out: string[] = [];
-  const agree = (rows: { agrees: boolean }[] | undefined): string => (rows ? `${rows.filter((x) => x.agrees).length}/${rows.length} connections as simulated` : '-');
-  if (r.initial) out.push(`   serial 1: waves ${r.initial.waves.map((w) => w.nodes.join('+')).join(' → ')}; live traffic ${agree(r.initial.traffic)}`);
+  const traffic = r.datapath === 'simulated' ? 'SIMULATED traffic (tables engine, nothing enforced)' : 'live traffic';
+  const agree = (rows: { agrees: boolean }[] | undefined): string => (rows ? `${traffic} ${rows.filter((x) => x.agrees).length}/${rows.length} connections as predicted` : '-');
+  if (r.initial) out.push(`   serial 1: waves ${r.initial.waves.map((w) => w.nodes.join('+')).join(' → ')}; ${agree(r.initial.traffic)}`);
   const pr = r.breakingPullRequest;
   if (pr) out.push(`   PR #${pr.number} "${pr.title}": check ${pr.conclusion}${pr.annotations[0] ? ` at ${pr.annotations[0].path}:${pr.annotations[0].line}` : ''}`);
   const bad = r.badChange;
@@ -31,7 +69,7 @@ function outcomeLines(r: DemoResult): string[] {
     out.push(`   PR #${bad.pullRequest.number} "${bad.pullRequest.title}": check ${bad.pullRequest.conclusion}; serial ${bad.serial} ${bad.phase}, rolled back on ${bad.rolledBackOn.join(', ') || 'none'}${br ? ` (blast radius ${br.nodes.length} node, ${(br.exposedMs / 1000).toFixed(1)} s, ${br.drops} drops)` : ''}`);
   }
   const good = r.goodChange;
-  if (good) out.push(`   PR #${good.pullRequest.number} "${good.pullRequest.title}": check ${good.pullRequest.conclusion}; serial ${good.serial} on ${Object.values(good.serials).filter((s) => s === good.serial).length}/${Object.keys(good.serials).length} nodes; live traffic ${agree(good.traffic)}`);
+  if (good) out.push(`   PR #${good.pullRequest.number} "${good.pullRequest.title}": check ${good.pullRequest.conclusion}; serial ${good.serial} on ${Object.values(good.serials).filter((s) => s === good.serial).length}/${Object.keys(good.serials).length} nodes; ${agree(good.traffic)}`);
   return out;
 }
 
@@ -56,6 +94,7 @@ export async function run(argv: string[]): Promise<number> {
       keep: values.keep,
       signal: stop.signal,
       line: json ? (l) => errorLine(l) : (l) => queueText(`${l}\n`),
+      simulatedNodes,
     });
     if (json) {
       await printText(`${JSON.stringify(result, null, 2)}\n`);

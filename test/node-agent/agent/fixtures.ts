@@ -15,6 +15,7 @@ import type { CycleDeps } from '../../../node-agent/agent/cycle.js';
 import { memoryLog } from '../../../node-agent/agent/log.js';
 import { StateDir } from '../../../node-agent/agent/state-dir.js';
 import type { AgentClock, AgentDatapath, AgentState, ApplyStep, BakeOptions } from '../../../node-agent/agent/types.js';
+import { initialAgentState } from '../../../node-agent/agent/types.js';
 import { bpfObjectBytes, entryOffset, manifestInput, newKey, T0 } from '../../bundle/fixtures.js';
 
 export { T0 };
@@ -120,7 +121,7 @@ export const TRUST = { trust: trustOfKey(parsePublicKey(publicKeyPem(KEY.publicK
 
 /** The empty starting state. */
 export function freshState(): AgentState {
-  return { trusted: { minSerial: 0, minRollbackOf: 0, trustRootVersion: null }, enforced: null, enforcedContents: null, enforcedTables: null, enforcedBundle: null, rejected: new Map(), lastRejection: null, lastRollback: null };
+  return initialAgentState();
 }
 
 /** Cycle dependencies over `datapath`, with a stepping clock and an in-memory log. */
