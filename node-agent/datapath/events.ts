@@ -12,6 +12,7 @@ export class EventStream {
   private readonly listeners = new Set<(e: VerdictEvent) => void>();
   private lastEvents: VerdictEvent[] = [];
   private collecting = false;
+  private pendingError: unknown;
 
   constructor(
     private readonly events: BpfMap,
@@ -56,17 +57,25 @@ export class EventStream {
 
   /** See LoadedDatapath.onEvent. */
   onEvent(cb: (event: VerdictEvent) => void): () => void {
-    // Delivery is by `poll` only. Watching libbpf's epoll fd from the event loop spun: that fd stays readable
-    // until an epoll_wait on it, so the loop woke thousands of times a second (a fifth of a core at 250 events/s).
-    this.ensureRing();
+    const ring = this.ensureRing();
     this.listeners.add(cb);
+    ring.watch((err) => {
+      // A listener threw: surface it on the next pollEvents rather than crashing the event loop.
+      this.pendingError = err;
+    });
     return () => {
       this.listeners.delete(cb);
+      if (this.listeners.size === 0) ring.unwatch();
     };
   }
 
   /** See LoadedDatapath.pollEvents. */
   poll(timeoutMs = 0): number {
+    if (this.pendingError !== undefined) {
+      const err = this.pendingError;
+      this.pendingError = undefined;
+      throw err;
+    }
     const ring = this.ensureRing();
     return timeoutMs > 0 ? ring.poll(timeoutMs) : ring.consume();
   }

@@ -223,7 +223,7 @@ export interface LoadedDatapath {
   resetCounters(): void;
   /** Remove every conntrack entry (tests and the kernel engine start each flow fresh). */
   resetConntrack(): void;
-  /** Call `cb` for every verdict event, delivered by `pollEvents` (the caller polls on its own schedule). Returns an unsubscribe. */
+  /** Call `cb` for every verdict event, delivered by `pollEvents` or by a background poll every ~10 ms. Returns an unsubscribe. */
   onEvent(cb: (event: VerdictEvent) => void): () => void;
   /** Consume pending events now (waits up to `timeoutMs`, default 0); returns how many were delivered. */
   pollEvents(timeoutMs?: number): number;

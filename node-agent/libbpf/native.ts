@@ -240,3 +240,13 @@ export function copyFromNative(ptr: unknown, len: number): Uint8Array {
   return new Uint8Array(koffi.view(ptr, len).slice(0));
 }
 
+/** Watch `fd` for readability on the Node event loop (no thread blocks). */
+export function watchReadable(fd: number, onReadable: () => void): { stop(): void; unref(): void } {
+  const handle = koffi.node.poll(fd, { readable: true }, (ev) => {
+    if (ev.readable) onReadable();
+  });
+  return {
+    stop: () => handle.close(),
+    unref: () => handle.unref(),
+  };
+}

@@ -4,13 +4,14 @@
  */
 import { checkPtr, errorFor } from './check.js';
 import { Errno } from './errors.js';
-import { copyFromNative, loadNative, registerCallback, unregisterCallback, type Native, type NativePtr } from './native.js';
+import { copyFromNative, loadNative, registerCallback, unregisterCallback, watchReadable, type Native, type NativePtr } from './native.js';
 
 /** Consumer of one BPF_MAP_TYPE_RINGBUF map. `free()` it when done. */
 export class RingBuffer {
   private readonly native: Native;
   private rb: NativePtr | null;
   private readonly cbHandle: unknown;
+  private watcher: { stop(): void; unref(): void } | undefined;
   private failure: unknown;
 
   /**
@@ -61,8 +62,32 @@ export class RingBuffer {
     return this.after('ring_buffer__poll', this.native.ring_buffer__poll(this.rb, Math.max(0, Math.floor(timeoutMs))));
   }
 
+  /**
+   * Consume automatically whenever records arrive (event-loop driven, no timer). The watch does not keep the process
+   * alive. Errors from the record callback go to `onError`.
+   */
+  watch(onError: (err: unknown) => void): void {
+    if (this.rb === null || this.watcher) return;
+    const epfd = this.native.ring_buffer__epoll_fd(this.rb);
+    this.watcher = watchReadable(epfd, () => {
+      try {
+        this.consume();
+      } catch (err) {
+        onError(err);
+      }
+    });
+    this.watcher.unref();
+  }
+
+  /** Stop a `watch`. */
+  unwatch(): void {
+    this.watcher?.stop();
+    this.watcher = undefined;
+  }
+
   /** Release the consumer. Idempotent. */
   free(): void {
+    this.unwatch();
     if (this.rb === null) return;
     this.native.ring_buffer__free(this.rb);
     this.rb = null;
