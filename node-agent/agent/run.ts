@@ -152,13 +152,16 @@ export async function runAgent(o: RunOptions): Promise<void> {
     // counters, exact), for rollout reports.
     const droppedTotal = (): number => loaded.readCounters().reduce((n, r) => (r.verdict === 'dropped' || r.verdict === 'audit' ? n + r.packets : n), 0);
     let dropsBase = { digest: current.enforced?.bundleDigest ?? null, total: droppedTotal() };
+    /** Drops while a bundle that was then refused or rolled back ran: what its reports (and a blast radius) count. */
+    const dropsOfRefused = new Map<string, number>();
     let target: NodeTargetView | undefined;
     const reportRollout = async (): Promise<void> => {
       if (!link) return;
       const digest = current.enforced?.bundleDigest ?? null;
       if (digest !== dropsBase.digest) dropsBase = { digest, total: droppedTotal() };
       const predicted = current.enforcedContents ? predictedDropsFor(current.enforcedContents.probes, endpoints) : undefined;
-      await link.report(statusFor(current, target, Math.max(0, droppedTotal() - dropsBase.total), Date.now(), predicted)).catch((err) => o.log.line('warn', `rollout status not written: ${codeOf(err)}: ${messageOf(err)}`));
+      const refused = target?.descriptor ? dropsOfRefused.get(target.descriptor.digest) : undefined;
+      await link.report(statusFor(current, target, refused ?? Math.max(0, droppedTotal() - dropsBase.total), Date.now(), predicted)).catch((err) => o.log.line('warn', `rollout status not written: ${codeOf(err)}: ${messageOf(err)}`));
     };
 
     // Status as the `status` command shows it.
@@ -234,6 +237,11 @@ export async function runAgent(o: RunOptions): Promise<void> {
             dropsBase = { digest: latest.digest, total: droppedTotal() };
             const r = await serially(() => applyBundle(deps, current, latest, target?.audit));
             current = r.state;
+            if (current.rejected.has(latest.digest)) {
+              dropsOfRefused.set(latest.digest, Math.max(0, droppedTotal() - dropsBase.total));
+              // Reports are about the current target: a few recent ones are enough.
+              if (dropsOfRefused.size > 16) dropsOfRefused.delete(dropsOfRefused.keys().next().value!);
+            }
             applying = null;
             metrics.setSerial(current.enforced?.serial ?? 0);
             if (r.outcome.kind === 'store-unreachable') wait = down(r.outcome.code, r.outcome.message);

@@ -600,7 +600,7 @@ async function openPullRequest(repo: DemoPolicyRepo, change: PolicyChange, numbe
     comment: comment.body,
   };
   say.say(`check run "${run!.name}": ${result.conclusion} — ${result.checkTitle ?? ''}`);
-  for (const a of result.annotations.slice(0, 6)) say.say(`  ${a.level} ${a.path}:${a.line}  ${a.message.split('\n')[0]}`);
+  for (const a of result.annotations.slice(0, 6)) say.say(`  ${a.level} ${a.path}:${a.line}  ${a.message.split('\n').slice(0, 2).join(' ')}`);
   if (result.annotations.length > 6) say.say(`  … ${result.annotations.length - 6} more annotations`);
   if (number === 1) {
     say.say('PR comment, as the GitHub stand-in received it:');

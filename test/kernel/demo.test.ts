@@ -91,6 +91,8 @@ describeKernel('palisade demo', () => {
     expect(bad.nodesThatRanIt).toEqual(['node-1']);
     expect(bad.rolledBackOn).toEqual(['node-1']);
     expect(bad.blastRadius?.nodes).toEqual(['node-1']);
+    // The canary's DNS-over-TCP packets it dropped while it ran the bad bundle: the blast radius counts them.
+    expect(bad.blastRadius!.drops).toBeGreaterThan(0);
     expect(bad.serials).toEqual({ 'node-1': 1, 'node-2': 1, 'node-3': 1 });
     expect(bad.trafficAfterRollback.every((t) => t.agrees)).toBe(true);
 
