@@ -1,5 +1,5 @@
 /**
- * Fault injection for crash tests: a publish calls `faultPoint(step)` between its durable steps; when the
+ * Fault injection for crash tests: a publish (or a record write) calls `faultPoint(step)` between its durable steps; when the
  * environment variable PALISADE_FAULT_STEP names that step, the process kills itself with SIGKILL right there, the
  * way a power cut or an OOM kill would stop it. Unset (always, outside tests), it does nothing.
  */
@@ -12,6 +12,13 @@ export const FS_PUBLISH_STEPS = [
   'fs:head-linked', // pointer record linked into heads/: the publish has taken effect
   'fs:hint-temp-written', // latest.json replacement in tmp/, not yet renamed
   'fs:hint-renamed', // latest.json replaced, temp files not yet cleaned
+] as const;
+
+/** The record write steps of the filesystem store a test can stop a writer at, in order; all hold the record's lock. */
+export const FS_RECORD_STEPS = [
+  'records:locked', // lock held, nothing written
+  'records:temp-written', // new version in a temp file, fsynced, not yet linked
+  'records:linked', // new version linked: the write has taken effect; directory not yet fsynced, nothing swept
 ] as const;
 
 /** Stops the process with SIGKILL when PALISADE_FAULT_STEP equals `step`. */

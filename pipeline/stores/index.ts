@@ -28,7 +28,7 @@ export { checkRecordName, isRecordName, MAX_RECORD_BYTES, MAX_RECORD_PAGE_BYTES,
 export type { CasStrength, ExpectedVersion, NamedRecord, RecordStore, StoredRecord } from './records.js';
 export { OciRecordStore, RECORD_ARTIFACT_TYPE, recordTag } from './oci-records.js';
 export type { OciRecordStoreOptions } from './oci-records.js';
-export { FsRecordStore } from './fs-records.js';
+export { FsRecordStore, type FsRecordTestHooks } from './fs-records.js';
 export { HttpRecordStore, RECORDS_PREFIX } from './http-records.js';
 export { KubernetesRecordStore, DEFAULT_KUBE_NAMESPACE, KUBE_GROUP, KUBE_VERSION, POLICY_ROLLOUTS, POLICY_NODES, CURRENT_ROLLOUT_OBJECT } from './kubernetes-records.js';
 export type { KubernetesRecordsOptions, PolicyRolloutView } from './kubernetes-records.js';
@@ -36,7 +36,7 @@ export { loadKubeConfig } from './kube-config.js';
 export type { RegistryCredentials } from './oci-auth.js';
 export type { OpenStoreOptions } from './open-store.js';
 export { loadStoreToken, bearerMatches } from './http-auth.js';
-export { FS_PUBLISH_STEPS, faultPoint } from './fault.js';
+export { FS_PUBLISH_STEPS, FS_RECORD_STEPS, faultPoint } from './fault.js';
 export { pollLatest } from './watch.js';
 export { peekBundle, readBundleSerial } from './bundle-serial.js';
 export type { BundlePeek } from './bundle-serial.js';

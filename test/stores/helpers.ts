@@ -13,6 +13,7 @@ import { assembleBundle } from '../../pipeline/core/bundle/assemble.js';
 import { COMPONENT } from '../../pipeline/core/bundle/components.js';
 import { PALISADE_ABI_VERSION } from '../../pipeline/core/bundle/abi-version.js';
 import { StoreError } from '../../pipeline/stores/errors.js';
+import type { RecordStore } from '../../pipeline/stores/records.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const CLI = join(REPO_ROOT, 'bin/palisade');
@@ -233,4 +234,20 @@ export async function storeErrorOf(p: Promise<unknown>): Promise<StoreError> {
   const err = await p.then(() => undefined, (e: unknown) => e);
   if (!(err instanceof StoreError)) throw new Error(`expected a StoreError, got ${err === undefined ? 'success' : String(err)}`);
   return err;
+}
+
+/** Increments `{n}` in record `name` `times` times, re-reading after each conflict; returns how many conflicts it saw. */
+export async function incrementRecord(store: RecordStore, name: string, times: number): Promise<number> {
+  let conflicts = 0;
+  for (let done = 0; done < times; ) {
+    const cur = (await store.getRecord(name))!;
+    try {
+      await store.putRecord(name, { n: (cur.value as { n: number }).n + 1 }, cur.version);
+      done++;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'store-conflict') throw err;
+      conflicts++;
+    }
+  }
+  return conflicts;
 }

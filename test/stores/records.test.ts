@@ -8,7 +8,7 @@ import { readdir, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsBundleStore, FsRecordStore, HttpBundleStore, HttpRecordStore, MAX_RECORD_BYTES, MAX_RECORD_PAGE_BYTES, openRecordStore, readRecordsUnder, sha256Digest, type RecordStore } from '../../pipeline/stores/index.js';
-import { makeBundle, startServe, storeErrorOf, tempDir, type ServeProcess } from './helpers.js';
+import { incrementRecord, makeBundle, startServe, storeErrorOf, tempDir, type ServeProcess } from './helpers.js';
 
 const TOKEN = 'records-test-token-0123456789';
 let fsDir: { path: string; remove(): Promise<void> };
@@ -55,21 +55,7 @@ describe.each(stores)('records on the %s store', (kind, open) => {
     await s.putRecord(counter, { n: 0 }, null);
     const writers = 6;
     const each = 8;
-    let conflicts = 0;
-    await Promise.all(
-      Array.from({ length: writers }, async () => {
-        for (let done = 0; done < each; ) {
-          const cur = (await s.getRecord(counter))!;
-          try {
-            await s.putRecord(counter, { n: (cur.value as { n: number }).n + 1 }, cur.version);
-            done++;
-          } catch (err) {
-            if ((err as { code?: string }).code !== 'store-conflict') throw err;
-            conflicts++;
-          }
-        }
-      }),
-    );
+    const conflicts = (await Promise.all(Array.from({ length: writers }, () => incrementRecord(s, counter, each)))).reduce((a, b) => a + b, 0);
     expect((await s.getRecord(counter))?.value).toEqual({ n: writers * each });
     expect(conflicts).toBeGreaterThan(0);
   }, 60_000);
@@ -98,12 +84,12 @@ describe('records: store-specific promises', () => {
     const s = new FsRecordStore(fsDir.path);
     for (let i = 0, v: string | null = null; i < 6; i++) v = await s.putRecord('gc', { i }, v);
     const dir = join(fsDir.path, 'records', 'gc');
-    expect((await readdir(dir)).sort()).toEqual(['5.json', '6.json']);
+    expect((await readdir(dir)).sort()).toEqual(['.lock', '5.json', '6.json']);
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, '999999-deadbeef0000.tmp'), '{"i":"half');
     expect(await s.getRecord('gc')).toEqual({ value: { i: 5 }, version: '6' });
     await s.putRecord('gc', { i: 6 }, '6');
-    expect((await readdir(dir)).sort()).toEqual(['6.json', '7.json']);
+    expect((await readdir(dir)).sort()).toEqual(['.lock', '6.json', '7.json']);
   });
 
   it('palisade serve: writes need the token and a precondition; reads do not', async () => {
