@@ -28,15 +28,22 @@ let flockFn: { call: FlockFn; errno: () => number } | undefined;
 /** flock from the C library already in this process (dlopen(NULL)), so no library name is assumed. */
 async function loadFlock(): Promise<{ call: FlockFn; errno: () => number }> {
   if (flockFn) return flockFn;
-  const koffi = (await import('koffi')).default;
-  const self = koffi.load(null);
-  flockFn = { call: self.func('int flock(int fd, int operation)') as FlockFn, errno: () => koffi.errno() };
-  return flockFn;
+  try {
+    const koffi = (await import('koffi')).default;
+    const self = koffi.load(null);
+    flockFn = { call: self.func('int flock(int fd, int operation)') as FlockFn, errno: () => koffi.errno() };
+    return flockFn;
+  } catch (err) {
+    throw new LockError('unavailable', `flock(2) cannot be called on this platform: ${(err as Error).message}`);
+  }
 }
 
-/** Why a lock was not taken: the file is not a regular file, or the wait ran past its deadline or was aborted. */
+/**
+ * Why a lock was not taken: the file is not a regular file, the wait ran past its deadline or was aborted, or
+ * flock cannot be called here.
+ */
 export class LockError extends Error {
-  constructor(readonly reason: 'not-regular-file' | 'timeout' | 'aborted', message: string) {
+  constructor(readonly reason: 'not-regular-file' | 'timeout' | 'aborted' | 'unavailable', message: string) {
     super(message);
   }
 }

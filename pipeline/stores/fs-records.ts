@@ -119,6 +119,7 @@ export class FsRecordStore implements RecordStore {
     if (err.reason === 'timeout') {
       return new StoreError('store-timeout', `${this.location}: record ${name} stayed locked by another writer for too long`, { cause: err, detail: `record ${name} stayed locked by another writer for too long` });
     }
+    if (err.reason === 'unavailable') return new StoreError('store-io', `${this.location}: cannot lock record ${name}: ${err.message}`, { cause: err, detail: 'records cannot be locked on this platform' });
     return new StoreError('store-corrupt', `${this.location}: the lock file of record ${name} is not a regular file; not touched`, { cause: err, detail: `the lock file of record ${name} is not a regular file` });
   }
 
