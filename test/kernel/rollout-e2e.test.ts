@@ -75,7 +75,9 @@ describeKernel('automatic rollout: controller and three agents', () => {
       servers.push(await peerServe(api(i).ns, 'serve-tcp', '8080', '8081', '9090'));
       writeFileSync(join(dir, `endpoints-${i}.json`), JSON.stringify({ pods: all(i) }));
       // Health: a real TCP connection from this node's web pod to its api pod on 8080.
-      const health = ['timeout', '2', 'ip', 'netns', 'exec', web(i).ns, 'bash', '-c', `exec 3<>/dev/tcp/${api(i).ipv4}/8080`];
+      // 4 s: room for one SYN retransmission (1 s). The first connection after a node's first activation sometimes
+      // needs it on a loaded machine (seen, not yet explained); a closed port never answers at all.
+      const health = ['timeout', '4', 'ip', 'netns', 'exec', web(i).ns, 'bash', '-c', `exec 3<>/dev/tcp/${api(i).ipv4}/8080`];
       writeFileSync(join(dir, `config-${i}.json`), JSON.stringify({ health: { command: health }, bake: { intervalSeconds: 0.25 } }));
     }
     startController('palisade.yaml');
