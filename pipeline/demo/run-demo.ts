@@ -231,6 +231,16 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     result.initial = { serial: 1, waves: first.waves, traffic: rows1, packets };
     stepDone();
 
+    /** Merges pull request `number` into main, pushes, and delivers the push webhook (which publishes `serial`). */
+    const mergeAndPush = async (change: PolicyChange, number: number, serial: number): Promise<string> => {
+      const before = await repo.head();
+      const merge = await repo.merge(change.branch, number, change.title);
+      await repo.pushMain();
+      await deliverWebhook(webhookUrl, secret, pushEvent(GITHUB_REPO, before, merge));
+      say.say(`merged #${number} (${short(merge)}) → published serial ${serial}`);
+      return merge;
+    };
+
     // ── 4. A pull request that breaks a recorded connection.
     step('Open a pull request that would break a recorded connection');
     const pr1 = await openPullRequest(repo, MOVE_POSTGRES_PORT, 1, github, webhookUrl, secret, wait, say);
@@ -240,11 +250,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     // ── 5. A change that passes the simulation but fails on the canary.
     step(`Merge a change that passes the simulation but breaks ${simulated ? 'traffic (SIMULATED)' : 'live traffic'} on the canary`);
     const pr2 = await openPullRequest(repo, SHOP_DNS_UDP_ONLY, 2, github, webhookUrl, secret, wait, say);
-    const before2 = await repo.head();
-    const merge2 = await repo.merge(SHOP_DNS_UDP_ONLY.branch, 2, SHOP_DNS_UDP_ONLY.title);
-    await repo.pushMain();
-    await deliverWebhook(webhookUrl, secret, pushEvent(GITHUB_REPO, before2, merge2));
-    say.say(`merged #2 (${short(merge2)}) → published serial 2`);
+    const merge2 = await mergeAndPush(SHOP_DNS_UDP_ONLY, 2, 2);
     const seen = watchSerials(records, o.signal);
     teardown.add('stop watching the nodes', () => seen.stop());
     const bad = await followRollout(records, wait, say, 2, (s) => s.phase === 'aborted' || s.phase === 'completed', sim);
@@ -281,11 +287,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     await repo.revertMerge(merge2);
     say.say('reverted #2 on main (git revert -m 1)');
     const pr3 = await openPullRequest(repo, SCRAPE_COREDNS, 3, github, webhookUrl, secret, wait, say);
-    const before3 = await repo.head();
-    const merge3 = await repo.merge(SCRAPE_COREDNS.branch, 3, SCRAPE_COREDNS.title);
-    await repo.pushMain();
-    await deliverWebhook(webhookUrl, secret, pushEvent(GITHUB_REPO, before3, merge3));
-    say.say(`merged #3 (${short(merge3)}) → published serial 3`);
+    await mergeAndPush(SCRAPE_COREDNS, 3, 3);
     await followRollout(records, wait, say, 3, (s) => s.phase === 'completed', sim);
     await wait('every node to enforce serial 3', async () => sameSerial(await serials(records, plan), 3), 30_000);
     const rows3 = await trafficWindow(traffic, plan, await predict(), wait, say, `${simulated ? 'SIMULATED' : 'live'} traffic over 2.5 s, beside the simulation`);
